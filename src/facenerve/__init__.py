@@ -1,0 +1,29 @@
+"""facenerve: facial nerve disorders measured from an ordinary video.
+
+Importing this package is cheap: heavy libraries (mediapipe, cv2, av, SQLAlchemy, FastAPI)
+are imported only by the functions that need them.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "analyze_video": "facenerve.pipeline",
+    "write_outputs": "facenerve.pipeline",
+    "AnalysisSettings": "facenerve.settings",
+    "FacenerveError": "facenerve.errors",
+    "detect_events": "facenerve.events",
+    "triage": "facenerve.triage",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'facenerve' has no attribute {name!r}")

@@ -1,0 +1,1 @@
+"""Accuracy against annotated or simulated ground truth, kept apart from the product."""

@@ -1,0 +1,87 @@
+"""Landmark indices and the face-aligned frame.
+
+Sides are the person's anatomical sides for an unmirrored video: MediaPipe's "right eye"
+points (33, 133, 159, ...) lie on the image's left, which is the person's right.
+
+Face-aligned frame (as in Emotrics): origin at the midpoint of the two iris centres, x along
+the line from the right iris to the left iris, y perpendicular to it and pointing down
+(towards the chin). Distances measured in this frame do not change when the head rolls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class SideIndices:
+    iris_center: int
+    iris_ring: tuple[int, int, int, int]  # two horizontal then two vertical
+    eye_outer: int
+    eye_inner: int
+    lid_upper: int
+    lid_lower: int
+    ear: tuple[int, int, int, int, int, int]  # p1..p6 of Soukupova & Cech
+    brow: tuple[int, ...]
+    mouth_corner: int
+    cheek: tuple[int, ...]
+
+
+RIGHT = SideIndices(
+    iris_center=468, iris_ring=(469, 471, 470, 472), eye_outer=33, eye_inner=133,
+    lid_upper=159, lid_lower=145, ear=(33, 160, 158, 133, 153, 144),
+    brow=(63, 105, 66), mouth_corner=61, cheek=(50, 101, 205),
+)
+LEFT = SideIndices(
+    iris_center=473, iris_ring=(474, 476, 475, 477), eye_outer=263, eye_inner=362,
+    lid_upper=386, lid_lower=374, ear=(263, 387, 385, 362, 380, 373),
+    brow=(293, 334, 296), mouth_corner=291, cheek=(280, 330, 425),
+)
+SIDES = {"left": LEFT, "right": RIGHT}
+LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
+FOREHEAD, NOSE_BRIDGE, CHIN = 10, 168, 152
+
+
+def aligned_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Origin and 2x2 rotation of the face-aligned frame.
+
+    points: float [n, 478, >=2] in pixels. Returns origin [n, 2] and R [n, 2, 2] whose rows
+    are the x and y axes, so ``aligned = (p - origin) @ R.T``.
+    """
+    r = points[:, RIGHT.iris_center, :2]
+    l_ = points[:, LEFT.iris_center, :2]
+    origin = (r + l_) / 2
+    ex = l_ - r
+    ex = ex / np.linalg.norm(ex, axis=1, keepdims=True)
+    ey = np.stack([-ex[:, 1], ex[:, 0]], axis=1)
+    return origin, np.stack([ex, ey], axis=1)
+
+
+def align(points: np.ndarray) -> np.ndarray:
+    """Points in the face-aligned frame: [n, 478, 2] pixels."""
+    origin, rot = aligned_frame(points)
+    return np.einsum("npk,njk->npj", points[:, :, :2] - origin[:, None, :], rot)
+
+
+def head_pose_deg(points: np.ndarray) -> np.ndarray:
+    """Yaw, pitch, roll in degrees, [n, 3], from FaceMesh's own 3-D points.
+
+    yaw: positive when the person's left side is farther from the camera;
+    pitch: positive when the chin is farther from the camera than the nose bridge (head
+    tilted back), corrected by the neutral offset of a frontal face;
+    roll: positive when the line from the right to the left iris slopes down in the image.
+    """
+    v_eye = points[:, LEFT.eye_outer] - points[:, RIGHT.eye_outer]
+    yaw = np.degrees(np.arctan2(v_eye[:, 2], np.hypot(v_eye[:, 0], v_eye[:, 1])))
+    v_mid = points[:, CHIN] - points[:, NOSE_BRIDGE]
+    pitch = np.degrees(np.arctan2(v_mid[:, 2], np.hypot(v_mid[:, 0], v_mid[:, 1])))
+    pitch = pitch - NEUTRAL_PITCH_DEG
+    v_iris = points[:, LEFT.iris_center, :2] - points[:, RIGHT.iris_center, :2]
+    roll = np.degrees(np.arctan2(v_iris[:, 1], v_iris[:, 0]))
+    return np.stack([yaw, pitch, roll], axis=1)
+
+
+# The chin sits behind the nose bridge on a frontal face; measured on frontal faces.
+NEUTRAL_PITCH_DEG = 0.0

@@ -1,0 +1,266 @@
+"""Landmarks stage: MediaPipe FaceMesh behind a small backend interface.
+
+Shape contract
+    in:  ``Frame`` objects (uint8 RGB [H, W, 3]) in order
+    out: per frame, ``FaceObservation``: ``points`` float32 [478, 3] in pixels
+         (x right, y down, z depth in the same pixel scale as x) or ``None`` when no face,
+         and ``n_faces`` seen in that frame (-1 when not counted this frame).
+
+Tracking mode (``static_image_mode=False``) is used, so FaceMesh follows the face between
+frames instead of detecting it anew. With one face in view a single-face mesh runs (fast).
+A cheap face detector counts faces about once a second; when it sees several, a multi-face
+mesh takes over and ``FaceFollower`` keeps to the same person: the largest face when first
+seen, then the one nearest to where that face was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+
+from .settings import AnalysisSettings
+from .video import Frame
+
+N_LANDMARKS = 478
+
+os.environ.setdefault("GLOG_minloglevel", "2")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+@contextlib.contextmanager
+def _quiet_native_stderr():
+    """Silence C++ log lines (TFLite, glog) written straight to file descriptor 2."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 2)
+        os.close(devnull)
+        yield
+    finally:
+        _flush_c_stdio()
+        os.dup2(fd, 2)
+        os.close(fd)
+
+
+def _flush_c_stdio() -> None:
+    """Flush C-level buffers so buffered native log lines land in /dev/null, not later."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None).fflush(None)
+    except (OSError, AttributeError):
+        pass
+
+
+class LandmarkBackend(Protocol):
+    """What a landmark model must offer to be dropped in."""
+
+    name: str
+    version: str
+
+    def process(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """All faces found: a list of float32 [478, 3] arrays in pixels."""
+
+    def close(self) -> None: ...
+
+
+def mediapipe_version() -> str:
+    from importlib.metadata import version
+
+    return version("mediapipe")
+
+
+class MediaPipeFaceMesh:
+    """FaceMesh with iris refinement (478 points), weights from the installed wheel."""
+
+    name = "mediapipe-facemesh-refined"
+
+    def __init__(self, settings: AnalysisSettings, max_faces: int = 1) -> None:
+        with _quiet_native_stderr():
+            import mediapipe as mp
+
+            self._mesh = mp.solutions.face_mesh.FaceMesh(
+                static_image_mode=False,
+                max_num_faces=max_faces,
+                refine_landmarks=True,
+                min_detection_confidence=settings.min_detection_confidence,
+                min_tracking_confidence=settings.min_tracking_confidence,
+            )
+            # The graph opens its models (and logs) on its threads during the first run:
+            # run it once on a blank image while native stderr is silenced.
+            self._mesh.process(np.zeros((64, 64, 3), dtype=np.uint8))
+        self.version = mediapipe_version()
+        self.max_faces = max_faces
+
+    def process(self, rgb: np.ndarray) -> list[np.ndarray]:
+        h, w = rgb.shape[:2]
+        result = self._mesh.process(rgb)
+        faces = []
+        for face in result.multi_face_landmarks or []:
+            pts = np.array([(p.x, p.y, p.z) for p in face.landmark], dtype=np.float32)
+            pts[:, 0] *= w
+            pts[:, 1] *= h
+            pts[:, 2] *= w
+            faces.append(pts)
+        return faces
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+class MediaPipeFaceCounter:
+    """BlazeFace full-range detector, used only to count faces in view."""
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        with _quiet_native_stderr():
+            import mediapipe as mp
+
+            self._det = mp.solutions.face_detection.FaceDetection(
+                model_selection=1, min_detection_confidence=settings.min_detection_confidence
+            )
+            self._det.process(np.zeros((64, 64, 3), dtype=np.uint8))
+
+    def count(self, rgb: np.ndarray) -> int:
+        result = self._det.process(rgb)
+        return len(result.detections or [])
+
+    def close(self) -> None:
+        self._det.close()
+
+
+@dataclass
+class FaceObservation:
+    index: int
+    t_s: float
+    points: np.ndarray | None
+    n_faces: int
+
+
+def _center_size(points: np.ndarray) -> tuple[np.ndarray, float]:
+    lo, hi = points[:, :2].min(axis=0), points[:, :2].max(axis=0)
+    return (lo + hi) / 2, float(np.prod(hi - lo))
+
+
+@dataclass
+class FaceFollower:
+    """Choose one face per frame and keep to the same person.
+
+    First sight: the largest face. Afterwards: the face nearest to the last chosen position
+    (within a face width); if none is near, the largest again (the person came back).
+    """
+
+    chosen_center: np.ndarray | None = None
+    chosen_width: float = 0.0
+    frames_with_several: int = 0
+    max_faces_seen: int = 0
+    switches: int = field(default=0)
+
+    def choose(self, faces: list[np.ndarray]) -> np.ndarray | None:
+        self.max_faces_seen = max(self.max_faces_seen, len(faces))
+        if not faces:
+            return None
+        if len(faces) > 1:
+            self.frames_with_several += 1
+        stats = [_center_size(f) for f in faces]
+        pick = None
+        if self.chosen_center is not None:
+            dists = [float(np.linalg.norm(c - self.chosen_center)) for c, _ in stats]
+            best = int(np.argmin(dists))
+            if dists[best] <= max(self.chosen_width, 1.0):
+                pick = best
+        if pick is None:
+            if self.chosen_center is not None and len(faces) > 1:
+                self.switches += 1
+            pick = int(np.argmax([s for _, s in stats]))
+        face = faces[pick]
+        self.chosen_center = stats[pick][0]
+        self.chosen_width = float(np.ptp(face[:, 0]))
+        return face
+
+
+@dataclass
+class LandmarkRunInfo:
+    backend: str
+    backend_version: str
+    max_faces_seen: int
+    frames_with_several_faces: int
+    face_selection: str
+    multi_face_mode_from_frame: int | None
+
+
+def track_faces(
+    frames: Iterable[Frame],
+    settings: AnalysisSettings,
+    fps_hint: float = 30.0,
+    backend_factory=None,
+    counter_factory=None,
+) -> tuple[Iterator[FaceObservation], LandmarkRunInfo]:
+    """Landmarks for each frame, following one face. Returns (iterator, run info).
+
+    The run info is filled in as the iterator is consumed.
+    """
+    backend_factory = backend_factory or (lambda n: MediaPipeFaceMesh(settings, n))
+    counter_factory = counter_factory or (lambda: MediaPipeFaceCounter(settings))
+    follower = FaceFollower()
+    info = LandmarkRunInfo(
+        backend=MediaPipeFaceMesh.name, backend_version="", max_faces_seen=0,
+        frames_with_several_faces=0,
+        face_selection="largest face at first sight, then the face nearest its last position",
+        multi_face_mode_from_frame=None,
+    )
+    every = max(1, int(round(settings.face_check_every_s * (fps_hint or 30.0))))
+
+    def run() -> Iterator[FaceObservation]:
+        backend = backend_factory(1)
+        info.backend_version = getattr(backend, "version", "")
+        counter = counter_factory()
+        try:
+            for frame in frames:
+                n_counted = -1
+                if frame.index % every == 0:
+                    n_counted = counter.count(frame.rgb)
+                    if n_counted > 1 and getattr(backend, "max_faces", 1) == 1:
+                        backend.close()
+                        backend = backend_factory(min(settings.max_faces, max(2, n_counted)))
+                        info.multi_face_mode_from_frame = frame.index
+                faces = backend.process(frame.rgb)
+                face = follower.choose(faces)
+                n = max(len(faces), n_counted)
+                yield FaceObservation(frame.index, frame.t_s, face, n)
+                info.max_faces_seen = max(follower.max_faces_seen, n_counted, info.max_faces_seen)
+                info.frames_with_several_faces = follower.frames_with_several
+        finally:
+            backend.close()
+            counter.close()
+
+    return run(), info
+
+
+def landmarks_single_image(rgb: np.ndarray, settings: AnalysisSettings | None = None) -> np.ndarray | None:
+    """Landmarks of the largest face in one still image (used by the simulator)."""
+    with _quiet_native_stderr():
+        import mediapipe as mp
+
+        mesh = mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=4, refine_landmarks=True,
+            min_detection_confidence=(settings or AnalysisSettings()).min_detection_confidence,
+        )
+        try:
+            result = mesh.process(rgb)
+        finally:
+            mesh.close()
+    faces = []
+    h, w = rgb.shape[:2]
+    for face in result.multi_face_landmarks or []:
+        pts = np.array([(p.x * w, p.y * h, p.z * w) for p in face.landmark], dtype=np.float32)
+        faces.append(pts)
+    return FaceFollower().choose(faces)

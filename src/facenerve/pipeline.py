@@ -1,0 +1,329 @@
+"""Chain the stages: video -> landmarks -> signals (-> events), and write the outputs.
+
+``analyze_video`` only chains the pure stage functions. Memory stays flat with video length:
+frames are never held (a small queue between the decoding thread and the landmark model),
+and landmarks are reduced to per-frame pixel measures in chunks of ``CHUNK`` frames; only
+those few numbers per frame are kept until calibration at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import shutil
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import __version__
+from ._log import logger
+from .errors import FacenerveError, InputError, NoFaceError
+from .settings import AnalysisSettings
+from .signals import Calibration, measure_px, to_signals
+from .video import Frame, VideoInfo, iter_frames, probe
+
+CHUNK = 256
+OUTPUT_NAMES = ("signals.parquet", "signals.csv", "summary.json", "report.html", "events.csv")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Metadata of one analysis, saved beside the tables as ``summary.json``."""
+
+    video: dict[str, Any]
+    n_frames: int
+    fps: float
+    duration_s: float
+    face_fraction: float
+    quality_fraction: float
+    calibration: dict[str, Any]
+    landmarks: dict[str, Any]
+    versions: dict[str, str]
+    settings: dict[str, Any]
+    elapsed_s: float
+    created_utc: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class AnalysisResult:
+    signals: pd.DataFrame
+    info: RunInfo
+    events: pd.DataFrame | None = None
+    findings: dict[str, Any] = field(default_factory=dict)
+    landmarks: np.ndarray | None = None  # float16 [n, 478, 3] when kept
+
+
+def _threaded(it: Iterator[Frame], maxsize: int = 8) -> Iterator[Frame]:
+    """Decode ahead in a thread (PyAV releases the GIL), passing errors through."""
+    q: queue.Queue = queue.Queue(maxsize=maxsize)
+    done = object()
+    stop = threading.Event()
+
+    def work() -> None:
+        try:
+            for item in it:
+                while not stop.is_set():
+                    try:
+                        q.put(item, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            q.put(done)
+        except BaseException as err:  # noqa: BLE001 - handed to the consumer
+            q.put(err)
+
+    thread = threading.Thread(target=work, daemon=True, name="facenerve-decode")
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def _versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"facenerve": __version__, "python": sys.version.split()[0]}
+    for pkg in ("mediapipe", "av", "numpy", "pandas", "scipy"):
+        try:
+            out[pkg] = version(pkg)
+        except PackageNotFoundError:
+            out[pkg] = "not installed"
+    return out
+
+
+def analyze_video(
+    path: str | os.PathLike[str],
+    settings: AnalysisSettings | None = None,
+    progress: bool = False,
+    keep_landmarks: bool = False,
+    detect: bool = True,
+    backend_factory=None,
+    counter_factory=None,
+) -> AnalysisResult:
+    """Measure each side of the face in every frame of a video (and find events)."""
+    from .landmarks import track_faces
+
+    settings = settings or AnalysisSettings()
+    t0 = time.perf_counter()
+    info = probe(path)
+    frames = _threaded(iter_frames(path, info))
+    observations, lm_info = track_faces(
+        frames, settings, fps_hint=info.fps_nominal or 30.0,
+        backend_factory=backend_factory, counter_factory=counter_factory,
+    )
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=info.n_frames_header or None, unit="frame", file=sys.stderr,
+                   desc=Path(path).name, leave=False, mininterval=0.5)
+    buf = np.full((CHUNK, 478, 3), np.nan, dtype=np.float32)
+    in_frame_buf = np.zeros(CHUNK, dtype=bool)
+    parts: list[dict[str, np.ndarray]] = []
+    in_frame: list[np.ndarray] = []
+    index, times, nfaces = [], [], []
+    kept: list[np.ndarray] = []
+    fill = 0
+
+    def flush() -> None:
+        nonlocal fill
+        if fill:
+            parts.append(measure_px(buf[:fill]))
+            in_frame.append(in_frame_buf[:fill].copy())
+            if keep_landmarks:
+                kept.append(buf[:fill].astype(np.float16))
+            buf[:] = np.nan
+            fill = 0
+
+    margin = 0.02
+    w, h = info.width, info.height
+    try:
+        for obs in observations:
+            index.append(obs.index)
+            times.append(obs.t_s)
+            nfaces.append(obs.n_faces)
+            if obs.points is not None:
+                buf[fill] = obs.points
+                xy = obs.points[:, :2]
+                in_frame_buf[fill] = bool(
+                    (xy[:, 0].min() >= -margin * w) and (xy[:, 0].max() <= (1 + margin) * w)
+                    and (xy[:, 1].min() >= -margin * h) and (xy[:, 1].max() <= (1 + margin) * h)
+                )
+            else:
+                in_frame_buf[fill] = False
+            fill += 1
+            if fill == CHUNK:
+                flush()
+            if bar is not None:
+                bar.update(1)
+        flush()
+    finally:
+        if bar is not None:
+            bar.close()
+    n = len(index)
+    px = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    t = np.asarray(times)
+    fps = float((n - 1) / (t[-1] - t[0])) if n > 1 and t[-1] > t[0] else float(info.fps_nominal)
+    signals, cal = to_signals(px, np.asarray(index), t, np.asarray(nfaces), fps, settings,
+                              np.concatenate(in_frame))
+    face_fraction = float(signals["face_detected"].mean())
+    if face_fraction == 0:
+        raise NoFaceError(
+            f"no face was found in any of the {n} frames of {path}; film the face from the "
+            "front, well lit, filling a good part of the picture"
+        )
+    if cal.frames_used == 0:
+        raise InputError(
+            f"a face was found in {path}, but never turned towards the camera enough to measure; "
+            "face the camera and record again"
+        )
+    if lm_info.max_faces_seen > 1:
+        logger.info("several faces in view; following one: %s", lm_info.face_selection)
+    run = RunInfo(
+        video=info.to_dict(),
+        n_frames=n,
+        fps=round(fps, 4),
+        duration_s=round(float(t[-1] - t[0]) + (1 / fps if fps else 0), 4),
+        face_fraction=round(face_fraction, 4),
+        quality_fraction=round(float(signals["quality_ok"].mean()), 4),
+        calibration=cal.to_dict(),
+        landmarks=asdict(lm_info),
+        versions=_versions(),
+        settings=settings.to_dict(),
+        elapsed_s=round(time.perf_counter() - t0, 3),
+        created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    result = AnalysisResult(
+        signals=signals, info=run,
+        landmarks=np.concatenate(kept) if keep_landmarks else None,
+    )
+    if detect:
+        attach_events(result, settings)
+    return result
+
+
+def attach_events(result: AnalysisResult, settings: AnalysisSettings) -> None:
+    """Add the events table and the twitch findings (rates, grades) to a result."""
+    from .events import detect_events
+    from .hfs import summarize_events
+
+    result.events = detect_events(result.signals, settings)
+    result.findings = summarize_events(result.events, result.signals, settings)
+
+
+def build_summary(result: AnalysisResult) -> dict[str, Any]:
+    summary: dict[str, Any] = result.info.to_dict()
+    summary["signal_columns"] = list(result.signals.columns)
+    if result.findings:
+        summary["twitch"] = result.findings
+    return summary
+
+
+def _json_default(o: Any) -> Any:
+    if isinstance(o, (np.floating, np.integer)):
+        return o.item()
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, np.ndarray):
+        return o.tolist()
+    if isinstance(o, (Calibration,)):
+        return o.to_dict()
+    raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def write_json(obj: Any, path: Path) -> None:
+    import json
+
+    def clean(x: Any) -> Any:
+        if isinstance(x, float) and not np.isfinite(x):
+            return None
+        if isinstance(x, dict):
+            return {k: clean(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [clean(v) for v in x]
+        return x
+
+    path.write_text(json.dumps(clean(obj), indent=2, default=_json_default) + "\n")
+
+
+class OutputDir:
+    """Write outputs into a temporary folder, then move them into place all at once.
+
+    A failed run leaves the destination as it was. Only files with our own output names are
+    replaced; anything else the user keeps in the folder is left alone.
+    """
+
+    def __init__(self, out_dir: str | os.PathLike[str], names: tuple[str, ...] = OUTPUT_NAMES):
+        self.out = Path(out_dir)
+        self.names = names
+        if self.out.exists() and not self.out.is_dir():
+            raise InputError(f"{self.out} exists and is not a folder; choose another --out")
+        parent = self.out.resolve().parent
+        if not parent.exists():
+            raise InputError(f"the folder {parent} does not exist; create it or choose another --out")
+        if not os.access(parent, os.W_OK):
+            raise InputError(f"cannot write in {parent}; choose another --out")
+        self.tmp: Path | None = None
+
+    def __enter__(self) -> Path:
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.resolve().parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        assert self.tmp is not None
+        try:
+            if exc_type is None:
+                self.out.mkdir(exist_ok=True)
+                for name in self.names:  # stale outputs of an earlier run would mislead
+                    if (self.out / name).exists() and not (self.tmp / name).exists():
+                        (self.out / name).unlink()
+                for item in self.tmp.iterdir():
+                    dest = self.out / item.name
+                    if dest.is_dir() and item.is_dir():
+                        shutil.rmtree(dest)
+                    os.replace(item, dest)
+        finally:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def write_outputs(
+    result: AnalysisResult, out_dir: str | os.PathLike[str], csv: bool = False, report: bool = True
+) -> Path:
+    """Write signals, events, summary and report into ``out_dir`` atomically."""
+    out = OutputDir(out_dir)
+    try:
+        with out as tmp:
+            result.signals.to_parquet(tmp / "signals.parquet", index=False)
+            if csv:
+                result.signals.to_csv(tmp / "signals.csv", index=False)
+            if result.events is not None:
+                result.events.to_csv(tmp / "events.csv", index=False)
+            write_json(build_summary(result), tmp / "summary.json")
+            if report:
+                from .report import analysis_report
+
+                (tmp / "report.html").write_text(analysis_report(result))
+    except OSError as err:
+        raise FacenerveError(f"could not write the outputs to {out_dir}: {err.strerror or err}") from None
+    return Path(out_dir)

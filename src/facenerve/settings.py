@@ -1,0 +1,85 @@
+"""One typed, frozen settings object for every tunable threshold.
+
+Each field carries its help text in ``metadata``, so the CLI, the web form and the docs are
+generated from the same place (datasette's ``SETTINGS``). Nothing is a module-level mutable.
+"""
+
+from __future__ import annotations
+
+from dataclasses import MISSING, asdict, dataclass, field, fields, replace
+from typing import Any
+
+from .errors import InputError
+
+
+def _s(default: Any, help: str) -> Any:  # noqa: A002 - "help" reads best here
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    # landmarks
+    min_detection_confidence: float = _s(0.5, "FaceMesh face-detection confidence (0-1).")
+    min_tracking_confidence: float = _s(0.5, "FaceMesh tracking confidence (0-1).")
+    face_check_every_s: float = _s(
+        1.0, "How often (seconds) a face detector counts the faces in view."
+    )
+    max_faces: int = _s(4, "Most faces tracked at once when several are in view.")
+    # calibration and quality
+    iris_diameter_mm: float = _s(11.77, "Assumed horizontal visible iris diameter (mm).")
+    max_yaw_deg: float = _s(25.0, "Frames with |yaw| above this are flagged as not trusted.")
+    max_pitch_deg: float = _s(25.0, "Frames with |pitch| above this are flagged as not trusted.")
+    max_roll_deg: float = _s(35.0, "Frames with |roll| above this are flagged as not trusted.")
+    scale_window_s: float = _s(
+        2.0, "Window (s) of the rolling median that follows changes in face size (distance)."
+    )
+    # events
+    blink_min_drop: float = _s(
+        0.25, "A blink closes both eyes by at least this fraction of their open aperture."
+    )
+    blink_max_s: float = _s(0.7, "Longest eye closure still counted as a blink (s).")
+    twitch_asym_min: float = _s(
+        0.25,
+        "An eyelid twitch closes one eye by at least this fraction more than the other.",
+    )
+    twitch_min_mm: float = _s(0.8, "Smallest cheek or mouth-corner twitch (mm).")
+    tonic_min_s: float = _s(1.0, "A contraction held at least this long is tonic (s).")
+    episode_gap_s: float = _s(2.0, "Twitches closer than this belong to one episode (s).")
+    baseline_window_s: float = _s(
+        4.0, "Window (s) of the rolling baseline each signal's movement is measured from."
+    )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any] | None) -> AnalysisSettings:
+        """Build settings from user values, rejecting unknown names and wrong types."""
+        if not values:
+            return cls()
+        known = {f.name: f for f in fields(cls)}
+        updates: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                raise InputError(
+                    f"unknown setting {key!r}; known settings: {', '.join(sorted(known))}"
+                )
+            default = known[key].default
+            try:
+                updates[key] = type(default)(value)
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"setting {key!r} must be a {type(default).__name__}, got {value!r}"
+                ) from None
+            if isinstance(updates[key], (int, float)) and updates[key] < 0:
+                raise InputError(f"setting {key!r} must not be negative, got {value!r}")
+        return replace(cls(), **updates)
+
+
+def settings_help() -> list[tuple[str, Any, str]]:
+    """(name, default, help) for every setting, for docs and forms."""
+    out = []
+    for f in fields(AnalysisSettings):
+        default = None if f.default is MISSING else f.default
+        out.append((f.name, default, f.metadata.get("help", "")))
+    return out

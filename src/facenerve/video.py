@@ -1,0 +1,209 @@
+"""Video stage: decode every frame with its exact timestamp.
+
+Shape contract
+    in:  path to a video file
+    out: ``VideoInfo`` (metadata) and an iterator of ``Frame`` in decode order:
+         ``index`` (0-based, counts every decoded frame), ``t_s`` (presentation time in s,
+         from the stream's timestamps, so variable frame rate is honoured), ``rgb``
+         (uint8 [H, W, 3], already turned upright by the rotation metadata).
+
+Nothing is dropped: the index of a frame equals its position among decoded frames, which
+is what annotation files such as the ZJU ``.tag`` files count.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+STILL_IMAGE_FORMATS = {
+    "image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "gif", "tiff_pipe",
+    "gif_pipe", "jpegls_pipe", "pgm_pipe", "ppm_pipe", "svg_pipe", "image2pipe",
+}
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    path: str
+    container: str
+    codec: str
+    width: int  # upright (after rotation)
+    height: int
+    rotation_deg: int  # clockwise turn applied to make frames upright
+    fps_nominal: float
+    n_frames_header: int  # 0 when the container does not say
+    duration_s: float
+    size_bytes: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Frame:
+    index: int
+    t_s: float
+    rgb: np.ndarray
+
+
+def _open(path: Path):
+    import av
+
+    try:
+        return av.open(str(path), metadata_errors="ignore")
+    except av.error.InvalidDataError:
+        raise InputError(
+            f"{path} is not a video file or is damaged beyond reading; record or export it "
+            "again as MP4, MOV, MKV or WebM"
+        ) from None
+    except (av.error.FFmpegError, OSError) as err:
+        raise InputError(f"cannot open {path}: {err}; check that it is a complete video file") from None
+
+
+def _check_path(path: Path) -> None:
+    if not path.exists():
+        raise InputError(f"{path} does not exist; check the file name")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give the path of a video file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path} is empty (0 bytes); the recording did not save, record it again")
+    if not os.access(path, os.R_OK):
+        raise InputError(f"{path} cannot be read; check its permissions")
+
+
+def probe(path: str | os.PathLike[str]) -> VideoInfo:
+    """Read a video's metadata and check that it is a readable, moving video."""
+    path = Path(path)
+    _check_path(path)
+    container = _open(path)
+    try:
+        fmt = container.format.name
+        if not container.streams.video:
+            kind = "an audio-only file" if container.streams.audio else "not a video"
+            raise InputError(f"{path} is {kind}: it has no video stream; give a video of the face")
+        stream = container.streams.video[0]
+        n_header = int(stream.frames or 0)
+        if fmt in STILL_IMAGE_FORMATS or path.suffix.lower() in IMAGE_SUFFIXES or (
+            n_header == 1 and fmt.split(",")[0] in STILL_IMAGE_FORMATS
+        ):
+            raise InputError(
+                f"{path} is a still image, not a video; record a video of the face instead"
+            )
+        rate = stream.average_rate or stream.guessed_rate or stream.base_rate
+        fps = float(rate) if rate else 0.0
+        if stream.duration is not None and stream.time_base is not None:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration is not None:
+            duration = container.duration / 1_000_000
+        else:
+            duration = n_header / fps if fps else 0.0
+        ctx = stream.codec_context
+        width, height = int(ctx.width or 0), int(ctx.height or 0)
+        if width == 0 or height == 0:
+            raise InputError(f"{path} has a video stream with no picture size; it is damaged")
+        codec = ctx.name
+    finally:
+        container.close()
+    rotation = _first_frame_rotation(path)
+    if rotation in (90, 270):
+        width, height = height, width
+    return VideoInfo(
+        path=str(path), container=fmt, codec=codec, width=width, height=height,
+        rotation_deg=rotation, fps_nominal=round(fps, 4), n_frames_header=n_header,
+        duration_s=round(duration, 4), size_bytes=path.stat().st_size,
+    )
+
+
+def _upright_turns(rotation_meta: float) -> int:
+    """np.rot90 turns (counter-clockwise) that undo a display-matrix rotation."""
+    return int(round(rotation_meta / 90.0)) % 4
+
+
+def _first_frame_rotation(path: Path) -> int:
+    """Clockwise degrees applied to make frames upright, read from the first frame."""
+    import av
+
+    container = _open(path)
+    try:
+        for frame in container.decode(video=0):
+            turns = _upright_turns(getattr(frame, "rotation", 0) or 0)
+            return (-turns * 90) % 360
+    except av.error.FFmpegError:
+        pass  # decoding problems are reported by iter_frames with their count
+    finally:
+        container.close()
+    return 0
+
+
+def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None) -> Iterator[Frame]:
+    """Decode every frame, upright, with its presentation time in seconds.
+
+    Raises ``InputError`` for a corrupt stream (packets that fail to decode) or a truncated
+    file (far fewer frames than the header promises). Frames already yielded stay valid, but
+    callers must treat the whole run as failed.
+    """
+    import av
+
+    path = Path(path)
+    info = info or probe(path)
+    container = _open(path)
+    try:
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"
+        time_base = float(stream.time_base) if stream.time_base else None
+        start = None
+        index = 0
+        bad_packets = 0
+        last_t = -1.0
+        step = 1.0 / info.fps_nominal if info.fps_nominal else 1 / 30
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.error.InvalidDataError:
+                bad_packets += 1
+                continue
+            for frame in frames:
+                pts = frame.pts if frame.pts is not None else frame.dts
+                if pts is not None and time_base:
+                    if start is None:
+                        start = pts
+                    t = (pts - start) * time_base
+                else:
+                    t = last_t + step if index else 0.0
+                if t <= last_t:  # broken or missing timestamps: keep order, space evenly
+                    t = last_t + step
+                last_t = t
+                rgb = frame.to_ndarray(format="rgb24")
+                turns = _upright_turns(getattr(frame, "rotation", 0) or 0)
+                if turns:
+                    rgb = np.ascontiguousarray(np.rot90(rgb, turns))
+                yield Frame(index=index, t_s=float(t), rgb=rgb)
+                index += 1
+    except av.error.FFmpegError as err:
+        raise InputError(
+            f"{path} is corrupt: decoding stopped after {index} frames ({err.strerror or err}); "
+            "export or record the video again"
+        ) from None
+    finally:
+        container.close()
+    if index == 0:
+        raise InputError(f"{path} has no decodable frames; it is corrupt or truncated, record it again")
+    if bad_packets:
+        raise InputError(
+            f"{path} is corrupt: {bad_packets} packet(s) could not be decoded, so frame numbers "
+            "would be wrong; export or record the video again"
+        )
+    expected = info.n_frames_header
+    if expected and index < expected - max(2, int(0.02 * expected)):
+        raise InputError(
+            f"{path} is truncated: its header promises {expected} frames but only {index} could "
+            "be decoded; copy or record the file again"
+        )
