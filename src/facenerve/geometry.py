@@ -3,9 +3,13 @@
 Sides are the person's anatomical sides for an unmirrored video: MediaPipe's "right eye"
 points (33, 133, 159, ...) lie on the image's left, which is the person's right.
 
-Face-aligned frame (as in Emotrics): origin at the midpoint of the two iris centres, x along
-the line from the right iris to the left iris, y perpendicular to it and pointing down
-(towards the chin). Distances measured in this frame do not change when the head rolls.
+Face-aligned frame: as in Emotrics, x runs along the line through the two eyes and y is
+perpendicular to it, pointing down (towards the chin); distances measured in this frame do
+not change when the head rolls. Unlike Emotrics (one photo, eyes open) the line goes
+through the midpoints of each eye's corners, not the iris centres: in video the iris model
+loses the pupil whenever the lids close, and an iris-based axis then rolls the whole face by
+a few degrees in every blink, which looks like a one-sided cheek or mouth movement. In
+primary gaze the two lines are parallel. The origin is the midpoint between the eyes.
 """
 
 from __future__ import annotations
@@ -50,8 +54,8 @@ def aligned_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     points: float [n, 478, >=2] in pixels. Returns origin [n, 2] and R [n, 2, 2] whose rows
     are the x and y axes, so ``aligned = (p - origin) @ R.T``.
     """
-    r = points[:, RIGHT.iris_center, :2]
-    l_ = points[:, LEFT.iris_center, :2]
+    r = (points[:, RIGHT.eye_outer, :2] + points[:, RIGHT.eye_inner, :2]) / 2
+    l_ = (points[:, LEFT.eye_outer, :2] + points[:, LEFT.eye_inner, :2]) / 2
     origin = (r + l_) / 2
     ex = l_ - r
     ex = ex / np.linalg.norm(ex, axis=1, keepdims=True)

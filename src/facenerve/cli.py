@@ -1,0 +1,213 @@
+"""Command line: thin commands over the library.
+
+Every user error ends with one line on stderr (``facenerve: error: ...``) and exit status 2,
+with no traceback. Set FACENERVE_DEBUG=1 to see tracebacks of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import FacenerveError, InputError
+
+
+@contextlib.contextmanager
+def native_stderr_silenced():
+    """Send native (C++) log lines to /dev/null; Python's own stderr keeps working."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    py_stderr = sys.stderr
+    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    try:
+        yield
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stderr.flush()
+            sys.stderr.close()
+        sys.stderr = py_stderr
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _settings(pairs: list[str] | None):
+    from .settings import AnalysisSettings
+
+    values: dict[str, Any] = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise InputError(f"--set takes NAME=VALUE, got {pair!r}")
+        k, v = pair.split("=", 1)
+        values[k.strip()] = v.strip()
+    return AnalysisSettings.from_dict(values)
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str))
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from .pipeline import analyze_video, write_outputs
+
+    settings = _settings(args.set)
+    out = Path(args.out)
+    from .pipeline import OutputDir
+
+    OutputDir(out)  # check the destination before the long work
+    result = analyze_video(args.video, settings, progress=not args.quiet)
+    write_outputs(result, out, csv=args.csv)
+    if not args.quiet:
+        f = result.findings or {}
+        ps = f.get("per_side", {})
+        print(
+            f"{result.info.n_frames} frames, face in {100 * result.info.face_fraction:.1f}%, "
+            f"IPD {result.info.calibration['ipd_mm_median']:.1f} mm; blinks {f.get('blinks_total', 0)}, "
+            f"twitches left {ps.get('left', {}).get('twitch_count', 0)} / right "
+            f"{ps.get('right', {}).get('twitch_count', 0)} -> {out}/",
+            file=sys.stderr,
+        )
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import run_benchmark
+
+    _print_json(run_benchmark(args.video, repeat=args.repeat))
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.what == "blinks":
+        from .evaluation.blinks import evaluate_blinks
+
+        report = evaluate_blinks(args.folder, _settings(args.set), progress=not args.quiet)
+        if not args.per_clip:
+            report.pop("per_clip", None)
+    elif args.what == "twitches":
+        from .evaluation.twitches import evaluate_twitches
+
+        report = evaluate_twitches(args.folder, _settings(args.set), progress=not args.quiet)
+    else:
+        from .evaluation.triage import evaluate_triage
+
+        report = evaluate_triage(args.folder)
+    _print_json(report)
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from .simulate import render_twitch_video
+
+    truth = render_twitch_video(
+        args.out, duration_s=args.duration, twitch_side=args.side, random_state=args.seed,
+        twitch_rate_per_min=args.twitch_rate, blink_rate_per_min=args.blink_rate,
+        regions=tuple(args.regions.split(",")) if args.regions else ("eye", "cheek", "mouth"),
+    )
+    print(f"wrote {args.out} and {truth} ", file=sys.stderr)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .simulate import example_video
+
+    video = example_video()
+    print(f"example video: {video}", file=sys.stderr)
+    ns = argparse.Namespace(video=str(video), out=args.out, csv=False, quiet=args.quiet, set=None)
+    return cmd_analyze(ns)
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from .triage.cli import run_triage_command
+
+    return run_triage_command(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="facenerve", description=__doc__.splitlines()[0])
+    p.add_argument("--version", action="version", version=f"facenerve {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    a = sub.add_parser("analyze", help="measure each side of the face in a video, find blinks and twitches")
+    a.add_argument("video")
+    a.add_argument("--out", required=True, help="output folder (created; our files in it are replaced)")
+    a.add_argument("--csv", action="store_true", help="also write signals.csv")
+    a.add_argument("--quiet", action="store_true", help="no progress bar or summary line")
+    a.add_argument("--set", action="append", metavar="NAME=VALUE", help="change a setting (repeatable)")
+    a.set_defaults(func=cmd_analyze)
+
+    b = sub.add_parser("bench", help="throughput and memory: decode, landmarks, end to end")
+    b.add_argument("video")
+    b.add_argument("--repeat", type=int, default=1, help="times the video is played through")
+    b.set_defaults(func=cmd_bench)
+
+    e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
+    e.add_argument("what", choices=["blinks", "twitches", "triage"])
+    e.add_argument("folder")
+    e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
+    e.add_argument("--quiet", action="store_true")
+    e.add_argument("--set", action="append", metavar="NAME=VALUE")
+    e.set_defaults(func=cmd_evaluate)
+
+    s = sub.add_parser("simulate", help="render a face video with known twitches and blinks")
+    s.add_argument("--out", required=True, help="video file to write (.mp4)")
+    s.add_argument("--duration", type=float, default=20.0)
+    s.add_argument("--side", choices=["left", "right", "none"], default="left")
+    s.add_argument("--regions", default="eye,cheek,mouth")
+    s.add_argument("--twitch-rate", type=float, default=12.0, help="twitches per minute")
+    s.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
+    s.add_argument("--seed", type=int, default=0)
+    s.set_defaults(func=cmd_simulate)
+
+    d = sub.add_parser("demo", help="analyse the bundled example video")
+    d.add_argument("--out", default="demo-out")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+
+    t = sub.add_parser("triage", help="symptom triage: differential, urgency, reasons with sources")
+    t.add_argument("answers", nargs="?", help="answers JSON file")
+    t.add_argument("--findings", help="summary.json of an analysis or exam")
+    t.add_argument("--format", choices=["json", "text"], default="json")
+    t.add_argument("--interactive", action="store_true", help="ask the questions in the terminal")
+    t.add_argument("--fhir", metavar="FILE", help="also write a FHIR R4 bundle (QuestionnaireResponse + RiskAssessment)")
+    t.set_defaults(func=cmd_triage)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        with native_stderr_silenced():
+            return int(args.func(args) or 0)
+    except FacenerveError as err:
+        print(f"facenerve: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("facenerve: interrupted; nothing was written", file=sys.stderr)
+        return 130
+    except MemoryError:
+        print("facenerve: error: out of memory; try a shorter or smaller video", file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - one line, never a traceback, unless asked
+        if os.environ.get("FACENERVE_DEBUG"):
+            raise
+        print(f"facenerve: internal error: {type(err).__name__}: {err} "
+              "(run with FACENERVE_DEBUG=1 for details and report it)", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,272 @@
+"""Events stage: blinks and twitches (hemifacial spasm), by side and region.
+
+Shape contract
+    in:  signals DataFrame (one row per decoded frame; see ``signals``)
+    out: events DataFrame, one row per event, columns ``EVENT_COLUMNS``:
+         kind (blink|twitch), side (left|right|both), region (eye|brow|cheek|mouth, the main
+         one), regions (all involved, '+'-joined), pattern (clonic|tonic, empty for blinks),
+         onset_frame, offset_frame, peak_frame (0-based decoded-frame indices), onset_s,
+         offset_s, amplitude_mm, brow_raise (the same-side brow rose while the eye closed:
+         the "other Babinski sign"), episode (twitches of one side closer than
+         ``episode_gap_s`` share a number; -1 for blinks).
+
+Method
+    Eyes: each eye's closure is 1 - aperture / open level, where the open level is a rolling
+    upper percentile of the aperture. An eye event starts where either eye's closure passes
+    ``blink_min_drop`` and spans, with hysteresis, until both eyes are open again. Both eyes
+    closing together (the weaker eye by at least ``blink_min_drop``) and briefly is a blink,
+    partial blinks included. One eye closing while the other stays open (the difference at
+    least ``twitch_asym_min``) is an eyelid twitch of that side.
+    Cheek and mouth (not during a blink: the mesh's lower-face points move with the lids):
+    the left-minus-right difference of the vertical position of the cheek
+    and of the mouth corner, measured from its rolling median, cancels movements of the
+    whole head and of both sides at once (smiling, talking); a one-sided lift of at least
+    ``twitch_min_mm`` (or 4 robust SDs of that signal, if larger) is a twitch.
+    Overlapping twitches of one side are one twitch; its region is the one that moved most
+    for its size, and ``regions`` lists all. Held at least ``tonic_min_s``: tonic, else
+    clonic. Events cut by the start or end of the recording are left out, since their start
+    or end was not seen.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .settings import AnalysisSettings
+
+EVENT_COLUMNS = [
+    "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",
+    "peak_frame", "onset_s", "offset_s", "amplitude_mm", "brow_raise", "episode",
+]
+OPEN_PERCENTILE = 80
+EYE_WINDOW_S = 10.0  # window of the eyes' open level
+
+
+def _fps(signals: pd.DataFrame) -> float:
+    t = signals["time_s"].to_numpy()
+    return float((len(t) - 1) / (t[-1] - t[0])) if len(t) > 1 and t[-1] > t[0] else 30.0
+
+
+def _rolling(x: np.ndarray, window: int, q: float | None = None) -> np.ndarray:
+    s = pd.Series(x)
+    if len(x) <= window:  # short recording: one level for all of it
+        val = np.nanpercentile(x, q) if q is not None else np.nanmedian(x)
+        return np.full(len(x), val)
+    r = s.rolling(window, center=True, min_periods=max(3, window // 4))
+    out = (r.quantile(q / 100) if q is not None else r.median()).to_numpy()
+    return pd.Series(out).ffill().bfill().to_numpy()
+
+
+def eye_closure(signals: pd.DataFrame, side: str, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Closure (0 open .. 1 closed) of one eye and its open aperture in mm, per frame."""
+    ap = signals[f"eye_aperture_{side}_mm"].to_numpy(dtype=np.float64).copy()
+    ap[~signals["quality_ok"].to_numpy()] = np.nan
+    if np.all(np.isnan(ap)):
+        return np.full(len(ap), np.nan), np.full(len(ap), np.nan)
+    open_level = _rolling(ap, int(EYE_WINDOW_S * fps), OPEN_PERCENTILE)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        closure = 1 - ap / open_level
+    return np.clip(closure, -1, 1.2), open_level
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) inclusive index pairs of True runs."""
+    m = np.concatenate([[False], mask.astype(bool), [False]])
+    d = np.diff(m.astype(np.int8))
+    return list(zip(np.flatnonzero(d == 1), np.flatnonzero(d == -1) - 1, strict=True))
+
+
+def _hysteresis(x: np.ndarray, on: float, off: float, max_gap: int = 1) -> list[tuple[int, int]]:
+    """Runs where x rises above ``on``, extended while above ``off``; short gaps merged."""
+    x = np.nan_to_num(x, nan=-np.inf)
+    above_off = x > off
+    out: list[tuple[int, int]] = []
+    for s, e in _runs(above_off):
+        if np.any(x[s : e + 1] > on):
+            if out and s - out[-1][1] - 1 <= max_gap:
+                out[-1] = (out[-1][0], e)
+            else:
+                out.append((s, e))
+    return out
+
+
+def _split_at_dips(x: np.ndarray, s: int, e: int, level: float) -> list[tuple[int, int]]:
+    """Split [s, e] where x falls back below ``level`` between two peaks that each rise at
+    least ``level`` above that dip: the eyes reopened between two closures (double blink)."""
+    from scipy.signal import find_peaks
+
+    seg = np.nan_to_num(x[s : e + 1], nan=0.0)
+    peaks, _ = find_peaks(np.concatenate([[0.0], seg, [0.0]]), prominence=level)
+    peaks = peaks - 1
+    cuts = []
+    for p0, p1 in zip(peaks[:-1], peaks[1:], strict=True):
+        c = p0 + int(np.argmin(seg[p0 : p1 + 1]))
+        if seg[c] < level:
+            cuts.append(c)
+    bounds = [s] + [s + c for c in cuts] + [e + 1]
+    return [(a, b - 1) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - 1 >= a]
+
+
+def _censored(s: int, e: int, x: np.ndarray, on: float) -> bool:
+    """The event's start or end was not seen: it runs into the recording's ends, or into a
+    gap with no trusted face, while still above the ``on`` level."""
+    n = len(x)
+    if s == 0 or not np.isfinite(x[s - 1]):
+        if not x[s] < on:
+            return True
+    if e == n - 1 or not np.isfinite(x[e + 1]):
+        if not x[e] < on:
+            return True
+    return False
+
+
+def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float) -> tuple[list[dict], np.ndarray, np.ndarray]:
+    cl, _ = eye_closure(signals, "left", fps)
+    cr, _ = eye_closure(signals, "right", fps)
+    both = np.where(np.isfinite(cl) & np.isfinite(cr), np.fmax(cl, cr), np.nan)
+    on = settings.blink_min_drop
+    rows: list[dict] = []
+    spans = [p for s, e in _hysteresis(both, on, on * 0.5) for p in _split_at_dips(both, s, e, on)]
+    for s, e in spans:
+        if _censored(s, e, both, on):
+            continue
+        pl, pr = np.nanmax(cl[s : e + 1]), np.nanmax(cr[s : e + 1])
+        dur = (e - s + 1) / fps
+        if min(pl, pr) >= on:
+            kind, side = ("blink", "both") if dur <= settings.blink_max_s else ("twitch", "both")
+            c = np.fmin(cl, cr)[s : e + 1]
+        elif max(pl, pr) - min(pl, pr) >= settings.twitch_asym_min:
+            kind, side = "twitch", ("left" if pl > pr else "right")
+            c = (cl if side == "left" else cr)[s : e + 1]
+        else:
+            continue
+        rows.append(dict(kind=kind, side=side, region="eye", onset=s, offset=e,
+                         peak=s + int(np.nanargmax(c)), strength=float(np.nanmax(c))))
+    return rows, cl, cr
+
+
+def _asym_lift(signals: pd.DataFrame, measure: str, fps: float, window: int) -> np.ndarray:
+    """How much more the left side lifted than the right, in mm, from the rolling median."""
+    q = signals["quality_ok"].to_numpy()
+    left = signals[f"{measure}_left_mm"].to_numpy(dtype=np.float64)
+    right = signals[f"{measure}_right_mm"].to_numpy(dtype=np.float64)
+    d = right - left  # a drop that shrinks on the left = the left lifted
+    d[~q] = np.nan
+    return d - _rolling(d, window)
+
+
+def _robust_sd(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    if len(x) < 10:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float) -> list[dict]:
+    window = max(5, int(settings.baseline_window_s * fps))
+    rows: list[dict] = []
+    for region, measure in (("cheek", "cheek_drop"), ("mouth", "mouth_corner_drop")):
+        a = _asym_lift(signals, measure, fps, window)
+        thr = max(settings.twitch_min_mm, 4 * _robust_sd(a))
+        for side, sig in (("left", a), ("right", -a)):
+            for s, e in _hysteresis(sig, thr, thr * 0.5, max_gap=2):
+                if _censored(s, e, sig, thr) or (e - s + 1) / fps < settings.twitch_min_s:
+                    continue
+                seg = sig[s : e + 1]
+                rows.append(dict(kind="twitch", side=side, region=region, onset=s, offset=e,
+                                 peak=s + int(np.nanargmax(seg)), amp=float(np.nanmax(seg)),
+                                 strength=float(np.nanmax(seg)) / thr))
+    return rows
+
+
+def _merge_twitches(rows: list[dict]) -> list[list[dict]]:
+    """Group overlapping twitches of the same side into one movement."""
+    groups: list[list[dict]] = []
+    for side in ("left", "right", "both"):
+        items = sorted((r for r in rows if r["side"] == side), key=lambda r: r["onset"])
+        for r in items:
+            if groups and groups[-1][0]["side"] == side and r["onset"] <= max(g["offset"] for g in groups[-1]):
+                groups[-1].append(r)
+            else:
+                groups.append([r])
+    return groups
+
+
+def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = None) -> pd.DataFrame:
+    """Blinks and twitches of a signals table; see the module docstring."""
+    settings = settings or AnalysisSettings()
+    if len(signals) < 3 or not signals["quality_ok"].any():
+        return pd.DataFrame(columns=EVENT_COLUMNS)
+    fps = _fps(signals)
+    eye_rows, cl, cr = _eye_events(signals, settings, fps)
+    brow = {
+        side: signals[f"brow_height_{side}_mm"].to_numpy(dtype=np.float64) for side in ("left", "right")
+    }
+    open_ap = {side: _rolling(signals[f"eye_aperture_{side}_mm"].to_numpy(dtype=np.float64),
+                              int(EYE_WINDOW_S * fps), OPEN_PERCENTILE) for side in ("left", "right")}
+    t = signals["time_s"].to_numpy()
+    out: list[dict] = []
+    for r in (r for r in eye_rows if r["kind"] == "blink"):
+        amp = np.nanmean([cl[r["peak"]] * open_ap["left"][r["peak"]], cr[r["peak"]] * open_ap["right"][r["peak"]]])
+        out.append(_row(r, "blink", "both", "eye", "eye", "", float(amp), False, t))
+    twitches = [r for r in eye_rows if r["kind"] == "twitch"]
+    for r in twitches:
+        if r["side"] != "both":
+            c = cl if r["side"] == "left" else cr
+            r["amp"] = float(c[r["peak"]] * open_ap[r["side"]][r["peak"]])
+            r["strength"] = r["strength"] / settings.twitch_asym_min
+        else:
+            r["amp"] = float(np.nanmean([cl[r["peak"]] * open_ap["left"][r["peak"]],
+                                         cr[r["peak"]] * open_ap["right"][r["peak"]]]))
+            r["strength"] = r["strength"] / settings.blink_min_drop
+    # The mesh's cheek and mouth points shift whenever both eyes close, so a lower-face
+    # movement during a blink belongs to the blink.
+    blinks = [(r["onset"], r["offset"]) for r in eye_rows if r["kind"] == "blink"]
+    twitches += [
+        r for r in _lower_face_events(signals, settings, fps)
+        if not any(r["onset"] <= b1 and r["offset"] >= b0 for b0, b1 in blinks)
+    ]
+    for group in _merge_twitches(twitches):
+        main = max(group, key=lambda g: g["strength"])
+        s, e = min(g["onset"] for g in group), max(g["offset"] for g in group)
+        side = main["side"]
+        regions = sorted({g["region"] for g in group}, key=["eye", "brow", "cheek", "mouth"].index)
+        brow_raise = False
+        if "eye" in regions and side in ("left", "right"):
+            other = "right" if side == "left" else "left"
+            rise = (brow[side][s : e + 1] - brow[side][max(0, s - 3)]) - (
+                brow[other][s : e + 1] - brow[other][max(0, s - 3)])
+            brow_raise = bool(np.nanmax(rise) >= 1.0) if np.isfinite(rise).any() else False
+        dur = (e - s + 1) / fps
+        pattern = "tonic" if dur >= settings.tonic_min_s else "clonic"
+        merged = dict(onset=s, offset=e, peak=main["peak"])
+        out.append(_row(merged, "twitch", side, main["region"], "+".join(regions), pattern,
+                        main["amp"], brow_raise, t))
+    events = pd.DataFrame(out, columns=EVENT_COLUMNS)
+    events = events.sort_values(["onset_frame", "side"], kind="stable").reset_index(drop=True)
+    events["episode"] = _episodes(events, settings.episode_gap_s)
+    return events
+
+
+def _row(r: dict, kind: str, side: str, region: str, regions: str, pattern: str,
+         amp: float, brow_raise: bool, t: np.ndarray) -> dict:
+    return dict(kind=kind, side=side, region=region, regions=regions, pattern=pattern,
+                onset_frame=int(r["onset"]), offset_frame=int(r["offset"]),
+                peak_frame=int(r["peak"]), onset_s=round(float(t[r["onset"]]), 4),
+                offset_s=round(float(t[r["offset"]]), 4), amplitude_mm=round(amp, 3),
+                brow_raise=brow_raise, episode=-1)
+
+
+def _episodes(events: pd.DataFrame, gap_s: float) -> np.ndarray:
+    ep = np.full(len(events), -1, dtype=np.int64)
+    next_id = 0
+    for side in ("left", "right", "both"):
+        idx = events.index[(events["kind"] == "twitch") & (events["side"] == side)]
+        last_end = None
+        for i in idx:
+            if last_end is None or events.at[i, "onset_s"] - last_end > gap_s:
+                next_id += 1
+            ep[i] = next_id
+            last_end = events.at[i, "offset_s"]
+    return ep

@@ -1,0 +1,134 @@
+"""HTML reports with embedded plots (one self-contained file, nothing fetched)."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .pipeline import AnalysisResult
+
+PANELS = [
+    ("eye_aperture", "Eye aperture (mm)"),
+    ("brow_height", "Brow height (mm)"),
+    ("cheek_drop", "Cheek below eye line (mm)"),
+    ("mouth_corner_drop", "Mouth corner below eye line (mm)"),
+    ("mouth_excursion", "Mouth corner excursion (mm)"),
+]
+COLORS = {"left": "#1f77b4", "right": "#d62728", "both": "#7f7f7f"}
+STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
+table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
+.note{color:#555;font-size:.9em}img{max-width:100%}"""
+
+
+def fig_to_img(fig) -> str:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
+    plt = _plt()
+    t = signals["time_s"].to_numpy()
+    fig, axes = plt.subplots(len(PANELS) + 1, 1, figsize=(11, 2.0 * (len(PANELS) + 1)), sharex=True)
+    for ax, (measure, label) in zip(axes, PANELS, strict=False):
+        for side in ("left", "right"):
+            ax.plot(t, signals[f"{measure}_{side}_mm"], lw=0.8, color=COLORS[side], label=f"{side}")
+        ax.set_ylabel(label, fontsize=8)
+        ax.legend(loc="upper right", fontsize=7)
+    ax = axes[-1]
+    ax.set_ylabel("events", fontsize=8)
+    ax.set_yticks([0, 1, 2], ["right", "both", "left"])
+    ax.set_ylim(-0.5, 2.5)
+    if events is not None and len(events):
+        ypos = {"right": 0, "both": 1, "left": 2}
+        for _, e in events.iterrows():
+            color = "#2ca02c" if e["kind"] == "blink" else COLORS[e["side"]]
+            ax.plot([e["onset_s"], max(e["offset_s"], e["onset_s"] + 0.03)], [ypos[e["side"]]] * 2,
+                    lw=6, color=color, solid_capstyle="butt")
+            if e["kind"] == "twitch":
+                ax.text(e["onset_s"], ypos[e["side"]] + 0.25, e["region"], fontsize=6)
+    bad = ~signals["quality_ok"].to_numpy()
+    if bad.any():
+        for a in axes:
+            a.fill_between(t, 0, 1, where=bad, transform=a.get_xaxis_transform(), color="#eee", zorder=0)
+    axes[-1].set_xlabel("time (s); grey: no trusted face")
+    return fig_to_img(fig)
+
+
+def rates_figure(events: pd.DataFrame, duration_s: float) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(11, 2.2))
+    edges = np.arange(0, max(duration_s, 60) + 60, 60)
+    for kind, side, color in (("twitch", "left", COLORS["left"]), ("twitch", "right", COLORS["right"]),
+                              ("blink", "both", "#2ca02c")):
+        sel = events[(events["kind"] == kind) & (events["side"] == side)]
+        counts, _ = np.histogram(sel["onset_s"], bins=edges)
+        ax.step(edges[:-1] / 60, counts, where="post", label=f"{kind} {side}", color=color)
+    ax.set_xlabel("minute")
+    ax.set_ylabel("per minute")
+    ax.legend(fontsize=7)
+    return fig_to_img(fig)
+
+
+def table(rows: dict[str, Any]) -> str:
+    return "<table>" + "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items()
+    ) + "</table>"
+
+
+def page(title: str, body: str) -> str:
+    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
+            "<p class='note'>Made by facenerve on this computer; nothing was sent anywhere. "
+            "Measurements support, and do not replace, a clinician's examination.</p></body></html>")
+
+
+def analysis_report(result: AnalysisResult) -> str:
+    info = result.info
+    parts = ["<h2>Recording</h2>", table({
+        "file": info.video["path"], "frames": info.n_frames, "fps": info.fps,
+        "duration (s)": info.duration_s, "face found in": f"{100 * info.face_fraction:.1f}% of frames",
+        "trusted (facing the camera)": f"{100 * info.quality_fraction:.1f}% of frames",
+        "mm per pixel (median)": f"{info.calibration['mm_per_px_median']:.4f}",
+        "interpupillary distance": f"{info.calibration['ipd_mm_median']:.1f} mm",
+        "faces in view (most)": info.landmarks["max_faces_seen"],
+    })]
+    if result.findings:
+        f = result.findings
+        rows = {}
+        for side in ("left", "right"):
+            s = f["per_side"][side]
+            g = f["grades"][side]
+            rows[f"{side} side"] = (
+                f"{s['twitch_count']} twitches ({s['twitches_per_min']}/min), "
+                f"{s['percent_time_in_spasm']}% of the time in spasm, regions: "
+                f"{', '.join(s['regions']) or 'none'}; SMC {g['smc_grade']}, Jankovic "
+                f"{g['jankovic']['severity']}+{g['jankovic']['frequency']}")
+        rows["blinks"] = f"{f['blinks_total']} ({f['per_side']['left']['blinks_per_min']}/min)"
+        parts += ["<h2>Twitches and blinks</h2>", table(rows), f"<p class='note'>{html.escape(f['note'])}</p>"]
+    parts += ["<h2>Each side over time</h2>", signals_figure(result.signals, result.events)]
+    if result.events is not None and len(result.events):
+        parts += ["<h2>Rates per minute</h2>", rates_figure(result.events, info.duration_s)]
+        parts += ["<h2>Events</h2>", result.events.to_html(index=False, border=0)]
+    parts += ["<h2>Settings and versions</h2>",
+              f"<pre>{html.escape(json.dumps({'settings': info.settings, 'versions': info.versions}, indent=1))}</pre>"]
+    return page("facenerve analysis", "".join(parts))
