@@ -17,7 +17,8 @@ Method
     closing together (the weaker eye by at least ``blink_min_drop``) and briefly is a blink,
     partial blinks included. One eye closing while the other stays open (the difference at
     least ``twitch_asym_min``) is an eyelid twitch of that side.
-    Cheek and mouth (not during a blink: the mesh's lower-face points move with the lids):
+    Cheek and mouth (not during a blink, nor on the other side of a one-sided eye closure:
+    the mesh's lower-face points move with the lids):
     the left-minus-right difference of the vertical position of the cheek
     and of the mouth corner, measured from its rolling median, cancels movements of the
     whole head and of both sides at once (smiling, talking); a one-sided lift of at least
@@ -94,16 +95,22 @@ def _hysteresis(x: np.ndarray, on: float, off: float, max_gap: int = 1) -> list[
 def _split_at_dips(x: np.ndarray, s: int, e: int, level: float) -> list[tuple[int, int]]:
     """Split [s, e] where x falls back below ``level`` between two peaks that each rise at
     least ``level`` above that dip: the eyes reopened between two closures (double blink)."""
-    from scipy.signal import find_peaks
-
     seg = np.nan_to_num(x[s : e + 1], nan=0.0)
-    peaks, _ = find_peaks(np.concatenate([[0.0], seg, [0.0]]), prominence=level)
-    peaks = peaks - 1
-    cuts = []
-    for p0, p1 in zip(peaks[:-1], peaks[1:], strict=True):
-        c = p0 + int(np.argmin(seg[p0 : p1 + 1]))
-        if seg[c] < level:
-            cuts.append(c)
+    cuts: list[int] = []
+    peak, valley, valley_at = seg[0], np.inf, -1
+    for i in range(1, len(seg)):
+        v = seg[i]
+        if valley_at < 0:  # climbing towards a peak
+            if v >= peak:
+                peak = v
+            elif peak - v >= level:
+                valley, valley_at = v, i
+        elif v < valley:
+            valley, valley_at = v, i
+        elif v - valley >= level:  # a second peak rises from the dip
+            if valley < level:
+                cuts.append(valley_at)
+            peak, valley_at = v, -1
     bounds = [s] + [s + c for c in cuts] + [e + 1]
     return [(a, b - 1) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - 1 >= a]
 
@@ -220,12 +227,14 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
             r["amp"] = float(np.nanmean([cl[r["peak"]] * open_ap["left"][r["peak"]],
                                          cr[r["peak"]] * open_ap["right"][r["peak"]]]))
             r["strength"] = r["strength"] / settings.blink_min_drop
-    # The mesh's cheek and mouth points shift whenever both eyes close, so a lower-face
-    # movement during a blink belongs to the blink.
-    blinks = [(r["onset"], r["offset"]) for r in eye_rows if r["kind"] == "blink"]
+    # The mesh's cheek and mouth points shift whenever an eye closes, so a lower-face
+    # movement during a blink belongs to the blink, and one on the other side of a one-sided
+    # eye closure belongs to that closure.
+    closures = [(r["onset"], r["offset"], r["side"]) for r in eye_rows]
     twitches += [
         r for r in _lower_face_events(signals, settings, fps)
-        if not any(r["onset"] <= b1 and r["offset"] >= b0 for b0, b1 in blinks)
+        if not any(r["onset"] <= c1 and r["offset"] >= c0 and r["side"] != side
+                   for c0, c1, side in closures)
     ]
     for group in _merge_twitches(twitches):
         main = max(group, key=lambda g: g["strength"])

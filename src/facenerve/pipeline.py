@@ -28,7 +28,7 @@ from ._log import logger
 from .errors import FacenerveError, InputError, NoFaceError
 from .settings import AnalysisSettings
 from .signals import Calibration, measure_px, to_signals
-from .video import Frame, VideoInfo, iter_frames, probe
+from .video import Frame, iter_frames, probe
 
 CHUNK = 256
 OUTPUT_NAMES = ("signals.parquet", "signals.csv", "summary.json", "report.html", "events.csv")

@@ -47,7 +47,7 @@ class AnalysisSettings:
     tonic_min_s: float = _s(1.0, "A contraction held at least this long is tonic (s).")
     episode_gap_s: float = _s(2.0, "Twitches closer than this belong to one episode (s).")
     baseline_window_s: float = _s(
-        4.0, "Window (s) of the rolling baseline each signal's movement is measured from."
+        10.0, "Window (s) of the rolling baseline each signal's movement is measured from."
     )
 
     def to_dict(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ Measures per side (Emotrics definitions, Guarin 2018, in the face-aligned frame)
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -80,14 +81,14 @@ def measure_px(points: np.ndarray) -> dict[str, np.ndarray]:
         d_h = np.linalg.norm(ring[:, 0] - ring[:, 1], axis=1)
         d_v = np.linalg.norm(ring[:, 2] - ring[:, 3], axis=1)
         iris_d.append((d_h + d_v) / 2)
-    out["iris_diameter_px"] = np.nanmean(np.stack(iris_d), axis=0) if len(points) else np.zeros(0)
+    with warnings.catch_warnings():  # rows without a face are all-NaN by design
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out["iris_diameter_px"] = np.nanmean(np.stack(iris_d), axis=0)
     out["ipd_px"] = np.linalg.norm(
         points[:, SIDES["left"].iris_center, :2] - points[:, SIDES["right"].iris_center, :2], axis=1
     )
     pose = head_pose_deg(points)
     out["head_yaw_deg"], out["head_pitch_deg"], out["head_roll_deg"] = pose.T
-    out["face_width_px"] = np.nanmax(points[:, :, 0], axis=1) - np.nanmin(points[:, :, 0], axis=1) \
-        if len(points) else np.zeros(0)
     return out
 
 

@@ -27,6 +27,9 @@ STILL_IMAGE_FORMATS = {
     "image2", "png_pipe", "jpeg_pipe", "bmp_pipe", "webp_pipe", "gif", "tiff_pipe",
     "gif_pipe", "jpegls_pipe", "pgm_pipe", "ppm_pipe", "svg_pipe", "image2pipe",
 }
+# FFmpeg reads any text file as "ANSI art" video; none of these is a camera recording.
+TEXT_FORMATS = {"tty", "bin", "idf", "xbin", "adf"}
+TEXT_CODECS = {"ansi", "bintext", "xbin", "idf", "text"}
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
 
 
@@ -90,6 +93,8 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             kind = "an audio-only file" if container.streams.audio else "not a video"
             raise InputError(f"{path} is {kind}: it has no video stream; give a video of the face")
         stream = container.streams.video[0]
+        if fmt in TEXT_FORMATS or stream.codec_context.name in TEXT_CODECS:
+            raise InputError(f"{path} is not a video file (it looks like text); give a video of the face")
         n_header = int(stream.frames or 0)
         if fmt in STILL_IMAGE_FORMATS or path.suffix.lower() in IMAGE_SUFFIXES or (
             n_header == 1 and fmt.split(",")[0] in STILL_IMAGE_FORMATS
@@ -202,7 +207,7 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None) -> 
             "would be wrong; export or record the video again"
         )
     expected = info.n_frames_header
-    if expected and index < expected - max(2, int(0.02 * expected)):
+    if expected and index < expected - max(5, int(0.05 * expected)):  # headers are often a few off
         raise InputError(
             f"{path} is truncated: its header promises {expected} frames but only {index} could "
             "be decoded; copy or record the file again"

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..events import _hysteresis, eye_closure
+from ..events import eye_closure
 from ..settings import AnalysisSettings
 from .annotations import TagAnnotation, read_tag
 from .metrics import EventScore, match_intervals

@@ -1,0 +1,87 @@
+"""``facenerve bench``: throughput and memory of each stage, side by side in one run.
+
+Figures, all over the same video:
+- decode-only fps: PyAV decoding to RGB, nothing else;
+- landmarks-only fps: FaceMesh alone on frames decoded beforehand (model-only);
+- end-to-end fps: ``analyze`` as the CLI runs it (decode, landmarks, signals, events, writing
+  parquet, summary and report), in a child process so that its peak memory is its own;
+- the ratio of end-to-end to landmarks-only throughput (target >= 0.8);
+- peak resident memory of the end-to-end child process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import resource
+import tempfile
+import time
+from typing import Any
+
+MAX_HELD_FRAMES = 900  # frames held in memory for the landmarks-only run
+
+
+def _e2e_child(path: str, conn) -> None:
+    from .cli import native_stderr_silenced
+    from .pipeline import analyze_video, write_outputs
+
+    with native_stderr_silenced():
+        t0 = time.perf_counter()
+        result = analyze_video(path)
+        with tempfile.TemporaryDirectory() as d:
+            write_outputs(result, os.path.join(d, "out"))
+        dt = time.perf_counter() - t0
+    conn.send({"frames": result.info.n_frames, "seconds": dt,
+               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    conn.close()
+
+
+def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
+    from .landmarks import MediaPipeFaceMesh
+    from .settings import AnalysisSettings
+    from .video import iter_frames, probe
+
+    info = probe(path)
+    out: dict[str, Any] = {"video": path, "width": info.width, "height": info.height,
+                           "cpu_count": os.cpu_count()}
+    # decode only
+    t0 = time.perf_counter()
+    n = 0
+    for _ in range(repeat):
+        for _f in iter_frames(path, info):
+            n += 1
+    out["decode_fps"] = round(n / (time.perf_counter() - t0), 1)
+    out["frames"] = n // repeat
+    # landmarks only, on frames decoded beforehand
+    held = []
+    for f in iter_frames(path, info):
+        held.append(f.rgb)
+        if len(held) >= MAX_HELD_FRAMES:
+            break
+    mesh = MediaPipeFaceMesh(AnalysisSettings())
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        for rgb in held:
+            mesh.process(rgb)
+    lm_fps = len(held) * repeat / (time.perf_counter() - t0)
+    mesh.close()
+    del held
+    out["landmarks_fps"] = round(lm_fps, 1)
+    # end to end, in a child process
+    ctx = mp.get_context("spawn")
+    e2e = []
+    peak = 0.0
+    for _ in range(repeat):
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_e2e_child, args=(path, send))
+        proc.start()
+        res = recv.recv()
+        proc.join()
+        e2e.append(res["frames"] / res["seconds"])
+        peak = max(peak, res["peak_rss_mb"])
+    out["end_to_end_fps"] = round(sum(e2e) / len(e2e), 1)
+    out["end_to_end_over_landmarks"] = round(out["end_to_end_fps"] / lm_fps, 3)
+    out["end_to_end_peak_rss_mb"] = round(peak, 1)
+    out["note"] = ("end-to-end includes model start-up and writing outputs; landmarks-only "
+                   "excludes decoding. Ratios are measured side by side in this one run.")
+    return out

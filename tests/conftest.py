@@ -1,0 +1,73 @@
+"""Shared fixtures. Real-data tests skip with a reason when ../shared/data is absent;
+MediaPipe runs once per real video per session and the result is shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = Path(__import__("os").environ.get("FACENERVE_SHARED", ROOT.parent / "shared")) / "data"
+FACE_MEDIA = SHARED / "face-media"
+ZJU = SHARED / "zju-eyeblink"
+
+
+def need(path: Path) -> Path:
+    if not path.exists():
+        pytest.skip(f"{path} is absent (../shared/data is not beside this checkout)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def wolfgang_result():
+    from facenerve.pipeline import analyze_video
+
+    return analyze_video(need(FACE_MEDIA / "WolfgangLanger_Pexels.mp4"))
+
+
+@pytest.fixture(scope="session")
+def example_result():
+    from facenerve.pipeline import analyze_video
+    from facenerve.simulate import example_video
+
+    return analyze_video(example_video())
+
+
+@pytest.fixture(scope="session")
+def tiny_videos(tmp_path_factory):
+    """Small synthetic files for the bad-input tests (made with PyAV, no real data)."""
+    import numpy as np
+
+    from facenerve.simulate import write_video
+
+    d = tmp_path_factory.mktemp("bad")
+    rng = np.random.default_rng(0)
+    noise = [rng.integers(0, 255, (96, 128, 3), dtype=np.uint8) for _ in range(30)]
+    write_video(iter(noise), d / "noface.mp4", fps=15)
+    data = (d / "noface.mp4").read_bytes()
+    (d / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    corrupt = bytearray(data)
+    mid = len(corrupt) // 3
+    corrupt[mid : mid + 4000] = rng.integers(0, 255, 4000, dtype=np.uint8).tobytes()
+    (d / "corrupt.mp4").write_bytes(bytes(corrupt))
+    (d / "empty.mp4").write_bytes(b"")
+    (d / "notes.txt").write_text("not a video at all\n" * 50)
+    (d / "fake.mp4").write_text("not a video at all\n" * 50)
+    import av
+
+    with av.open(str(d / "audio.m4a"), "w") as out:
+        s = out.add_stream("aac", rate=16000)
+        t = np.arange(16000) / 16000
+        frame = av.AudioFrame.from_ndarray((0.1 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)[None, :],
+                                           format="fltp", layout="mono")
+        frame.sample_rate = 16000
+        for p in s.encode(frame):
+            out.mux(p)
+        for p in s.encode():
+            out.mux(p)
+    from PIL import Image
+
+    Image.fromarray(noise[0]).save(d / "still.png")
+    Image.fromarray(noise[0]).save(d / "still.jpg")
+    return d

@@ -1,0 +1,69 @@
+"""The command line: outputs, one-line errors with non-zero exits, nothing lost on failure."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from .conftest import FACE_MEDIA, need
+
+
+def run(*args, cwd=None):
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    env.pop("FACENERVE_DEBUG", None)
+    return subprocess.run([sys.executable, "-m", "facenerve.cli", *args], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=600)
+
+
+@pytest.mark.parametrize("name", ["missing.mp4", "empty.mp4", "notes.txt", "fake.mp4", "audio.m4a",
+                                  "still.png", "still.jpg", "truncated.mp4", "noface.mp4"])
+def test_bad_input_one_line_nonzero(tiny_videos, tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "mine.txt").write_text("keep me")
+    (out / "summary.json").write_text('{"earlier": true}')
+    r = run("analyze", str(tiny_videos / name), "--out", str(out), "--quiet")
+    assert r.returncode != 0
+    lines = [x for x in r.stderr.splitlines() if x.strip()]
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("facenerve: error: ")
+    assert "Traceback" not in r.stderr
+    # nothing of the user's was deleted or overwritten, and no half-written outputs appeared
+    assert (out / "mine.txt").read_text() == "keep me"
+    assert json.loads((out / "summary.json").read_text()) == {"earlier": True}
+    assert sorted(p.name for p in out.iterdir()) == ["mine.txt", "summary.json"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".out.tmp")]
+
+
+def test_bad_setting_is_one_line(tmp_path):
+    r = run("analyze", "x.mp4", "--out", str(tmp_path / "o"), "--set", "nope=1")
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "unknown setting" in r.stderr
+
+
+def test_analyze_example_writes_everything(tmp_path):
+    from facenerve.simulate import example_video
+
+    out = tmp_path / "demo"
+    r = run("analyze", str(example_video()), "--out", str(out), "--csv", "--quiet")
+    assert r.returncode == 0, r.stderr
+    for name in ("signals.parquet", "signals.csv", "summary.json", "report.html", "events.csv"):
+        assert (out / name).exists(), name
+    sig = pd.read_parquet(out / "signals.parquet")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_frames"] == len(sig) == 600
+    assert summary["versions"]["mediapipe"] == "0.10.21"
+    assert "twitch" in summary and "grades" in summary["twitch"]
+    html = (out / "report.html").read_text()
+    assert "data:image/png;base64" in html and "Twitches and blinks" in html
+
+
+def test_real_video_no_face_is_one_line(tmp_path):
+    video = need(FACE_MEDIA / "no_face.mp4")
+    r = run("analyze", str(video), "--out", str(tmp_path / "o"), "--quiet")
+    assert r.returncode == 2
+    assert r.stderr.strip().startswith("facenerve: error: no face was found")
+    assert r.stderr.count("\n") == 1
+    assert not (tmp_path / "o").exists()

@@ -1,0 +1,66 @@
+"""Events stage on simulated signals: recovered counts, sides, regions and patterns."""
+
+import numpy as np
+import pytest
+
+from facenerve.evaluation.metrics import match_intervals
+from facenerve.events import EVENT_COLUMNS, detect_events
+from facenerve.hfs import summarize_events
+from facenerve.simulate import simulate_signals
+
+
+def _score(events, truth, kind):
+    det = events[events["kind"] == kind]
+    tr = truth[truth["kind"] == kind]
+    d = list(zip(det["onset_frame"], det["offset_frame"], strict=True))
+    t = list(zip(tr["onset_frame"], tr["offset_frame"], strict=True))
+    return match_intervals(d, t)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+@pytest.mark.parametrize("side", ["left", "right"])
+def test_recovers_simulated_twitches_and_blinks(seed, side):
+    sig, truth = simulate_signals(duration_s=120, twitch_side=side, random_state=seed)
+    ev = detect_events(sig)
+    assert list(ev.columns) == EVENT_COLUMNS
+    blink_score, _ = _score(ev, truth, "blink")
+    twitch_score, pairs = _score(ev, truth, "twitch")
+    assert blink_score.f1 >= 0.95, blink_score
+    assert twitch_score.f1 >= 0.95, twitch_score
+    det = ev[ev["kind"] == "twitch"].reset_index(drop=True)
+    tr = truth[truth["kind"] == "twitch"].reset_index(drop=True)
+    sides = [det.loc[i, "side"] == tr.loc[j, "side"] for i, j in pairs]
+    regions = [det.loc[i, "region"] == tr.loc[j, "region"] for i, j in pairs]
+    patterns = [det.loc[i, "pattern"] == tr.loc[j, "pattern"] for i, j in pairs]
+    assert np.mean(sides) == 1.0
+    assert np.mean(regions) >= 0.9
+    assert np.mean(patterns) >= 0.9
+
+
+def test_no_twitches_in_twitch_free_signals():
+    sig, truth = simulate_signals(duration_s=600, twitch_side="none", random_state=5)
+    ev = detect_events(sig)
+    assert (ev["kind"] == "twitch").sum() == 0
+    assert _score(ev, truth, "blink")[0].f1 >= 0.95
+
+
+def test_summary_rates_and_grades():
+    sig, truth = simulate_signals(duration_s=120, twitch_side="left", twitch_rate=12,
+                                  regions=("eye",), random_state=9)
+    ev = detect_events(sig)
+    s = summarize_events(ev, sig)
+    n_true = int((truth["kind"] == "twitch").sum())
+    left = s["per_side"]["left"]
+    assert left["twitch_count"] == pytest.approx(n_true, abs=1)
+    assert left["twitches_per_min"] == pytest.approx(n_true / 2, abs=0.6)
+    assert left["regions"] == ["eye"]
+    assert s["per_side"]["right"]["twitch_count"] == 0
+    assert s["grades"]["left"]["smc_grade"] in ("I", "III")
+    assert s["grades"]["right"]["smc_grade"] == "0"
+    assert s["grades"]["left"]["jankovic"]["severity"] >= 1
+
+
+def test_events_empty_without_trusted_frames():
+    sig, _ = simulate_signals(duration_s=10, random_state=0)
+    sig["quality_ok"] = False
+    assert detect_events(sig).empty

@@ -1,0 +1,50 @@
+"""Integration on ../shared/data (skipped with a reason when it is absent)."""
+
+import numpy as np
+import pytest
+
+from .conftest import FACE_MEDIA, ZJU, need
+
+pytestmark = pytest.mark.realdata
+
+
+def test_wolfgang_rows_face_and_millimetres(wolfgang_result):
+    sig = wolfgang_result.signals
+    assert len(sig) == 472
+    assert sig["frame"].tolist() == list(range(472))
+    assert sig["face_detected"].mean() >= 0.95
+    ipd = wolfgang_result.info.calibration["ipd_mm_median"]
+    assert 55 <= ipd <= 72
+    ap = sig.loc[sig["quality_ok"], "eye_aperture_left_mm"]
+    assert 3 <= float(np.nanmedian(ap)) <= 15  # a plausible open eye
+
+
+@pytest.mark.parametrize("name,where", [("face_noface.mov", "leaves"), ("noface_face.mov", "enters")])
+def test_face_leaving_or_entering_gives_nan_rows(name, where):
+    from facenerve.pipeline import analyze_video
+    from facenerve.video import probe
+
+    path = need(FACE_MEDIA / name)
+    res = analyze_video(path, detect=False)
+    sig = res.signals
+    n = len(sig)
+    assert sig["frame"].tolist() == list(range(n))
+    assert probe(path).n_frames_header in (0, n)
+    face = sig["face_detected"].to_numpy()
+    assert face.any() and not face.all()
+    assert sig.loc[~face, "eye_aperture_left_mm"].isna().all()
+    half = n // 2
+    if where == "leaves":
+        assert face[:half].mean() > face[half:].mean()
+    else:
+        assert face[:half].mean() < face[half:].mean()
+
+
+def test_blink_f1_on_zju_set():
+    from facenerve.evaluation.blinks import evaluate_blinks
+
+    report = evaluate_blinks(need(ZJU))
+    assert report["annotated_blinks"] == 149
+    assert report["facenerve"]["f1"] >= 0.97
+    assert report["blinks_misreported_as_twitches"] == 0
+    assert report["facenerve"]["f1"] > report["baseline_ear_threshold"]["T=0.20"]["f1"]
