@@ -27,7 +27,7 @@ def _write(path, frames, rate=30, rotation=None, pts=None):
         for p in s.encode():
             out.mux(p)
         if rotation is not None:
-            s.set_display_rotation(rotation)  # noqa: may be unsupported on old PyAV
+            s.set_display_rotation(rotation)
 
 
 def test_every_frame_with_time(tmp_path):
