@@ -17,7 +17,6 @@ _LAZY = {
     "AnalysisSettings": "facenerve.settings",
     "FacenerveError": "facenerve.errors",
     "detect_events": "facenerve.events",
-    "triage": "facenerve.triage",
 }
 
 __all__ = ["__version__", *_LAZY]

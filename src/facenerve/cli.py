@@ -96,14 +96,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         report = evaluate_blinks(args.folder, _settings(args.set), progress=not args.quiet)
         if not args.per_clip:
             report.pop("per_clip", None)
-    elif args.what == "twitches":
-        from .evaluation.twitches import evaluate_twitches
-
-        report = evaluate_twitches(args.folder, _settings(args.set), progress=not args.quiet)
     else:
-        from .evaluation.triage import evaluate_triage
+        from .evaluation.twitches import evaluate_twitches, make_twitch_set
 
-        report = evaluate_triage(args.folder)
+        if args.make:
+            make_twitch_set(args.folder, n_videos=args.make)
+        report = evaluate_twitches(args.folder, _settings(args.set), progress=not args.quiet)
     _print_json(report)
     return 0
 
@@ -129,12 +127,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_analyze(ns)
 
 
-def cmd_triage(args: argparse.Namespace) -> int:
-    from .triage.cli import run_triage_command
-
-    return run_triage_command(args)
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facenerve", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"facenerve {__version__}")
@@ -154,9 +146,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
-    e.add_argument("what", choices=["blinks", "twitches", "triage"])
+    e.add_argument("what", choices=["blinks", "twitches"])
     e.add_argument("folder")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
+    e.add_argument("--make", type=int, metavar="N",
+                   help="twitches: first render N videos with twitches (and 2 without) into FOLDER")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)
@@ -176,13 +170,6 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
 
-    t = sub.add_parser("triage", help="symptom triage: differential, urgency, reasons with sources")
-    t.add_argument("answers", nargs="?", help="answers JSON file")
-    t.add_argument("--findings", help="summary.json of an analysis or exam")
-    t.add_argument("--format", choices=["json", "text"], default="json")
-    t.add_argument("--interactive", action="store_true", help="ask the questions in the terminal")
-    t.add_argument("--fhir", metavar="FILE", help="also write a FHIR R4 bundle (QuestionnaireResponse + RiskAssessment)")
-    t.set_defaults(func=cmd_triage)
     return p
 
 
