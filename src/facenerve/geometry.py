@@ -74,18 +74,13 @@ def head_pose_deg(points: np.ndarray) -> np.ndarray:
 
     yaw: positive when the person's left side is farther from the camera;
     pitch: positive when the chin is farther from the camera than the nose bridge (head
-    tilted back), corrected by the neutral offset of a frontal face;
+    tilted back); no neutral offset is removed, so a frontal face reads a few degrees;
     roll: positive when the line from the right to the left iris slopes down in the image.
     """
     v_eye = points[:, LEFT.eye_outer] - points[:, RIGHT.eye_outer]
     yaw = np.degrees(np.arctan2(v_eye[:, 2], np.hypot(v_eye[:, 0], v_eye[:, 1])))
     v_mid = points[:, CHIN] - points[:, NOSE_BRIDGE]
     pitch = np.degrees(np.arctan2(v_mid[:, 2], np.hypot(v_mid[:, 0], v_mid[:, 1])))
-    pitch = pitch - NEUTRAL_PITCH_DEG
     v_iris = points[:, LEFT.iris_center, :2] - points[:, RIGHT.iris_center, :2]
     roll = np.degrees(np.arctan2(v_iris[:, 1], v_iris[:, 0]))
     return np.stack([yaw, pitch, roll], axis=1)
-
-
-# The chin sits behind the nose bridge on a frontal face; measured on frontal faces.
-NEUTRAL_PITCH_DEG = 0.0

@@ -27,7 +27,7 @@ from . import __version__
 from ._log import logger
 from .errors import FacenerveError, InputError, NoFaceError
 from .settings import AnalysisSettings
-from .signals import Calibration, measure_px, to_signals
+from .signals import measure_px, to_signals
 from .video import Frame, iter_frames, probe
 
 CHUNK = 256
@@ -247,8 +247,6 @@ def _json_default(o: Any) -> Any:
         return bool(o)
     if isinstance(o, np.ndarray):
         return o.tolist()
-    if isinstance(o, (Calibration,)):
-        return o.to_dict()
     raise TypeError(f"not JSON serialisable: {type(o)}")
 
 
