@@ -60,12 +60,10 @@ def _print_json(obj: Any) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .pipeline import analyze_video, write_outputs
+    from .pipeline import OutputDir, analyze_video, write_outputs
 
     settings = _settings(args.set)
     out = Path(args.out)
-    from .pipeline import OutputDir
-
     OutputDir(out)  # check the destination before the long work
     result = analyze_video(args.video, settings, progress=not args.quiet)
     write_outputs(result, out, csv=args.csv)

@@ -153,7 +153,7 @@ def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float) -
     return rows, cl, cr
 
 
-def _asym_lift(signals: pd.DataFrame, measure: str, fps: float, window: int) -> np.ndarray:
+def _asym_lift(signals: pd.DataFrame, measure: str, window: int) -> np.ndarray:
     """How much more the left side lifted than the right, in mm, from the rolling median."""
     q = signals["quality_ok"].to_numpy()
     left = signals[f"{measure}_left_mm"].to_numpy(dtype=np.float64)
@@ -174,7 +174,7 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
     window = max(5, int(settings.baseline_window_s * fps))
     rows: list[dict] = []
     for region, measure in (("cheek", "cheek_drop"), ("mouth", "mouth_corner_drop")):
-        a = _asym_lift(signals, measure, fps, window)
+        a = _asym_lift(signals, measure, window)
         thr = max(settings.twitch_min_mm, 4 * _robust_sd(a))
         for side, sig in (("left", a), ("right", -a)):
             for s, e in _hysteresis(sig, thr, thr * 0.5, max_gap=2):

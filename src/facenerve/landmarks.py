@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -162,7 +162,6 @@ class FaceFollower:
     chosen_width: float = 0.0
     frames_with_several: int = 0
     max_faces_seen: int = 0
-    switches: int = field(default=0)
 
     def choose(self, faces: list[np.ndarray]) -> np.ndarray | None:
         self.max_faces_seen = max(self.max_faces_seen, len(faces))
@@ -178,8 +177,6 @@ class FaceFollower:
             if dists[best] <= max(self.chosen_width, 1.0):
                 pick = best
         if pick is None:
-            if self.chosen_center is not None and len(faces) > 1:
-                self.switches += 1
             pick = int(np.argmax([s for _, s in stats]))
         face = faces[pick]
         self.chosen_center = stats[pick][0]
