@@ -87,7 +87,56 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_json(path: str, what: str) -> Any:
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} file {path} does not exist")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{what} file {path} is not valid JSON ({str(err).splitlines()[0]}); "
+                         "check it with a JSON validator") from None
+
+
+def cmd_triage(args: argparse.Namespace) -> int:
+    from .triage import triage
+    from .triage.text import format_text
+
+    if args.interactive:
+        from .triage.interactive import run_questionnaire
+
+        answers = run_questionnaire()
+        if args.save_answers:
+            Path(args.save_answers).write_text(json.dumps(answers, indent=2) + "\n")
+    elif args.answers:
+        answers = _read_json(args.answers, "answers")
+    else:
+        raise InputError("give an ANSWERS.json file, or --interactive to be asked the questions")
+    findings = _read_json(args.findings, "findings") if args.findings else None
+    result = triage(answers, findings)
+    if args.fhir:
+        from .triage.fhir import to_fhir
+
+        bundle = json.dumps(to_fhir(result), indent=2)
+        if args.fhir == "-":
+            print(bundle)
+            return 0
+        Path(args.fhir).write_text(bundle + "\n")
+    if args.format == "text" or (args.interactive and args.format is None):
+        print(format_text(result))
+    else:
+        _print_json(result)
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.what == "triage":
+        from .evaluation.triage import PACKAGED, evaluate_triage
+
+        _print_json(evaluate_triage(args.folder or PACKAGED))
+        return 0
+    if not args.folder:
+        raise InputError(f"evaluate {args.what} needs a FOLDER")
     if args.what == "blinks":
         from .evaluation.blinks import evaluate_blinks
 
@@ -144,14 +193,24 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
-    e.add_argument("what", choices=["blinks", "twitches"])
-    e.add_argument("folder")
+    e.add_argument("what", choices=["blinks", "twitches", "triage"])
+    e.add_argument("folder", nargs="?", help="data folder (triage: vignettes; default the bundled set)")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
     e.add_argument("--make", type=int, metavar="N",
                    help="twitches: first render N videos with twitches (and 2 without) into FOLDER")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)
+
+    t = sub.add_parser("triage", help="urgency and ranked differential from symptom answers (+ video findings)")
+    t.add_argument("answers", nargs="?", help="ANSWERS.json (vocabulary: facenerve/knowledge/questions.yaml)")
+    t.add_argument("--findings", metavar="SUMMARY.json", help="summary.json of facenerve analyze or exam")
+    t.add_argument("--format", choices=["json", "text"], default=None, help="json (default) or text for people")
+    t.add_argument("--interactive", action="store_true", help="ask the questions in the terminal")
+    t.add_argument("--save-answers", metavar="FILE", help="with --interactive: save the answers as JSON")
+    t.add_argument("--fhir", nargs="?", const="-", metavar="FILE",
+                   help="export a FHIR QuestionnaireResponse and RiskAssessment bundle (to FILE, or stdout)")
+    t.set_defaults(func=cmd_triage)
 
     s = sub.add_parser("simulate", help="render a face video with known twitches and blinks")
     s.add_argument("--out", required=True, help="video file to write (.mp4)")
