@@ -80,6 +80,27 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_exam(args: argparse.Namespace) -> int:
+    from .exam_pipeline import EXAM_OUTPUTS, analyze_exam, write_exam_outputs
+    from .pipeline import OutputDir
+
+    out = Path(args.out)
+    OutputDir(out, names=EXAM_OUTPUTS)  # check the destination before the long work
+    result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
+                          settings=_settings(args.set), progress=not args.quiet)
+    write_exam_outputs(result, out)
+    if not args.quiet:
+        g = result.grades
+        gr = g.get("grades", {})
+        print(f"weaker side {g['weaker_side']}; House-Brackmann "
+              f"{gr.get('house_brackmann', {}).get('roman', '-')}, Sunnybrook "
+              f"{gr.get('sunnybrook', {}).get('composite', '-')}, eFACE-like {gr.get('eface', {}).get('total', '-')}; "
+              f"synkinesis {'yes' if g.get('synkinesis', {}).get('detected') else 'no'}; "
+              f"central pattern {'YES - seek urgent care' if g.get('central_pattern') else 'no'} -> {out}/",
+              file=sys.stderr)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import run_benchmark
 
@@ -137,6 +158,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return 0
     if not args.folder:
         raise InputError(f"evaluate {args.what} needs a FOLDER")
+    if args.what == "normals":
+        from .evaluation.normals import evaluate_normal_faces
+
+        _print_json(evaluate_normal_faces(args.folder, progress=not args.quiet))
+        return 0
+    if args.what == "exams":
+        from .evaluation.exams import evaluate_exams, make_exam_set
+
+        if args.make:
+            make_exam_set(args.folder, progress=not args.quiet)
+        _print_json(evaluate_exams(args.folder, segmentation=args.segment, progress=not args.quiet))
+        return 0
     if args.what == "blinks":
         from .evaluation.blinks import evaluate_blinks
 
@@ -154,8 +187,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import render_twitch_video
+    from .simulate import render_exam_video, render_twitch_video
 
+    if args.exam:
+        if not 0 <= args.factor <= 1 or not 0 <= args.synkinesis <= 1:
+            raise InputError("--factor and --synkinesis take a number from 0 to 1")
+        side = "left" if args.side == "none" else args.side
+        truth = render_exam_video(args.out, factor=args.factor, side=side, central=args.central,
+                                  synkinesis=args.synkinesis, random_state=args.seed)
+        print(f"wrote {args.out}, {truth} and the task times beside it", file=sys.stderr)
+        return 0
     truth = render_twitch_video(
         args.out, duration_s=args.duration, twitch_side=args.side, random_state=args.seed,
         twitch_rate_per_min=args.twitch_rate, blink_rate_per_min=args.blink_rate,
@@ -187,17 +228,30 @@ def build_parser() -> argparse.ArgumentParser:
     a.add_argument("--set", action="append", metavar="NAME=VALUE", help="change a setting (repeatable)")
     a.set_defaults(func=cmd_analyze)
 
+    x = sub.add_parser("exam", help="grade a guided facial exam: House-Brackmann, Sunnybrook, eFACE-like, synkinesis")
+    x.add_argument("video")
+    x.add_argument("--out", required=True, help="output folder (created; our files in it are replaced)")
+    x.add_argument("--tasks", metavar="TASKS.json", help="task start/end times (else found from the video)")
+    x.add_argument("--segment", choices=["auto", "protocol"], default="auto",
+                   help="without --tasks: find tasks from the movements (auto) or by the protocol's timing")
+    x.add_argument("--quiet", action="store_true")
+    x.add_argument("--set", action="append", metavar="NAME=VALUE")
+    x.set_defaults(func=cmd_exam)
+
     b = sub.add_parser("bench", help="throughput and memory: decode, landmarks, end to end")
     b.add_argument("video")
     b.add_argument("--repeat", type=int, default=1, help="times the video is played through")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
-    e.add_argument("what", choices=["blinks", "twitches", "triage"])
+    e.add_argument("what", choices=["blinks", "twitches", "exams", "normals", "triage"])
     e.add_argument("folder", nargs="?", help="data folder (triage: vignettes; default the bundled set)")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
     e.add_argument("--make", type=int, metavar="N",
-                   help="twitches: first render N videos with twitches (and 2 without) into FOLDER")
+                   help="twitches: first render N videos with twitches (and 2 without) into FOLDER; "
+                        "exams: any N renders the standard exam set")
+    e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
+                   help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)
@@ -212,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export a FHIR QuestionnaireResponse and RiskAssessment bundle (to FILE, or stdout)")
     t.set_defaults(func=cmd_triage)
 
-    s = sub.add_parser("simulate", help="render a face video with known twitches and blinks")
+    s = sub.add_parser("simulate", help="render a face video with known twitches and blinks, or an exam")
     s.add_argument("--out", required=True, help="video file to write (.mp4)")
     s.add_argument("--duration", type=float, default=20.0)
     s.add_argument("--side", choices=["left", "right", "none"], default="left")
@@ -220,6 +274,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--twitch-rate", type=float, default=12.0, help="twitches per minute")
     s.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
     s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--exam", action="store_true", help="render a guided exam instead (--side is the weak side)")
+    s.add_argument("--factor", type=float, default=1.0, help="exam: weak side's movement, 0 (none) to 1 (normal)")
+    s.add_argument("--central", action="store_true", help="exam: spare the forehead (central palsy)")
+    s.add_argument("--synkinesis", type=float, default=0.0, help="exam: co-movement strength, 0 to 1")
     s.set_defaults(func=cmd_simulate)
 
     d = sub.add_parser("demo", help="analyse the bundled example video")

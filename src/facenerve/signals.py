@@ -20,6 +20,8 @@ Measures per side (Emotrics definitions, Guarin 2018, in the face-aligned frame)
     mouth_excursion  lip midline (midpoint of the inner lips) to the mouth corner
     mouth_corner_drop  vertical distance from the interpupillary line down to the mouth corner
                        (a smile makes it smaller, a drooping corner larger)
+    commissure_lateral horizontal distance from the facial midline out to the mouth corner
+                       (a smile makes it larger, a pucker smaller)
     cheek_drop     vertical distance from the interpupillary line down to mid-cheek
 """
 
@@ -42,7 +44,7 @@ from .settings import AnalysisSettings
 
 SIDE_MEASURES_MM = (
     "eye_aperture", "mrd1", "mrd2", "fissure_width", "brow_height",
-    "mouth_excursion", "mouth_corner_drop", "cheek_drop",
+    "mouth_excursion", "mouth_corner_drop", "commissure_lateral", "cheek_drop",
 )
 
 
@@ -76,6 +78,7 @@ def measure_px(points: np.ndarray) -> dict[str, np.ndarray]:
         corner = a[:, ix.mouth_corner]
         out[f"mouth_excursion_{side}"] = np.linalg.norm(corner - lip_mid, axis=1)
         out[f"mouth_corner_drop_{side}"] = corner[:, 1]
+        out[f"commissure_lateral_{side}"] = np.abs(corner[:, 0])
         out[f"cheek_drop_{side}"] = a[:, list(ix.cheek), 1].mean(axis=1)
         ring = points[:, list(ix.iris_ring), :2]
         d_h = np.linalg.norm(ring[:, 0] - ring[:, 1], axis=1)

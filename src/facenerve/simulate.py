@@ -127,6 +127,7 @@ def simulate_signals(duration_s: float = 60.0, fps: float = 30.0, blink_rate: fl
         cols[f"cheek_drop_{side}_mm"] = noisy(35.0) + head - act[(side, "cheek")]
         cols[f"mouth_corner_drop_{side}_mm"] = noisy(70.0) + 2 * head - act[(side, "mouth")]
         cols[f"mouth_excursion_{side}_mm"] = noisy(25.0) + 0.5 * act[(side, "mouth")]
+        cols[f"commissure_lateral_{side}_mm"] = noisy(24.0) + 0.4 * act[(side, "mouth")]
     return pd.DataFrame(cols), truth_table(events, fps)
 
 
@@ -146,6 +147,19 @@ def _gauss(xx: np.ndarray, yy: np.ndarray, cx: float, cy: float, sx: float, sy: 
     return np.exp(-(((xx - cx) / sx) ** 2 + ((yy - cy) / sy) ** 2) / 2)
 
 
+class _CachedGauss:
+    """The warp fields are fixed bumps around fixed landmarks: compute each one once."""
+
+    def __init__(self, xx: np.ndarray, yy: np.ndarray):
+        self.xx, self.yy, self.cache = xx, yy, {}
+
+    def __call__(self, _xx, _yy, cx: float, cy: float, sx: float, sy: float) -> np.ndarray:
+        key = (round(float(cx), 3), round(float(cy), 3), round(float(sx), 3), round(float(sy), 3))
+        if key not in self.cache:
+            self.cache[key] = _gauss(self.xx, self.yy, cx, cy, sx, sy).astype(np.float32)
+        return self.cache[key]
+
+
 class FaceWarper:
     """Backward-warps one face image so that eyelids, cheeks and mouth corners move."""
 
@@ -153,6 +167,7 @@ class FaceWarper:
         self.image = image
         h, w = image.shape[:2]
         self.yy, self.xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        self.gauss = _CachedGauss(self.xx, self.yy)
         self.p = points
         ring = points[list(SIDES["left"].iris_ring), :2]
         self.px_per_mm = float(np.linalg.norm(ring[0] - ring[1])) / 11.77
@@ -177,15 +192,36 @@ class FaceWarper:
             if c > 0.01:
                 q = p[list(ix.cheek), :2].mean(axis=0)
                 s = 0.06 * self.image.shape[1]
-                my += c * self.px_per_mm * _gauss(self.xx, self.yy, q[0], q[1], s, s)
+                my += c * self.px_per_mm * self.gauss(self.xx, self.yy, q[0], q[1], s, s)
+            out_dir = -1.0 if side == "right" else 1.0  # person's right is image left
+            corner = p[ix.mouth_corner, :2]
+            w = self.image.shape[1]
             m = act.get((side, "mouth"), 0.0)
             if m > 0.01:
-                q = p[ix.mouth_corner, :2]
-                out_dir = -1.0 if side == "right" else 1.0  # person's right is image left
-                s = 0.07 * self.image.shape[1]
-                g = m * self.px_per_mm * _gauss(self.xx, self.yy, q[0], q[1], s, s)
+                g = m * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0], corner[1], 0.07 * w, 0.07 * w)
                 my += g
                 mx -= 0.4 * out_dir * g
+            # exam movements, amplitudes in mm (see render_exam_video)
+            b = act.get((side, "brow"), 0.0)
+            if abs(b) > 0.01:
+                q = p[list(ix.brow), :2].mean(axis=0)
+                my += b * self.px_per_mm * self.gauss(self.xx, self.yy, q[0], q[1] - 0.01 * w, 0.05 * w, 0.06 * w)
+            sm = act.get((side, "smile"), 0.0)
+            if sm > 0.01:
+                g = sm * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0], corner[1], 0.07 * w, 0.07 * w)
+                my += 0.7 * g
+                mx -= 0.7 * out_dir * g
+            sn = act.get((side, "snarl"), 0.0)
+            if sn > 0.01:
+                g = sn * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0] - 0.02 * out_dir * w,
+                                                 corner[1] - 0.035 * w, 0.05 * w, 0.05 * w)
+                my += g
+            pk = act.get((side, "pucker"), 0.0)
+            if pk > 0.01:
+                mx += out_dir * pk * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0], corner[1], 0.06 * w, 0.06 * w)
+            dr = act.get((side, "droop"), 0.0)
+            if dr > 0.01:
+                my -= dr * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0], corner[1], 0.07 * w, 0.07 * w)
         if shift != (0, 0) or roll_deg:
             h, w = self.image.shape[:2]
             th = np.radians(roll_deg)
@@ -263,6 +299,156 @@ def render_twitch_video(out: str | Path, duration_s: float = 20.0, fps: float = 
         "fps": fps, "n_frames": n, "twitch_side": twitch_side, "random_state": random_state,
         "source_image": "NASA astronaut portrait (public domain), via scikit-image",
         "events": truth_table(events, fps).to_dict(orient="records"),
+    }, indent=1))
+    return truth
+
+
+# --- rendered exams ------------------------------------------------------------------
+
+# what each task moves on a healthy side: (region, amplitude); eye in closure fraction, others mm
+EXAM_MOVES = {
+    "brow_raise": (("brow", 6.0),),
+    "gentle_eye_closure": (("eye", 1.0),),
+    "tight_eye_closure": (("eye", 1.0), ("cheek", 1.5), ("brow", -1.5)),
+    "smile": (("smile", 6.0), ("eye", 0.12), ("cheek", 1.5)),
+    "snarl": (("snarl", 4.0), ("smile", 1.5)),
+    "lip_pucker": (("pucker", 5.0),),
+}
+LOWER_FACE = {"smile", "snarl", "pucker", "cheek", "mouth"}
+
+
+def implied_hb(factor: float) -> int:
+    """House-Brackmann grade a peripheral palsy of this movement factor implies, by the scale's
+    own 8-point measure (brow and commissure at ``factor`` of normal: 8 x factor points)."""
+    return {8: 1, 7: 2, 6: 3, 5: 3, 4: 4, 3: 4, 2: 5, 1: 5, 0: 6}[int(round(8 * factor))]
+
+
+def exam_activations(t: np.ndarray, factor: float, side: str, central: bool, synkinesis: float,
+                     rng: np.random.Generator) -> tuple[dict[tuple[str, str], np.ndarray], list[dict]]:
+    """Per (side, region) activation over time for a guided exam, and the task segments."""
+    from .exam import load_protocol, segments_from_protocol
+
+    segs = segments_from_protocol(load_protocol())
+    regions = ("eye", "cheek", "mouth", "brow", "smile", "snarl", "pucker", "droop")
+    act = {(s, r): np.zeros_like(t) for s in ("left", "right") for r in regions}
+
+    def scale(s: str, region: str) -> float:
+        if s != side:
+            return 1.0
+        if region == "brow" and central:
+            return 1.0
+        if region == "eye" and central:
+            return 1.0 - 0.3 * (1.0 - factor)
+        return factor
+
+    for seg in segs:
+        moves = EXAM_MOVES.get(seg.task, ())
+        prof = _profile(t, TruthEvent("", "", "", "tonic", seg.start_s, seg.end_s - 0.3, 1.0))
+        for s in ("left", "right"):
+            for region, amp in moves:
+                act[(s, region)] += prof * amp * scale(s, region)
+        if synkinesis > 0:
+            if seg.task in ("smile", "snarl", "lip_pucker"):
+                act[(side, "eye")] += prof * 0.45 * synkinesis
+            if seg.task in ("gentle_eye_closure", "tight_eye_closure"):
+                act[(side, "smile")] += prof * 3.0 * synkinesis
+    # resting droop of the weak side
+    act[(side, "droop")] += 2.5 * (1 - factor)
+    if not central:
+        act[(side, "brow")] -= 2.0 * (1 - factor)
+    # a few spontaneous blinks in the pauses
+    for a, b in zip(segs[1:-1], segs[2:], strict=True):
+        if rng.random() < 0.4:
+            t0 = rng.uniform(a.end_s + 0.2, max(a.end_s + 0.25, b.start_s - 0.5))
+            prof = _profile(t, TruthEvent("", "", "", "clonic", t0, t0 + 0.25, 1.0))
+            for s in ("left", "right"):
+                act[(s, "eye")] = np.maximum(act[(s, "eye")], prof * scale(s, "eye"))
+    for k in act:
+        if k[1] == "eye":
+            act[k] = np.clip(act[k], 0, 1)
+    return act, [{"task": sg.task, "start_s": sg.start_s, "end_s": sg.end_s} for sg in segs]
+
+
+def simulate_exam_signals(factor: float = 1.0, side: str = "left", central: bool = False,
+                          synkinesis: float = 0.0, fps: float = 30.0, noise_mm: float = 0.15,
+                          random_state: int | None = None) -> tuple[pd.DataFrame, list[dict]]:
+    """A signals table of a guided exam (the ``signals`` layout) and its task segments: the
+    same movements as ``render_exam_video``, mapped straight onto the measures."""
+    from .exam import load_protocol
+
+    rng = np.random.default_rng(random_state)
+    n = int(round((load_protocol().total_s + 0.5) * fps))
+    t = np.arange(n) / fps
+    act, tasks = exam_activations(t, factor, side, central, synkinesis, rng)
+    cols: dict[str, np.ndarray] = {
+        "frame": np.arange(n), "time_s": t, "face_detected": np.ones(n, bool),
+        "n_faces": np.ones(n, np.int16), "quality_ok": np.ones(n, bool),
+        "head_yaw_deg": rng.normal(0, 1, n), "head_pitch_deg": rng.normal(0, 1, n),
+        "head_roll_deg": rng.normal(0, 1, n), "mm_per_px": np.full(n, 0.1), "ipd_mm": np.full(n, 63.0),
+    }
+
+    def nz() -> np.ndarray:
+        return rng.normal(0, noise_mm, n)
+
+    for s in ("left", "right"):
+        a = {r: act[(s, r)] for r in ("eye", "cheek", "brow", "smile", "snarl", "pucker", "droop")}
+        ap = 10.0 * (1 - a["eye"]) + nz()
+        cols[f"eye_aperture_{s}_mm"] = ap
+        cols[f"mrd1_{s}_mm"] = 0.45 * ap
+        cols[f"mrd2_{s}_mm"] = 0.55 * ap
+        cols[f"fissure_width_{s}_mm"] = 28.0 + nz()
+        cols[f"ear_{s}"] = ap / 28.0 * 0.9
+        cols[f"brow_height_{s}_mm"] = 22.0 + a["brow"] + nz()
+        lateral = 25.0 + 0.7 * a["smile"] - a["pucker"] + nz()
+        cols[f"commissure_lateral_{s}_mm"] = lateral
+        cols[f"mouth_excursion_{s}_mm"] = lateral
+        cols[f"mouth_corner_drop_{s}_mm"] = 70.0 - 0.7 * a["smile"] - a["snarl"] + a["droop"] + nz()
+        cols[f"cheek_drop_{s}_mm"] = 35.0 - a["cheek"] + nz()
+    return pd.DataFrame(cols), tasks
+
+
+def render_exam_video(out: str | Path, factor: float = 1.0, side: str = "left", central: bool = False,
+                      synkinesis: float = 0.0, fps: float = 30.0, size: int = 360, noise: float = 2.0,
+                      head_motion: bool = True, random_state: int | None = None) -> Path:
+    """Render a guided exam in which ``side`` moves ``factor`` (0 complete palsy .. 1 normal) of
+    normal. ``central`` spares the forehead (brow moves normally, the eye nearly so);
+    ``synkinesis`` (0..1) narrows the weak eye in smile/snarl/pucker and pulls the weak mouth
+    corner in eye closure. Writes ``<out>.truth.json`` (parameters, implied House-Brackmann
+    grade) and ``<out>.tasks.json`` (task times, the sidecar format of ``facenerve exam``)."""
+    from .exam import load_protocol
+    from .landmarks import landmarks_single_image
+
+    rng = np.random.default_rng(random_state)
+    img = face_image(size)
+    points = landmarks_single_image(img)
+    if points is None:
+        raise RuntimeError("the face image has no face for MediaPipe")
+    warper = FaceWarper(img, points)
+    n = int(round((load_protocol().total_s + 0.5) * fps))
+    t = np.arange(n) / fps
+    act, tasks = exam_activations(t, factor, side, central, synkinesis, rng)
+    period, phase = rng.uniform(6, 10), rng.uniform(0, 2 * np.pi)
+
+    def frames():
+        for i in range(n):
+            kw = {}
+            if head_motion:
+                kw = dict(shift=(2 * np.sin(2 * np.pi * t[i] / period + phase), 1.5 * np.sin(2 * np.pi * t[i] / (period * 1.3))),
+                          roll_deg=1.0 * np.sin(2 * np.pi * t[i] / (period * 0.8) + phase))
+            frame = warper.render({k: float(v[i]) for k, v in act.items()}, **kw).astype(np.float32)
+            if noise:
+                frame += rng.normal(0, noise, frame.shape).astype(np.float32)
+            yield np.clip(frame, 0, 255).astype(np.uint8)
+
+    out = Path(out)
+    write_video(frames(), out, fps)
+    out.with_suffix(".tasks.json").write_text(json.dumps({"tasks": tasks}, indent=1))
+    truth = out.with_suffix(".truth.json")
+    truth.write_text(json.dumps({
+        "factor": factor, "side": side, "central": central, "synkinesis": synkinesis,
+        "implied_house_brackmann": implied_hb(factor) if not central else None,
+        "random_state": random_state, "fps": fps, "n_frames": n,
+        "source_image": "NASA astronaut portrait (public domain), via scikit-image",
     }, indent=1))
     return truth
 

@@ -1,0 +1,104 @@
+"""HTML report of an exam: grades with their sub-measures, and for each task a keyframe with
+the landmarks drawn and a left/right chart.
+
+Shape contract
+    in:  ``exam_pipeline.ExamResult`` (analysis with landmarks kept, segments, measures, grades)
+    out: str, one self-contained HTML page
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from .geometry import SIDES
+from .report import COLORS, _plt, fig_to_img, page, table
+
+if TYPE_CHECKING:
+    from .exam_pipeline import ExamResult
+
+
+def _keyframes(result: ExamResult, frames: set[int]) -> dict[int, np.ndarray]:
+    from .video import iter_frames
+
+    out = {}
+    last = max(frames)
+    for f in iter_frames(result.video):
+        if f.index in frames:
+            out[f.index] = f.rgb
+        if f.index >= last:
+            break
+    return out
+
+
+def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> str:
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(3.2, 3.2))
+    ax.imshow(rgb)
+    if points is not None and np.isfinite(points).all():
+        ax.scatter(points[:, 0], points[:, 1], s=0.3, c="#ffffff", alpha=0.5)
+        for side, ix in SIDES.items():
+            key = [ix.lid_upper, ix.lid_lower, ix.mouth_corner, *ix.brow]
+            ax.scatter(points[key, 0], points[key, 1], s=6, c=COLORS[side])
+    ax.set_title(title, fontsize=8)
+    ax.axis("off")
+    return fig_to_img(fig)
+
+
+def _lr_figure(tasks: dict[str, Any]) -> str:
+    plt = _plt()
+    names = [k for k, t in tasks.items() if "excursion" in t]
+    fig, axes = plt.subplots(1, len(names), figsize=(1.7 * len(names), 2.4))
+    for ax, name in zip(np.atleast_1d(axes), names, strict=False):
+        t = tasks[name]
+        ax.bar([0, 1], [t["excursion"]["left"], t["excursion"]["right"]], color=[COLORS["left"], COLORS["right"]])
+        ax.set_xticks([0, 1], ["L", "R"])
+        ax.set_title(name.replace("_", " "), fontsize=7)
+        ax.set_ylabel("fraction closed" if t["unit"].startswith("fraction") else "mm", fontsize=7)
+        ax.tick_params(labelsize=7)
+    fig.tight_layout()
+    return fig_to_img(fig)
+
+
+def exam_report(result: ExamResult) -> str:
+    g = result.grades
+    tasks = result.measures["tasks"]
+    parts = []
+    if g.get("central_pattern"):
+        parts.append("<p style='color:#b00;font-weight:bold'>" + html.escape(g["notes"][0]) + "</p>")
+    if "grades" in g:
+        hb, sb, ef = (g["grades"][k] for k in ("house_brackmann", "sunnybrook", "eface"))
+        parts += ["<h2>Grades</h2>", table({
+            "weaker side": g["weaker_side"], "asymmetry (mean shortfall)": f"{100 * g['asymmetry']:.0f}%",
+            "House-Brackmann": f"{hb.get('roman', 'not graded')} - " + "; ".join(hb.get("reasons", [hb.get("reason", "")])),
+            "Sunnybrook composite": f"{sb['composite']} (voluntary {sb['voluntary']}, resting {sb['resting']}, synkinesis {sb['synkinesis']})",
+            "eFACE-like": f"total {ef['total']} (static {ef['static']}, dynamic {ef['dynamic']}, synkinesis {ef['synkinesis']})",
+            "synkinesis": f"{'found' if g['synkinesis']['detected'] else 'not found'} (ocular {g['synkinesis']['ocular']}, oral {g['synkinesis']['oral']})",
+            "forehead sparing (central pattern)": "yes" if g["central_pattern"] else "no",
+        })]
+        parts.append("<h3>Affected side relative to the other, per task</h3>" + table(
+            {k: ("not measured" if v is None else f"{100 * v:.0f}%") for k, v in g["ratios"].items()}))
+    parts += ["<h2>Left and right, per task</h2>", _lr_figure(tasks)]
+    frames = {t["peak_frame"] for t in tasks.values() if "peak_frame" in t}
+    rest = next(s for s in result.segments if s.task == "rest")
+    sig = result.analysis.signals
+    rest_rows = sig[(sig["time_s"] >= rest.start_s) & (sig["time_s"] < rest.end_s) & sig["quality_ok"]]
+    rest_frame = int(rest_rows["frame"].iloc[len(rest_rows) // 2]) if len(rest_rows) else None
+    if rest_frame is not None:
+        frames.add(rest_frame)
+    imgs = _keyframes(result, frames) if frames else {}
+    lm = result.analysis.landmarks
+    row = []
+    for name, f in ([("rest", rest_frame)] if rest_frame is not None else []) + \
+            [(k, t["peak_frame"]) for k, t in tasks.items() if "peak_frame" in t]:
+        if f in imgs:
+            pts = lm[f].astype(np.float32) if lm is not None else None
+            row.append(_keyframe_figure(imgs[f], pts, f"{name.replace('_', ' ')} (frame {f})"))
+    parts += ["<h2>Keyframes (landmarks drawn; left side blue, right red)</h2>", "".join(row)]
+    parts += ["<h2>Task segments</h2>", table({s.task: f"{s.start_s:.2f}-{s.end_s:.2f} s ({s.source}, confidence {s.confidence})"
+                                               for s in result.segments})]
+    parts += ["<h2>All measures</h2>", f"<pre>{html.escape(json.dumps(g, indent=1, default=str))}</pre>"]
+    return page("facenerve facial exam", "".join(parts))

@@ -1,0 +1,152 @@
+"""The facial exam: protocol, segmentation, task measures and palsy grades."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from facenerve.errors import InputError
+from facenerve.exam import (
+    load_protocol,
+    read_sidecar,
+    segment_auto,
+    segments_from_protocol,
+    task_measures,
+)
+from facenerve.palsy import grade_exam
+from facenerve.simulate import implied_hb, simulate_exam_signals
+
+P = load_protocol()
+
+
+def grade(factor, central=False, synk=0.0, side="right", seed=1, auto=True):
+    sig, _ = simulate_exam_signals(factor, side, central, synk, random_state=seed)
+    segs = segment_auto(sig, P) if auto else segments_from_protocol(P)
+    return grade_exam(task_measures(sig, segs, P))
+
+
+def test_protocol_is_data_with_sunnybrook_movements():
+    ids = [t.id for t in P.tasks]
+    assert ids[0] == "rest"
+    assert {"brow_raise", "gentle_eye_closure", "tight_eye_closure", "smile", "snarl", "lip_pucker"} <= set(ids)
+    assert sum(t.sunnybrook for t in P.tasks) == 5
+    assert P.total_s > sum(t.duration_s for t in P.tasks)
+
+
+def test_auto_segmentation_finds_the_tasks():
+    sig, truth = simulate_exam_signals(0.5, "left", random_state=3)
+    segs = {s.task: s for s in segment_auto(sig, P)}
+    assert set(segs) == {t.id for t in P.tasks}
+    for tr in truth:
+        if tr["task"] == "rest":
+            continue
+        s = segs[tr["task"]]
+        mid = (s.start_s + s.end_s) / 2
+        assert tr["start_s"] <= mid <= tr["end_s"], (tr, s)
+        assert 0 < s.confidence <= 1
+
+
+@pytest.mark.parametrize("content,fragment", [
+    ("{nope", "not valid JSON"),
+    ('{"tasks": [{"task": "smile", "start_s": 1, "end_s": 2}]}', "no 'rest'"),
+    ('{"tasks": [{"task": "wink", "start_s": 1, "end_s": 2}]}', "unknown task"),
+    ('{"tasks": [{"task": "rest", "start_s": 3, "end_s": 2}]}', "must end after"),
+    ('{"tasks": [{"task": "rest"}]}', "needs task, start_s and end_s"),
+])
+def test_bad_task_file_is_a_clear_error(tmp_path, content, fragment):
+    f = tmp_path / "tasks.json"
+    f.write_text(content)
+    with pytest.raises(InputError, match=fragment):
+        read_sidecar(f, P)
+
+
+def test_normal_face_scores_normal():
+    g = grade(1.0)
+    assert g["weaker_side"] == "none"
+    assert g["grades"]["house_brackmann"]["grade"] == 1
+    assert g["grades"]["sunnybrook"]["composite"] >= 95
+    assert g["grades"]["eface"]["total"] >= 95
+    assert not g["central_pattern"] and not g["synkinesis"]["detected"]
+
+
+def test_grades_monotonic_and_house_brackmann_within_one_grade():
+    factors = [0.0, 0.2, 0.4, 0.6, 0.8, 1.0]
+    gs = [grade(f, seed=i) for i, f in enumerate(factors)]
+    hb = [g["grades"]["house_brackmann"]["grade"] for g in gs]
+    sb = [g["grades"]["sunnybrook"]["composite"] for g in gs]
+    ef = [g["grades"]["eface"]["total"] for g in gs]
+    assert hb == sorted(hb, reverse=True), hb
+    assert sb == sorted(sb) and ef == sorted(ef), (sb, ef)
+    assert all(abs(h - implied_hb(f)) <= 1 for h, f in zip(hb, factors, strict=True)), hb
+    assert all(g["weaker_side"] == "right" for g in gs[:-1])
+
+
+def test_forehead_sparing_flags_central_pattern_only():
+    for f in (0.0, 0.3, 0.6):
+        g = grade(f, central=True, side="left")
+        assert g["forehead_sparing"]["detected"] and g["central_pattern"], g["ratios"]
+        assert "urgent" in g["notes"][0]
+    for f in (0.0, 0.3, 0.6, 1.0):
+        assert not grade(f, central=False)["central_pattern"]
+
+
+def test_synkinesis_detected_when_injected():
+    g = grade(0.7, synk=1.0)
+    assert g["synkinesis"]["detected"] and g["synkinesis"]["ocular"] and g["synkinesis"]["oral"]
+    assert g["grades"]["house_brackmann"]["grade"] >= 3
+    assert g["grades"]["sunnybrook"]["synkinesis"] > 0
+    assert not grade(0.7, synk=0.0)["synkinesis"]["detected"]
+
+
+@pytest.mark.slow
+def test_exam_command_on_a_rendered_palsy(tmp_path):
+    """Render a right-sided palsy, grade it with the CLI, feed the summary to triage."""
+    from facenerve.simulate import render_exam_video
+
+    from .test_cli import run
+
+    video = tmp_path / "palsy.mp4"
+    render_exam_video(video, factor=0.2, side="right", fps=15, random_state=5)
+    out = tmp_path / "out"
+    r = run("exam", str(video), "--out", str(out), "--tasks", str(video.with_suffix(".tasks.json")), "--quiet")
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out / "summary.json").read_text())["exam"]
+    assert s["weaker_side"] == "right"
+    assert s["grades"]["house_brackmann"]["grade"] >= 4
+    assert s["grades"]["sunnybrook"]["composite"] < 70
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png") >= 8  # left/right chart + keyframes
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps({"complaints": ["weakness"], "onset": "hours"}))
+    t = run("triage", str(answers), "--findings", str(out / "summary.json"))
+    assert t.returncode == 0, t.stderr
+    res = json.loads(t.stdout)
+    assert res["findings"]["video_weak_side"] == "right"
+    # the exam without task times finds them itself
+    r = run("exam", str(video), "--out", str(tmp_path / "auto"), "--quiet")
+    assert r.returncode == 0, r.stderr
+    segs = json.loads((tmp_path / "auto" / "tasks.json").read_text())["tasks"]
+    assert [s["task"] for s in segs] == [t.id for t in P.tasks]
+
+
+def test_exam_bad_inputs_one_line(tmp_path, tiny_videos):
+    from .test_cli import run
+
+    r = run("exam", str(tiny_videos / "notes.txt"), "--out", str(tmp_path / "o"), "--quiet")
+    assert r.returncode == 2 and r.stderr.startswith("facenerve: error:") and r.stderr.count("\n") == 1
+    bad = tmp_path / "t.json"
+    bad.write_text("[]")
+    r = run("exam", str(tiny_videos / "noface.mp4"), "--out", str(tmp_path / "o"), "--tasks", str(bad))
+    assert r.returncode == 2 and "task file" in r.stderr and "Traceback" not in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_normal_face_scores_from_real_blinks(wolfgang_result):
+    from facenerve.evaluation.normals import normal_face_scores
+
+    s = normal_face_scores(wolfgang_result)
+    assert s is not None and 0 <= s["score"] <= 100
+    assert set(s["static_items"]) == {"brow", "palpebral_fissure", "oral_commissure"}
+    assert np.isfinite(s["score"])
