@@ -150,7 +150,11 @@ def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataF
         def d(m: str, s: str = s) -> np.ndarray:
             return signals[f"{m}_{s}_mm"].to_numpy(np.float64) - base[f"{m}_{s}_mm"]
 
-        up, outw = -d("mouth_corner_drop"), d("commissure_lateral")
+        # a face turned a little foreshortens one side's horizontal distances: rescale each
+        # side's outward movement to the mean resting midline-to-corner distance
+        lat0 = base[f"commissure_lateral_{s}_mm"]
+        yaw_fix = 0.5 * (base["commissure_lateral_left_mm"] + base["commissure_lateral_right_mm"]) / lat0
+        up, outw = -d("mouth_corner_drop"), d("commissure_lateral") * yaw_fix
         # the brow's own texture when measured (texture.brow_shift), else its landmarks
         out[f"brow_up_{s}"] = d("brow_shift") if f"brow_shift_{s}_mm" in signals else d("brow_height")
         # fraction of the resting aperture, 1 = lids meet (landmarks may cross a little beyond)

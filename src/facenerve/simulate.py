@@ -204,8 +204,7 @@ class FaceWarper:
             # exam movements, amplitudes in mm (see render_exam_video)
             b = act.get((side, "brow"), 0.0)
             if abs(b) > 0.01:
-                q = p[list(ix.brow), :2].mean(axis=0)
-                my += b * self.px_per_mm * self.gauss(self.xx, self.yy, q[0], q[1] - 0.01 * w, 0.05 * w, 0.06 * w)
+                my += b * self.px_per_mm * self._brow_field(side)
             sm = act.get((side, "smile"), 0.0)
             if sm > 0.01:
                 g = sm * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0], corner[1], 0.07 * w, 0.07 * w)
@@ -230,6 +229,21 @@ class FaceWarper:
             mx = (np.cos(th) * x - np.sin(th) * y + cx).astype(np.float32)
             my = (np.sin(th) * x + np.cos(th) * y + cy).astype(np.float32)
         return mx, my
+
+    def _brow_field(self, side: str) -> np.ndarray:
+        """Where a brow raise moves the skin: the brow and forehead above one eye slide up as
+        a whole, fading to nothing at the upper lid and towards the midline and temple."""
+        key = ("brow", side, 0, 0, 0)
+        if key not in self.gauss.cache:
+            p, ix = self.p, SIDES[side]
+            brow_y = p[list(ix.brow), 1].mean()
+            lid_y = p[ix.lid_upper, 1]
+            cx = p[list(ix.brow), 0].mean()
+            half = abs(p[SIDES["left"].eye_inner, 0] - p[SIDES["right"].eye_inner, 0]) * 0.9
+            wx = np.clip(1.5 - 1.5 * np.abs(self.xx - cx) / half, 0, 1)
+            wy = np.where(self.yy <= brow_y, 1.0, np.clip((lid_y - self.yy) / max(lid_y - brow_y, 1), 0, 1))
+            self.gauss.cache[key] = (wx * wy).astype(np.float32)
+        return self.gauss.cache[key]
 
     def render(self, act: dict[tuple[str, str], float], **kw) -> np.ndarray:
         import cv2
