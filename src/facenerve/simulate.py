@@ -252,6 +252,33 @@ class FaceWarper:
         return cv2.remap(self.image, mx, my, interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
 
 
+def face_warper(size: int = 360) -> FaceWarper:
+    from .landmarks import landmarks_single_image
+
+    img = face_image(size)
+    points = landmarks_single_image(img)
+    if points is None:
+        raise RuntimeError("the face image has no face for MediaPipe")
+    return FaceWarper(img, points)
+
+
+def render_frames(warper: FaceWarper, act: dict[tuple[str, str], np.ndarray], t: np.ndarray,
+                  rng: np.random.Generator, noise: float, motion: tuple[float, float, float] | None):
+    """Frames (uint8 RGB) of the warped face: activations per frame, slow head motion (x and y
+    shift in px, roll in degrees) and sensor noise."""
+    period, phase = rng.uniform(6, 10), rng.uniform(0, 2 * np.pi)
+    for i in range(len(t)):
+        kw = {}
+        if motion:
+            sx, sy, roll = motion
+            kw = dict(shift=(sx * np.sin(2 * np.pi * t[i] / period + phase), sy * np.sin(2 * np.pi * t[i] / (period * 1.3))),
+                      roll_deg=roll * np.sin(2 * np.pi * t[i] / (period * 0.8) + phase))
+        frame = warper.render({k: float(v[i]) for k, v in act.items()}, **kw).astype(np.float32)
+        if noise:
+            frame += rng.normal(0, noise, frame.shape).astype(np.float32)
+        yield np.clip(frame, 0, 255).astype(np.uint8)
+
+
 def write_video(frames, path: str | Path, fps: float, crf: int = 20) -> None:
     from fractions import Fraction
 
@@ -278,36 +305,15 @@ def render_twitch_video(out: str | Path, duration_s: float = 20.0, fps: float = 
                         head_motion: bool = True, noise: float = 2.0, size: int = 360,
                         random_state: int | None = None) -> Path:
     """Render a face video with known events; writes ``<out>.truth.json``. Returns its path."""
-    from .landmarks import landmarks_single_image
-
     rng = np.random.default_rng(random_state)
-    img = face_image(size)
-    points = landmarks_single_image(img)
-    if points is None:
-        raise RuntimeError("the face image has no face for MediaPipe")
-    warper = FaceWarper(img, points)
+    warper = face_warper(size)
     events = schedule_events(duration_s, blink_rate_per_min, twitch_rate_per_min, twitch_side, regions, rng)
     n = int(round(duration_s * fps))
     t = np.arange(n) / fps
-    act = activations(events, t)
-    # cheek and mouth amplitudes are in mm; the warper wants mm too
-    period = rng.uniform(6, 10)
-    phase = rng.uniform(0, 2 * np.pi)
-
-    def frames():
-        for i in range(n):
-            a = {k: float(v[i]) for k, v in act.items()}
-            kw = {}
-            if head_motion:
-                kw = dict(shift=(3 * np.sin(2 * np.pi * t[i] / period + phase), 2 * np.sin(2 * np.pi * t[i] / (period * 1.3))),
-                          roll_deg=1.5 * np.sin(2 * np.pi * t[i] / (period * 0.8) + phase))
-            frame = warper.render(a, **kw).astype(np.float32)
-            if noise:
-                frame += rng.normal(0, noise, frame.shape).astype(np.float32)
-            yield np.clip(frame, 0, 255).astype(np.uint8)
-
+    act = activations(events, t)  # cheek and mouth amplitudes are in mm, as the warper wants
+    frames = render_frames(warper, act, t, rng, noise, (3.0, 2.0, 1.5) if head_motion else None)
     out = Path(out)
-    write_video(frames(), out, fps)
+    write_video(frames, out, fps)
     truth = out.with_suffix(".truth.json")
     truth.write_text(json.dumps({
         "fps": fps, "n_frames": n, "twitch_side": twitch_side, "random_state": random_state,
@@ -430,32 +436,16 @@ def render_exam_video(out: str | Path, factor: float = 1.0, side: str = "left", 
     corner in eye closure. Writes ``<out>.truth.json`` (parameters, implied House-Brackmann
     grade) and ``<out>.tasks.json`` (task times, the sidecar format of ``facenerve exam``)."""
     from .exam import load_protocol
-    from .landmarks import landmarks_single_image
 
     rng = np.random.default_rng(random_state)
-    img = face_image(size)
-    points = landmarks_single_image(img)
-    if points is None:
-        raise RuntimeError("the face image has no face for MediaPipe")
-    warper = FaceWarper(img, points)
+    warper = face_warper(size)
     n = int(round((load_protocol().total_s + 0.5) * fps))
     t = np.arange(n) / fps
     act, tasks = exam_activations(t, factor, side, central, synkinesis, rng)
-    period, phase = rng.uniform(6, 10), rng.uniform(0, 2 * np.pi)
-
-    def frames():
-        for i in range(n):
-            kw = {}
-            if head_motion:
-                kw = dict(shift=(2 * np.sin(2 * np.pi * t[i] / period + phase), 1.5 * np.sin(2 * np.pi * t[i] / (period * 1.3))),
-                          roll_deg=1.0 * np.sin(2 * np.pi * t[i] / (period * 0.8) + phase))
-            frame = warper.render({k: float(v[i]) for k, v in act.items()}, **kw).astype(np.float32)
-            if noise:
-                frame += rng.normal(0, noise, frame.shape).astype(np.float32)
-            yield np.clip(frame, 0, 255).astype(np.uint8)
+    frames = render_frames(warper, act, t, rng, noise, (2.0, 1.5, 1.0) if head_motion else None)
 
     out = Path(out)
-    write_video(frames(), out, fps)
+    write_video(frames, out, fps)
     out.with_suffix(".tasks.json").write_text(json.dumps({"tasks": tasks}, indent=1))
     truth = out.with_suffix(".truth.json")
     truth.write_text(json.dumps({
