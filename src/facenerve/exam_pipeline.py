@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import FacenerveError, InputError
+from .errors import InputError
 from .exam import (
     Segment,
     load_protocol,
@@ -28,7 +28,7 @@ from .exam import (
     task_measures,
 )
 from .palsy import grade_exam
-from .pipeline import AnalysisResult, OutputDir, analyze_video, build_summary, write_json
+from .pipeline import AnalysisResult, analyze_video, build_summary, write_atomically, write_json
 from .settings import AnalysisSettings
 
 EXAM_OUTPUTS = ("signals.parquet", "tasks.json", "summary.json", "report.html")
@@ -85,16 +85,13 @@ def exam_summary(result: ExamResult) -> dict[str, Any]:
 
 
 def write_exam_outputs(result: ExamResult, out_dir: str | os.PathLike[str], report: bool = True) -> Path:
-    out = OutputDir(out_dir, names=EXAM_OUTPUTS)
-    try:
-        with out as tmp:
-            result.analysis.signals.to_parquet(tmp / "signals.parquet", index=False)
-            write_json({"tasks": [asdict(s) for s in result.segments]}, tmp / "tasks.json")
-            write_json(exam_summary(result), tmp / "summary.json")
-            if report:
-                from .exam_report import exam_report
+    def write(tmp: Path) -> None:
+        result.analysis.signals.to_parquet(tmp / "signals.parquet", index=False)
+        write_json({"tasks": [asdict(s) for s in result.segments]}, tmp / "tasks.json")
+        write_json(exam_summary(result), tmp / "summary.json")
+        if report:
+            from .exam_report import exam_report
 
-                (tmp / "report.html").write_text(exam_report(result))
-    except OSError as err:
-        raise FacenerveError(f"could not write the outputs to {out_dir}: {err.strerror or err}") from None
-    return Path(out_dir)
+            (tmp / "report.html").write_text(exam_report(result))
+
+    return write_atomically(out_dir, EXAM_OUTPUTS, write)

@@ -15,7 +15,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -305,23 +305,32 @@ class OutputDir:
             shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def write_atomically(out_dir: str | os.PathLike[str], names: tuple[str, ...],
+                     write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp_folder)``, then move what it wrote into ``out_dir`` (see ``OutputDir``)."""
+    try:
+        with OutputDir(out_dir, names) as tmp:
+            write(tmp)
+    except OSError as err:
+        raise FacenerveError(f"could not write the outputs to {out_dir}: {err.strerror or err}") from None
+    return Path(out_dir)
+
+
 def write_outputs(
     result: AnalysisResult, out_dir: str | os.PathLike[str], csv: bool = False, report: bool = True
 ) -> Path:
     """Write signals, events, summary and report into ``out_dir`` atomically."""
-    out = OutputDir(out_dir)
-    try:
-        with out as tmp:
-            result.signals.to_parquet(tmp / "signals.parquet", index=False)
-            if csv:
-                result.signals.to_csv(tmp / "signals.csv", index=False)
-            if result.events is not None:
-                result.events.to_csv(tmp / "events.csv", index=False)
-            write_json(build_summary(result), tmp / "summary.json")
-            if report:
-                from .report import analysis_report
 
-                (tmp / "report.html").write_text(analysis_report(result))
-    except OSError as err:
-        raise FacenerveError(f"could not write the outputs to {out_dir}: {err.strerror or err}") from None
-    return Path(out_dir)
+    def write(tmp: Path) -> None:
+        result.signals.to_parquet(tmp / "signals.parquet", index=False)
+        if csv:
+            result.signals.to_csv(tmp / "signals.csv", index=False)
+        if result.events is not None:
+            result.events.to_csv(tmp / "events.csv", index=False)
+        write_json(build_summary(result), tmp / "summary.json")
+        if report:
+            from .report import analysis_report
+
+            (tmp / "report.html").write_text(analysis_report(result))
+
+    return write_atomically(out_dir, OUTPUT_NAMES, write)
