@@ -57,11 +57,13 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
     t = signals["time_s"].to_numpy()
     ref_until = t[ok][0] + 1.0 if ok.any() else -1
     refs: dict[str, list[np.ndarray]] = {s: [] for s in SIDES}
-    patches: dict[str, dict[int, np.ndarray]] = {s: {} for s in SIDES}
+    profiles: dict[str, dict[int, np.ndarray]] = {s: {} for s in SIDES}  # 48 numbers a frame
     scale = np.full(n, np.nan)
     for f in iter_frames(video):
         i = f.index
-        if i >= n or not ok[i]:
+        if i >= n:
+            break
+        if not ok[i]:
             continue
         gray = cv2.cvtColor(f.rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
         maps = _patch_maps(landmarks[i].astype(np.float64))
@@ -69,7 +71,7 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
             p = cv2.warpAffine(gray, m, (PATCH, PATCH), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)
             p = (p - p.mean()) / (p.std() + 1e-6)
-            patches[s][i] = p
+            profiles[s][i] = _profile(p)
             if t[i] <= ref_until:
                 refs[s].append(p)
         scale[i] = np.hypot(maps["left"][0, 0], maps["left"][1, 0])  # image px per patch sample
@@ -78,9 +80,9 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
         col = np.full(n, np.nan)
         if refs[s]:
             ref = _profile(np.median(np.stack(refs[s]), axis=0))
-            for i, p in patches[s].items():
+            for i, prof in profiles[s].items():
                 # content that moved up appears higher in the patch (smaller row): shift < 0
-                col[i] = -_shift_1d(ref, _profile(p)) * scale[i] * mm_per_px[i]
+                col[i] = -_shift_1d(ref, prof) * scale[i] * mm_per_px[i]
         out[f"brow_shift_{s}_mm"] = col.astype(np.float32)
     return pd.DataFrame(out)
 
