@@ -215,6 +215,67 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return cmd_analyze(ns)
 
 
+def _web_config(args: argparse.Namespace):
+    from .web.config import WebConfig
+
+    kw = {k: v for k, v in (("data_dir", args.data_dir), ("database_url", args.database_url)) if v}
+    return WebConfig(**kw, **({"workers": args.workers} if getattr(args, "workers", None) is not None else {}),
+                     **({"max_upload_mb": args.max_upload_mb} if getattr(args, "max_upload_mb", None) else {}))
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .web.app import create_app
+
+    config = _web_config(args)
+    config.secure_cookies = args.secure_cookies
+    app = create_app(config)
+    print(f"facenerve: serving on http://{args.host}:{args.port}/ (data in {config.data_dir}; "
+          f"database {config.database_url.split('://')[0]})", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from .web.jobs import run_forever
+
+    run_forever(_web_config(args), args.workers or 1)
+    return 0
+
+
+def cmd_user(args: argparse.Namespace) -> int:
+    """Create an account, or change its role, from the command line (e.g. the first admin)."""
+    from sqlalchemy import select
+
+    from .web.db import make_engine, migrate, session_factory
+    from .web.models import User
+    from .web.security import hash_password, password_problem
+
+    config = _web_config(args)
+    config.prepare()
+    engine = make_engine(config.database_url)
+    migrate(engine)
+    with session_factory(engine)() as db:
+        user = db.scalar(select(User).where(User.email == args.email.lower()))
+        if user is None:
+            password = os.environ.get("FACENERVE_PASSWORD") or (
+                __import__("getpass").getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().strip())
+            problem = password_problem(password, args.email)
+            if problem:
+                raise InputError(problem)
+            user = User(email=args.email.lower(), name=args.name or args.email.split("@")[0],
+                        password_hash=hash_password(password), role=args.role)
+            db.add(user)
+            what = "created"
+        else:
+            user.role = args.role
+            what = "updated"
+        db.commit()
+        print(f"{what} {user.email} ({user.role})", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="facenerve", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"facenerve {__version__}")
@@ -279,6 +340,33 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--central", action="store_true", help="exam: spare the forehead (central palsy)")
     s.add_argument("--synkinesis", type=float, default=0.0, help="exam: co-movement strength, 0 to 1")
     s.set_defaults(func=cmd_simulate)
+
+    def web_options(q: argparse.ArgumentParser) -> None:
+        q.add_argument("--data-dir", help="videos, results and the SQLite database (default: the user data folder)")
+        q.add_argument("--database-url", help="e.g. postgresql+psycopg://user:pass@localhost/facenerve "
+                                              "(default: SQLite in the data folder)")
+
+    w = sub.add_parser("serve", help="start the web app on this machine")
+    web_options(w)
+    w.add_argument("--host", default="127.0.0.1")
+    w.add_argument("--port", type=int, default=8000)
+    w.add_argument("--workers", type=int, help="analysis workers in the app (default 1; 0 = use 'facenerve worker')")
+    w.add_argument("--max-upload-mb", type=int, help="largest video accepted (default 500)")
+    w.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (when served over HTTPS)")
+    w.set_defaults(func=cmd_serve)
+
+    k = sub.add_parser("worker", help="run analysis workers for the web app, without the web server")
+    web_options(k)
+    k.add_argument("--workers", type=int, default=1)
+    k.set_defaults(func=cmd_worker)
+
+    u = sub.add_parser("user", help="create a web account or change its role (password from "
+                                    "FACENERVE_PASSWORD, the terminal or stdin)")
+    web_options(u)
+    u.add_argument("email")
+    u.add_argument("--role", choices=["patient", "clinician", "admin"], default="patient")
+    u.add_argument("--name")
+    u.set_defaults(func=cmd_user)
 
     d = sub.add_parser("demo", help="analyse the bundled example video")
     d.add_argument("--out", default="demo-out")

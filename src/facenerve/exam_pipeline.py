@@ -12,6 +12,7 @@ Shape contract
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -46,12 +47,14 @@ class ExamResult:
 
 def analyze_exam(video: str | os.PathLike[str], tasks: str | os.PathLike[str] | None = None,
                  segmentation: str = "auto", settings: AnalysisSettings | None = None,
-                 progress: bool = False) -> ExamResult:
+                 progress: bool = False,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> ExamResult:
     if segmentation not in SEGMENTATIONS:
         raise InputError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}")
     protocol = load_protocol()
     segs_from_file = read_sidecar(tasks, protocol) if tasks else None  # check it before the long work
-    analysis = analyze_video(video, settings, progress=progress, keep_landmarks=True, detect=False)
+    analysis = analyze_video(video, settings, progress=progress, keep_landmarks=True, detect=False,
+                             on_progress=on_progress)
     from .texture import brow_shift
 
     shift = brow_shift(video, analysis.landmarks, analysis.signals)

@@ -120,8 +120,11 @@ def analyze_video(
     detect: bool = True,
     backend_factory=None,
     counter_factory=None,
+    on_progress: Callable[[int, int | None], None] | None = None,
 ) -> AnalysisResult:
-    """Measure each side of the face in every frame of a video (and find events)."""
+    """Measure each side of the face in every frame of a video (and find events).
+
+    ``on_progress(frames_done, frames_expected_or_None)`` is called every 30 frames."""
     from .landmarks import track_faces
 
     settings = settings or AnalysisSettings()
@@ -177,6 +180,8 @@ def analyze_video(
                 flush()
             if bar is not None:
                 bar.update(1)
+            if on_progress is not None and len(index) % 30 == 0:
+                on_progress(len(index), info.n_frames_header or None)
         flush()
     finally:
         if bar is not None:

@@ -1,0 +1,215 @@
+"""Accounts: register, log in and out, settings, sharing with clinicians, administration."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from . import forms
+from .access import not_found, shared_patients
+from .app import csrf_protect, current_user, get_db, optional_user, render
+from .models import ROLES, Share, User, utcnow
+from .security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    end_session,
+    hash_password,
+    new_csrf_token,
+    new_session,
+    password_problem,
+    verify_password,
+)
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+
+
+def home_url(user: User) -> str:
+    return {"patient": f"/p/{user.id}", "clinician": "/clinic", "admin": "/admin"}[user.role]
+
+
+def _login_response(request: Request, db: Session, user: User, next_url: str | None) -> Response:
+    token = new_session(db, user, request.app.state.config.session_days)
+    safe_next = next_url if next_url and next_url.startswith("/") and not next_url.startswith("//") else None
+    resp = RedirectResponse(safe_next or home_url(user), status_code=303)
+    secure = request.app.state.config.secure_cookies
+    resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/",
+                    max_age=request.app.state.config.session_days * 86400)
+    resp.set_cookie(CSRF_COOKIE, new_csrf_token(), httponly=True, samesite="strict", secure=secure, path="/")
+    return resp
+
+
+@router.get("/")
+def index(user: User | None = Depends(optional_user)):
+    return RedirectResponse(home_url(user) if user else "/login", status_code=303)
+
+
+@router.get("/register")
+def register_form(request: Request):
+    return render(request, "register.html")
+
+
+@router.post("/register")
+async def register(request: Request, db: Session = Depends(get_db)):
+    f = await request.form()
+    try:
+        name = forms.text(f.get("name"), "Name", 120, required=True)
+        email = forms.email(f.get("email"))
+        password = str(f.get("password") or "")
+        problem = password_problem(password, email)
+        if problem:
+            raise forms.FormError(problem)
+        if password != f.get("password2"):
+            raise forms.FormError("the two passwords differ")
+        if db.scalar(select(User.id).where(User.email == email)):
+            raise forms.FormError("an account with this e-mail already exists; log in instead")
+    except forms.FormError as err:
+        return render(request, "register.html", {"error": str(err), "form": dict(f)}, status=400)
+    user = User(email=email, name=name, password_hash=hash_password(password), role="patient")
+    db.add(user)
+    db.commit()
+    return _login_response(request, db, user, None)
+
+
+@router.get("/login")
+def login_form(request: Request, next: str | None = None):
+    return render(request, "login.html", {"next": next})
+
+
+@router.post("/login")
+async def login(request: Request, db: Session = Depends(get_db)):
+    f = await request.form()
+    email = str(f.get("email") or "").strip().lower()[:254]
+    password = str(f.get("password") or "")
+    limiter = request.app.state.limiter
+    address = request.client.host if request.client else "unknown"
+    if not limiter.allowed(email, address):
+        wait = limiter.retry_after_s(email, address)
+        return render(request, "login.html", {"error": f"too many failed attempts; wait {wait} s and try again",
+                                              "email": email}, status=429)
+    user = db.scalar(select(User).where(User.email == email))
+    if not verify_password(user, password) or not user.active:
+        limiter.failed(email, address)
+        return render(request, "login.html", {"error": "wrong e-mail or password", "email": email,
+                                              "next": f.get("next")}, status=401)
+    return _login_response(request, db, user, str(f.get("next") or ""))
+
+
+@router.post("/logout")
+def logout(request: Request, db: Session = Depends(get_db)):
+    end_session(db, request.cookies.get(SESSION_COOKIE))
+    resp = RedirectResponse("/login", status_code=303)
+    resp.delete_cookie(SESSION_COOKIE, path="/")
+    return resp
+
+
+@router.get("/settings")
+def settings_form(request: Request, user: User = Depends(current_user), saved: int = 0):
+    return render(request, "settings.html", {"saved": saved}, user=user)
+
+
+@router.post("/settings")
+async def settings_save(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    f = await request.form()
+    user = db.merge(user)
+    try:
+        name = forms.text(f.get("name"), "Name", 120, required=True)
+        onset = forms.day(f.get("onset_date"), "The day symptoms started", required=False)
+        new_pw = str(f.get("new_password") or "")
+        if new_pw:
+            if not verify_password(user, str(f.get("password") or "")):
+                raise forms.FormError("the current password is wrong")
+            problem = password_problem(new_pw, user.email)
+            if problem:
+                raise forms.FormError(problem)
+    except forms.FormError as err:
+        return render(request, "settings.html", {"error": str(err)}, status=400, user=user)
+    user.name, user.onset_date = name, onset
+    user.keep_video = f.get("keep_video") == "on"
+    if new_pw:
+        user.password_hash = hash_password(new_pw)
+    db.commit()
+    return RedirectResponse("/settings?saved=1", status_code=303)
+
+
+# ---- sharing: a clinician invites, the patient accepts ------------------------------------------
+
+@router.get("/sharing")
+def sharing(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    if user.role != "patient":
+        raise not_found()
+    shares = db.scalars(select(Share).where(
+        (Share.patient_email == user.email) | (Share.patient_id == user.id)).order_by(Share.created_at.desc())).all()
+    return render(request, "sharing.html", {"shares": shares}, user=user)
+
+
+@router.post("/sharing/{share_id}/{action}")
+def sharing_decide(share_id: int, action: str, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    share = db.get(Share, share_id)
+    if user.role != "patient" or share is None or (share.patient_email != user.email and share.patient_id != user.id):
+        raise not_found()
+    allowed = {"accept": ("pending", "accepted"), "decline": ("pending", "declined"),
+               "revoke": ("accepted", "revoked")}
+    if action not in allowed or share.status != allowed[action][0]:
+        raise HTTPException(400, f"this invitation is {share.status}; it cannot be {action}ed")
+    share.status, share.decided_at = allowed[action][1], utcnow()
+    share.patient_id = user.id
+    db.commit()
+    return RedirectResponse("/sharing", status_code=303)
+
+
+@router.get("/clinic")
+def clinic(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    if user.role != "clinician":
+        raise not_found()
+    pending = db.scalars(select(Share).where(Share.clinician_id == user.id, Share.status == "pending")).all()
+    return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": pending}, user=user)
+
+
+@router.post("/clinic/invite")
+async def clinic_invite(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    if user.role != "clinician":
+        raise not_found()
+    f = await request.form()
+    try:
+        email = forms.email(f.get("email"))
+    except forms.FormError as err:
+        raise HTTPException(400, str(err)) from None
+    exists = db.scalar(select(Share.id).where(Share.clinician_id == user.id, Share.patient_email == email,
+                                              Share.status.in_(("pending", "accepted"))))
+    if not exists:
+        db.add(Share(clinician_id=user.id, patient_email=email))
+        db.commit()
+    # Same answer whether or not the address has an account: nothing is revealed.
+    return RedirectResponse("/clinic", status_code=303)
+
+
+# ---- administration: accounts only, no health data --------------------------------------------
+
+@router.get("/admin")
+def admin(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    if user.role != "admin":
+        raise not_found()
+    users = db.scalars(select(User).order_by(User.created_at)).all()
+    counts = dict(db.execute(select(User.role, func.count()).group_by(User.role)).all())
+    return render(request, "admin.html", {"users": users, "counts": counts, "roles": ROLES}, user=user)
+
+
+@router.post("/admin/users/{uid}")
+async def admin_update(uid: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    if user.role != "admin":
+        raise not_found()
+    target = db.get(User, uid)
+    if target is None:
+        raise not_found()
+    f = await request.form()
+    try:
+        role = forms.choice(f.get("role"), "Role", ROLES)
+    except forms.FormError as err:
+        raise HTTPException(400, str(err)) from None
+    if target.id == user.id and (role != "admin" or f.get("active") != "on"):
+        raise HTTPException(400, "you cannot remove your own admin role or disable yourself")
+    target.role, target.active = role, f.get("active") == "on"
+    db.commit()
+    return RedirectResponse("/admin", status_code=303)

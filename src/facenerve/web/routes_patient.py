@@ -1,0 +1,405 @@
+"""A patient's data: recordings (upload or browser), analysis progress and results, diary,
+treatments, triage, trends and reports. Every route starts from ``patient_for``, so a user
+who may not see the patient gets 404 for every id."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+from starlette.datastructures import UploadFile
+
+from ..errors import InputError
+from . import forms
+from .access import not_found, owned, patient_for
+from .app import csrf_protect, current_user, get_db, render
+from .config import VIDEO_SUFFIXES
+from .jobs import enqueue
+from .models import (
+    RECORDING_KINDS,
+    TREATMENTS,
+    DiaryEntry,
+    Job,
+    Recording,
+    Treatment,
+    TriageRecord,
+    User,
+)
+from .reports import html_report, patient_data, pdf_report
+from .trends import palsy_figure, twitch_figure
+
+router = APIRouter(dependencies=[Depends(csrf_protect)])
+REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
+
+
+def _patient(pid: int, user: User = Depends(current_user), db: Session = Depends(get_db)) -> User:
+    return patient_for(db, user, pid)
+
+
+def _back(pid: int, page: str = "") -> RedirectResponse:
+    return RedirectResponse(f"/p/{pid}{page}", status_code=303)
+
+
+@router.get("/api/protocol")
+def protocol(user: User = Depends(current_user)) -> dict[str, Any]:
+    from ..exam import load_protocol
+
+    return load_protocol().to_dict()
+
+
+@router.get("/p/{pid}")
+def overview(request: Request, pid: int, user: User = Depends(current_user),
+             patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    data = patient_data(db, patient)
+    return render(request, "overview.html", {"patient": patient, **data}, user=user)
+
+
+@router.get("/p/{pid}/figures/{name}.svg")
+def figure(pid: int, name: str, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    data = patient_data(db, patient)
+    if name == "twitch":
+        svg = twitch_figure(data["trends"]["twitch"], data["treatments"])
+    elif name == "palsy":
+        svg = palsy_figure(data["trends"]["exam"], patient.onset_date)
+    else:
+        raise not_found()
+    if svg is None:
+        raise not_found()
+    return Response(svg, media_type="image/svg+xml")
+
+
+# ---- recordings ---------------------------------------------------------------------------------
+
+@router.get("/p/{pid}/recordings")
+def recordings(request: Request, pid: int, user: User = Depends(current_user),
+               patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    recs = db.scalars(select(Recording).where(Recording.owner_id == patient.id)
+                      .order_by(Recording.recorded_at.desc())).all()
+    return render(request, "recordings.html", {"patient": patient, "recordings": recs}, user=user)
+
+
+@router.get("/p/{pid}/record")
+def record_page(request: Request, pid: int, user: User = Depends(current_user), patient: User = Depends(_patient)):
+    cfg = request.app.state.config
+    return render(request, "record.html", {"patient": patient, "max_mb": cfg.max_upload_mb,
+                                           "suffixes": ", ".join(VIDEO_SUFFIXES)}, user=user)
+
+
+def _tasks(raw: str) -> list[dict[str, Any]] | None:
+    """Task times sent with a guided recording, checked as ``facenerve exam --tasks`` checks them."""
+    if not raw.strip():
+        return None
+    from ..exam import load_protocol, read_sidecar
+
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "tasks.json"
+        p.write_text(raw)
+        try:
+            segs = read_sidecar(p, load_protocol())
+        except InputError as err:
+            raise HTTPException(400, str(err).replace(f"task file {p}", "the task times")) from None
+    return [{"task": s.task, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)} for s in segs]
+
+
+async def _store_upload(upload: UploadFile, dest: Path, limit: int) -> int:
+    size = 0
+    try:
+        with open(dest, "wb") as out:
+            while chunk := await upload.read(1 << 20):
+                size += len(chunk)
+                if size > limit:
+                    raise HTTPException(413, f"the file is larger than the {limit >> 20} MB limit; "
+                                        "trim the video or record a shorter one")
+                out.write(chunk)
+    except BaseException:
+        dest.unlink(missing_ok=True)  # our partial copy only; the user's file is untouched
+        raise
+    return size
+
+
+@router.post("/p/{pid}/recordings")
+async def upload(request: Request, pid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    from ..video import probe
+
+    cfg = request.app.state.config
+    f = await request.form()
+    file = f.get("file")
+    try:
+        kind = forms.choice(f.get("kind"), "Kind", RECORDING_KINDS)
+        notes = forms.text(f.get("notes"), "Notes", 2000)
+    except forms.FormError as err:
+        raise HTTPException(400, str(err)) from None
+    if not isinstance(file, UploadFile) or not file.filename:
+        raise HTTPException(400, "choose a video file to upload")
+    suffix = Path(file.filename).suffix.lower()
+    ctype = (file.content_type or "").split(";")[0]
+    if suffix not in VIDEO_SUFFIXES and not ctype.startswith("video/"):
+        raise HTTPException(415, f"{file.filename} is not a video we can read; use one of {', '.join(VIDEO_SUFFIXES)}")
+    if suffix not in VIDEO_SUFFIXES:
+        suffix = ".webm" if "webm" in ctype else ".mp4"
+    tasks = _tasks(str(f.get("tasks") or "")) if kind == "exam" else None
+    folder = cfg.media_dir / str(patient.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    dest = folder / f"{uuid.uuid4().hex}{suffix}"
+    size = await _store_upload(file, dest, cfg.max_upload_mb << 20)
+    try:
+        info = probe(dest)
+    except InputError as err:
+        dest.unlink(missing_ok=True)
+        raise HTTPException(400, str(err).replace(str(dest), file.filename)) from None
+    if info.duration_s and info.duration_s > 15 * 60:
+        dest.unlink(missing_ok=True)
+        raise HTTPException(400, f"{file.filename} lasts {info.duration_s / 60:.0f} minutes; record at most 15")
+    rec = Recording(owner_id=patient.id, kind=kind, source="browser" if f.get("source") == "browser" else "upload",
+                    original_name=file.filename[:255], video_path=str(dest), size_bytes=size, tasks=tasks,
+                    notes=notes)
+    db.add(rec)
+    db.commit()
+    enqueue(db, rec)
+    url = f"/p/{patient.id}/recordings/{rec.id}"
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"id": rec.id, "url": url}, status_code=201)
+    return RedirectResponse(url, status_code=303)
+
+
+def _latest_job(db: Session, rec: Recording) -> Job | None:
+    return db.scalar(select(Job).where(Job.recording_id == rec.id).order_by(Job.id.desc()).limit(1))
+
+
+@router.get("/p/{pid}/recordings/{rid}")
+def recording(request: Request, pid: int, rid: int, user: User = Depends(current_user),
+              patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, Recording, rid, patient)
+    return render(request, "recording.html", {"patient": patient, "rec": rec, "job": _latest_job(db, rec)}, user=user)
+
+
+@router.get("/p/{pid}/recordings/{rid}/status")
+def recording_status(pid: int, rid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, Recording, rid, patient)
+    job = _latest_job(db, rec)
+    return {"status": rec.status, "progress": job.progress if job else None,
+            "message": job.message if job else None, "error": rec.error, "metrics": rec.metrics}
+
+
+@router.get("/p/{pid}/recordings/{rid}/report")
+def recording_report(pid: int, rid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, Recording, rid, patient)
+    path = Path(rec.results_path or "/nonexistent") / "report.html"
+    if not path.is_file():
+        raise not_found()
+    return HTMLResponse(path.read_text(encoding="utf-8"), headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/p/{pid}/recordings/{rid}/video")
+def recording_video(pid: int, rid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, Recording, rid, patient)
+    if not rec.video_path or not Path(rec.video_path).is_file():
+        raise not_found()
+    return FileResponse(rec.video_path, filename=rec.original_name or Path(rec.video_path).name)
+
+
+@router.post("/p/{pid}/recordings/{rid}/analyse")
+def recording_reanalyse(pid: int, rid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, Recording, rid, patient)
+    if rec.status in ("queued", "running"):
+        raise HTTPException(409, "this recording is already being analysed")
+    if not rec.video_path or not Path(rec.video_path).is_file():
+        raise HTTPException(409, "the video was not kept, so it cannot be analysed again")
+    enqueue(db, rec)
+    return _back(pid, f"/recordings/{rid}")
+
+
+@router.post("/p/{pid}/recordings/{rid}/delete")
+def recording_delete(pid: int, rid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, Recording, rid, patient)
+    if rec.status == "running":
+        raise HTTPException(409, "this recording is being analysed; delete it when the analysis ends")
+    for p in (rec.video_path,):
+        if p:
+            Path(p).unlink(missing_ok=True)
+    if rec.results_path:
+        shutil.rmtree(rec.results_path, ignore_errors=True)
+    db.execute(delete(Job).where(Job.recording_id == rec.id))
+    db.delete(rec)
+    db.commit()
+    return _back(pid, "/recordings")
+
+
+# ---- diary and treatments -----------------------------------------------------------------------
+
+@router.get("/p/{pid}/diary")
+def diary(request: Request, pid: int, user: User = Depends(current_user), patient: User = Depends(_patient),
+          db: Session = Depends(get_db), error: str | None = None):
+    entries = db.scalars(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id)
+                         .order_by(DiaryEntry.day.desc()).limit(120)).all()
+    treatments = db.scalars(select(Treatment).where(Treatment.owner_id == patient.id)
+                            .order_by(Treatment.day.desc())).all()
+    return render(request, "diary.html", {"patient": patient, "entries": entries, "treatments": treatments,
+                                          "kinds": TREATMENTS, "today": dt.date.today().isoformat(),
+                                          "error": error}, user=user, status=400 if error else 200)
+
+
+@router.post("/p/{pid}/diary")
+async def diary_save(request: Request, pid: int, user: User = Depends(current_user),
+                     patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    f = await request.form()
+    try:
+        day = forms.day(f.get("day"), "Day")
+        values = {
+            "sleep_hours": forms.number(f.get("sleep_hours"), "Sleep", 0, 24),
+            "caffeine_drinks": forms.number(f.get("caffeine_drinks"), "Caffeine", 0, 30),
+            "alcohol_units": forms.number(f.get("alcohol_units"), "Alcohol", 0, 50),
+            "stress": forms.number(f.get("stress"), "Stress", 0, 10, integer=True),
+            "twitching": forms.number(f.get("twitching"), "Twitching", 0, 10, integer=True),
+            "notes": forms.text(f.get("notes"), "Notes", 2000),
+        }
+    except forms.FormError as err:
+        return diary(request, pid, user, patient, db, error=str(err))
+    entry = db.scalar(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id, DiaryEntry.day == day))
+    if entry is None:
+        entry = DiaryEntry(owner_id=patient.id, day=day)
+        db.add(entry)
+    for k, v in values.items():
+        setattr(entry, k, v)
+    db.commit()
+    return _back(pid, "/diary")
+
+
+@router.post("/p/{pid}/diary/{eid}/delete")
+def diary_delete(pid: int, eid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    db.delete(owned(db, DiaryEntry, eid, patient))
+    db.commit()
+    return _back(pid, "/diary")
+
+
+@router.post("/p/{pid}/treatments")
+async def treatment_add(request: Request, pid: int, user: User = Depends(current_user),
+                        patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    f = await request.form()
+    try:
+        t = Treatment(owner_id=patient.id, kind=forms.choice(f.get("kind"), "Treatment", list(TREATMENTS)),
+                      day=forms.day(f.get("day"), "Date"), dose=forms.text(f.get("dose"), "Dose", 120),
+                      muscles=forms.text(f.get("muscles"), "Muscles", 255),
+                      notes=forms.text(f.get("notes"), "Notes", 2000))
+    except forms.FormError as err:
+        return diary(request, pid, user, patient, db, error=str(err))
+    db.add(t)
+    db.commit()
+    return _back(pid, "/diary")
+
+
+@router.post("/p/{pid}/treatments/{tid}/delete")
+def treatment_delete(pid: int, tid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    db.delete(owned(db, Treatment, tid, patient))
+    db.commit()
+    return _back(pid, "/diary")
+
+
+# ---- triage -------------------------------------------------------------------------------------
+
+def _answers_from_form(form) -> tuple[dict[str, Any], list[str]]:
+    from ..triage.knowledge import load_knowledge
+
+    k = load_knowledge()
+    answers: dict[str, Any] = {}
+    for q in k.questions.values():
+        if q.type == "multi":
+            vals = [v for v in form.getlist(q.id) if v]
+            if vals:
+                answers[q.id] = vals
+        else:
+            v = str(form.get(q.id) or "").strip()
+            if v and v != "unknown":
+                answers[q.id] = v
+    return answers, [q.id for q in k.questions.values()]
+
+
+def _questions(answers: dict[str, Any]) -> list[dict[str, Any]]:
+    from ..triage.engine import applicable
+    from ..triage.knowledge import load_knowledge
+
+    k = load_knowledge()
+    return [{"q": q, "value": answers.get(q.id)} for q in k.questions.values() if applicable(q, answers, k)]
+
+
+def _video_findings(db: Session, patient: User) -> dict[str, Any] | None:
+    """The latest analysed twitch recording and exam, as triage findings."""
+    out: dict[str, Any] = {}
+    for kind, key in (("twitch", "twitch"), ("exam", "exam")):
+        rec = db.scalar(select(Recording).where(Recording.owner_id == patient.id, Recording.kind == kind,
+                                                Recording.status == "done")
+                        .order_by(Recording.recorded_at.desc()).limit(1))
+        if rec and rec.results_path and (Path(rec.results_path) / "summary.json").is_file():
+            summary = json.loads((Path(rec.results_path) / "summary.json").read_text())
+            if key in summary:
+                out[key] = summary[key]
+    return out or None
+
+
+@router.get("/p/{pid}/triage")
+def triage_form(request: Request, pid: int, user: User = Depends(current_user), patient: User = Depends(_patient),
+                db: Session = Depends(get_db)):
+    past = db.scalars(select(TriageRecord).where(TriageRecord.owner_id == patient.id)
+                      .order_by(TriageRecord.created_at.desc())).all()
+    return render(request, "triage.html", {"patient": patient, "questions": _questions({}), "past": past,
+                                           "findings": _video_findings(db, patient) is not None}, user=user)
+
+
+@router.post("/p/{pid}/triage")
+async def triage_submit(request: Request, pid: int, user: User = Depends(current_user),
+                        patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    from ..triage import triage
+
+    f = await request.form()
+    answers, _ = _answers_from_form(f)
+    findings = _video_findings(db, patient)
+    try:
+        result = triage(answers, findings)
+    except InputError as err:
+        return render(request, "triage.html", {"patient": patient, "questions": _questions({}), "past": [],
+                                               "error": str(err)}, user=user, status=400)
+    if f.get("action") == "more":  # show the questions that now apply, keep the answers
+        return render(request, "triage.html", {"patient": patient, "questions": _questions(result["answers"]),
+                                               "past": [], "findings": findings is not None}, user=user)
+    rec = TriageRecord(owner_id=patient.id, answers=result["answers"], result=json.loads(json.dumps(result, default=str)),
+                       urgency=result["urgency"])
+    db.add(rec)
+    db.commit()
+    return _back(pid, f"/triage/{rec.id}")
+
+
+@router.get("/p/{pid}/triage/{tid}")
+def triage_result(request: Request, pid: int, tid: int, user: User = Depends(current_user),
+                  patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    rec = owned(db, TriageRecord, tid, patient)
+    return render(request, "triage_result.html", {"patient": patient, "rec": rec, "r": rec.result}, user=user)
+
+
+@router.post("/p/{pid}/triage/{tid}/delete")
+def triage_delete(pid: int, tid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    db.delete(owned(db, TriageRecord, tid, patient))
+    db.commit()
+    return _back(pid, "/triage")
+
+
+# ---- reports --------------------------------------------------------------------------------------
+
+@router.get("/p/{pid}/report.html")
+def report_html(pid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    return HTMLResponse(html_report(patient, patient_data(db, patient)), headers={"Content-Security-Policy": REPORT_CSP})
+
+
+@router.get("/p/{pid}/report.pdf")
+def report_pdf(pid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    name = f"facenerve-report-{dt.date.today().isoformat()}.pdf"
+    return Response(pdf_report(patient, patient_data(db, patient)), media_type="application/pdf",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
