@@ -1,0 +1,105 @@
+"""Background analysis: a real video goes through the queue and a worker process; a job cut
+off by a restart is picked up again; the keep-video setting is honoured only after success."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from facenerve.web.models import Job, Recording, User
+
+from .conftest import Browser, make_app
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def example_bytes() -> bytes:
+    from facenerve.simulate import example_video
+
+    return example_video().read_bytes()
+
+
+def _upload(b: Browser, pid: int, data: bytes, kind: str = "twitch") -> int:
+    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": kind},
+                      files={"file": ("face.mp4", data, "video/mp4")}, headers={"Accept": "application/json"})
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
+def _wait(b: Browser, pid: int, rid: int, until=("done", "failed"), timeout: float = 240) -> dict:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        s = b.get(f"/p/{pid}/recordings/{rid}/status").json()
+        if s["status"] in until:
+            return s
+        time.sleep(0.5)
+    raise AssertionError(f"recording {rid} still {s} after {timeout} s")
+
+
+def test_a_video_is_analysed_by_a_worker_and_the_results_are_shown(tmp_path, example_bytes):
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data", workers=1)
+    with TestClient(app):  # runs the app's start-up: migrations and workers
+        b = Browser(app)
+        pid = b.register("ann@example.org")
+        b.post("/settings", {"name": "Ann"})  # keep_video unticked: delete after analysis
+        rid = _upload(b, pid, example_bytes)
+        seen = _wait(b, pid, rid, until=("running", "done"))
+        s = _wait(b, pid, rid)
+        assert s["status"] == "done", s
+        m = s["metrics"]
+        assert m["twitch_side"] == "left" and m["twitches_per_min"] > 3  # the example has left twitches
+        page = b.get(f"/p/{pid}/recordings/{rid}").text
+        assert "twitches/min" in page
+        assert "facenerve analysis" in b.get(f"/p/{pid}/recordings/{rid}/report").text
+        overview = b.get(f"/p/{pid}")
+        assert overview.status_code == 200 and "figures/twitch.svg" in overview.text
+        assert b.get(f"/p/{pid}/figures/twitch.svg").headers["content-type"].startswith("image/svg")
+        with app.state.sessions() as db:
+            rec = db.get(Recording, rid)
+            assert rec.video_path is None  # the user chose not to keep videos
+            assert not any((tmp_path / "data" / "media").rglob("*.mp4"))
+        assert seen["status"] in ("running", "done")
+
+
+def test_a_failed_analysis_says_why_and_keeps_the_video(tmp_path, tiny_videos):
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data", workers=1)
+    with TestClient(app):
+        b = Browser(app)
+        pid = b.register("ann@example.org")
+        b.post("/settings", {"name": "Ann"})  # even with keep_video off, a failure keeps the video
+        rid = _upload(b, pid, (tiny_videos / "noface.mp4").read_bytes())
+        s = _wait(b, pid, rid)
+        assert s["status"] == "failed" and "no face was found" in s["error"]
+        with app.state.sessions() as db:
+            assert db.get(Recording, rid).video_path is not None
+        assert "no face was found" in b.get(f"/p/{pid}/recordings/{rid}").text
+
+
+def test_a_job_cut_off_by_a_restart_is_picked_up_again(tmp_path, example_bytes):
+    url, data = f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data"
+    app = make_app(url, data, workers=1, stale_job_s=3)
+    with TestClient(app):
+        b = Browser(app)
+        pid = b.register("ann@example.org")
+        rid = _upload(b, pid, example_bytes)
+        _wait(b, pid, rid, until=("running",))
+        time.sleep(2)  # the child process is measuring the face
+    # leaving the block stopped the server: the child was killed mid-analysis
+    with app.state.sessions() as db:
+        job = db.scalar(select(Job).where(Job.recording_id == rid))
+        assert job.status == "running" and job.attempts == 1
+    app2 = make_app(url, data, workers=1, stale_job_s=3)
+    time.sleep(3.5)  # no heartbeat for longer than stale_job_s
+    with TestClient(app2):
+        b2 = Browser(app2)
+        b2.login("ann@example.org")
+        s = _wait(b2, pid, rid)
+    assert s["status"] == "done", s
+    with app2.state.sessions() as db:
+        job = db.scalar(select(Job).where(Job.recording_id == rid))
+        assert job.attempts == 2
+        assert db.scalar(select(User.keep_video)) is True
