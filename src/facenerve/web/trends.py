@@ -216,6 +216,14 @@ def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
                         xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7)
         ax.set_ylabel("twitches per minute")
         ax.set_ylim(bottom=0)
+        import matplotlib.dates as mdates
+
+        days = [s["day"] for s in series] + [t["day"] for t in treatments]
+        pad = dt.timedelta(days=max(3, (max(days) - min(days)).days // 20))
+        ax.set_xlim(min(days) - pad, max(days) + pad)
+        loc = mdates.AutoDateLocator(maxticks=8)
+        ax.xaxis.set_major_locator(loc)
+        ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(loc))
     else:
         if not series:
             return None
@@ -235,7 +243,7 @@ def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
                 ax.annotate(lab, (d, 0.02), xycoords=("data", "axes fraction"), fontsize=7, rotation=90)
             ax.set_xlabel("days since onset" if onset else "days since first exam")
         axes[1].axhspan(65, 100, color="#2ca02c", alpha=0.08, lw=0)
-    fig.autofmt_xdate() if kind == "twitch" else fig.tight_layout()
+    fig.tight_layout()
     import io
 
     buf = io.BytesIO()
