@@ -183,3 +183,21 @@ def test_migrations_match_the_models(app):
     with app.state.engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_cli_creates_the_first_admin_and_reports_a_bad_database_in_one_line(tmp_path, monkeypatch, capsys):
+    from facenerve.cli import main
+
+    monkeypatch.setenv("FACENERVE_PASSWORD", "a long admin password")
+    url = f"sqlite:///{tmp_path / 'db.sqlite'}"
+    assert main(["user", "root@example.org", "--role", "admin", "--data-dir", str(tmp_path), "--database-url", url]) == 0
+    app = make_app(url, tmp_path)
+    with app.state.sessions() as db:
+        assert db.scalar(select(User.role).where(User.email == "root@example.org")) == "admin"
+    code = main(["user", "x@example.org", "--data-dir", str(tmp_path), "--database-url", "mysql://nope"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "--database-url must be" in err[0]
+    code = main(["user", "x@example.org", "--data-dir", str(tmp_path),
+                 "--database-url", "postgresql+psycopg://nobody:x@127.0.0.1:1/none"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code != 0 and len(err) == 1 and "could not open or upgrade the database" in err[0]
