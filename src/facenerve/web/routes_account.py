@@ -25,6 +25,12 @@ from .security import (
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 
 
+def _only(user: User, role: str) -> None:
+    """Pages of one role are 404 to the others."""
+    if user.role != role:
+        raise not_found()
+
+
 def home_url(user: User) -> str:
     return {"patient": f"/p/{user.id}", "clinician": "/clinic", "admin": "/admin"}[user.role]
 
@@ -137,8 +143,7 @@ async def settings_save(request: Request, user: User = Depends(current_user), db
 
 @router.get("/sharing")
 def sharing(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
-    if user.role != "patient":
-        raise not_found()
+    _only(user, "patient")
     shares = db.scalars(select(Share).where(
         (Share.patient_email == user.email) | (Share.patient_id == user.id)).order_by(Share.created_at.desc())).all()
     return render(request, "sharing.html", {"shares": shares}, user=user)
@@ -161,16 +166,14 @@ def sharing_decide(share_id: int, action: str, user: User = Depends(current_user
 
 @router.get("/clinic")
 def clinic(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
-    if user.role != "clinician":
-        raise not_found()
+    _only(user, "clinician")
     pending = db.scalars(select(Share).where(Share.clinician_id == user.id, Share.status == "pending")).all()
     return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": pending}, user=user)
 
 
 @router.post("/clinic/invite")
 async def clinic_invite(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
-    if user.role != "clinician":
-        raise not_found()
+    _only(user, "clinician")
     f = await request.form()
     try:
         email = forms.email(f.get("email"))
@@ -189,8 +192,7 @@ async def clinic_invite(request: Request, user: User = Depends(current_user), db
 
 @router.get("/admin")
 def admin(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
-    if user.role != "admin":
-        raise not_found()
+    _only(user, "admin")
     users = db.scalars(select(User).order_by(User.created_at)).all()
     counts = dict(db.execute(select(User.role, func.count()).group_by(User.role)).all())
     return render(request, "admin.html", {"users": users, "counts": counts, "roles": ROLES}, user=user)
@@ -198,8 +200,7 @@ def admin(request: Request, user: User = Depends(current_user), db: Session = De
 
 @router.post("/admin/users/{uid}")
 async def admin_update(uid: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
-    if user.role != "admin":
-        raise not_found()
+    _only(user, "admin")
     target = db.get(User, uid)
     if target is None:
         raise not_found()

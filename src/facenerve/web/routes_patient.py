@@ -49,6 +49,12 @@ def _back(pid: int, page: str = "") -> RedirectResponse:
     return RedirectResponse(f"/p/{pid}{page}", status_code=303)
 
 
+def _delete(db: Session, model, item_id: int, patient: User, page: str) -> RedirectResponse:
+    db.delete(owned(db, model, item_id, patient))
+    db.commit()
+    return _back(patient.id, page)
+
+
 @router.get("/api/protocol")
 def protocol(user: User = Depends(current_user)) -> dict[str, Any]:
     from ..exam import load_protocol
@@ -276,9 +282,7 @@ async def diary_save(request: Request, pid: int, user: User = Depends(current_us
 
 @router.post("/p/{pid}/diary/{eid}/delete")
 def diary_delete(pid: int, eid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    db.delete(owned(db, DiaryEntry, eid, patient))
-    db.commit()
-    return _back(pid, "/diary")
+    return _delete(db, DiaryEntry, eid, patient, "/diary")
 
 
 @router.post("/p/{pid}/treatments")
@@ -299,14 +303,12 @@ async def treatment_add(request: Request, pid: int, user: User = Depends(current
 
 @router.post("/p/{pid}/treatments/{tid}/delete")
 def treatment_delete(pid: int, tid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    db.delete(owned(db, Treatment, tid, patient))
-    db.commit()
-    return _back(pid, "/diary")
+    return _delete(db, Treatment, tid, patient, "/diary")
 
 
 # ---- triage -------------------------------------------------------------------------------------
 
-def _answers_from_form(form) -> tuple[dict[str, Any], list[str]]:
+def _answers_from_form(form) -> dict[str, Any]:
     from ..triage.knowledge import load_knowledge
 
     k = load_knowledge()
@@ -320,7 +322,7 @@ def _answers_from_form(form) -> tuple[dict[str, Any], list[str]]:
             v = str(form.get(q.id) or "").strip()
             if v and v != "unknown":
                 answers[q.id] = v
-    return answers, [q.id for q in k.questions.values()]
+    return answers
 
 
 def _questions(answers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -360,7 +362,7 @@ async def triage_submit(request: Request, pid: int, user: User = Depends(current
     from ..triage import triage
 
     f = await request.form()
-    answers, _ = _answers_from_form(f)
+    answers = _answers_from_form(f)
     findings = _video_findings(db, patient)
     try:
         result = triage(answers, findings)
@@ -386,9 +388,7 @@ def triage_result(request: Request, pid: int, tid: int, user: User = Depends(cur
 
 @router.post("/p/{pid}/triage/{tid}/delete")
 def triage_delete(pid: int, tid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    db.delete(owned(db, TriageRecord, tid, patient))
-    db.commit()
-    return _back(pid, "/triage")
+    return _delete(db, TriageRecord, tid, patient, "/triage")
 
 
 # ---- reports --------------------------------------------------------------------------------------
