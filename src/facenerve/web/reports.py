@@ -132,7 +132,15 @@ def pdf_report(patient: User, data: dict[str, Any]) -> bytes:
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.styles import getSampleStyleSheet
     from reportlab.lib.units import cm
-    from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+    from reportlab.platypus import (
+        Image,
+        KeepTogether,
+        Paragraph,
+        SimpleDocTemplate,
+        Spacer,
+        Table,
+        TableStyle,
+    )
 
     styles = getSampleStyleSheet()
     buf = io.BytesIO()
@@ -151,11 +159,10 @@ def pdf_report(patient: User, data: dict[str, Any]) -> bytes:
         table.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, colors.grey), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
         story.append(table)
     for title, png in _figures(patient, data):
-        story.append(Paragraph(_e(title), styles["Heading2"]))
         img = Image(io.BytesIO(png))
         scale = min(1.0, (A4[0] - 4 * cm) / img.drawWidth)
         img.drawWidth, img.drawHeight = img.drawWidth * scale, img.drawHeight * scale
-        story.append(img)
+        story.append(KeepTogether([Paragraph(_e(title), styles["Heading2"]), img]))
     t = data["triage"]
     if t:
         story.append(Paragraph(f"Symptom check ({data['triage_at'].date()})", styles["Heading2"]))
