@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+import time
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -102,6 +103,4 @@ class LoginLimiter:
     def retry_after_s(self, email: str, address: str) -> int:
         resets = [self.limiter.get_window_stats(self.account, "acct", email.lower()).reset_time,
                   self.limiter.get_window_stats(self.address, "addr", address).reset_time]
-        import time
-
         return max(1, int(max(resets) - time.time()))
