@@ -96,8 +96,7 @@ def segments_from_protocol(protocol: Protocol, offset_s: float = 0.0) -> list[Se
 
 
 def read_sidecar(path: str | Path, protocol: Protocol) -> list[Segment]:
-    """Task times from JSON: ``{"tasks": [{"task": "smile", "start_s": 12.0, "end_s": 15.0}, ...]}``
-    (or the list alone; ``id`` is accepted for ``task``)."""
+    """Task times from a JSON file (the format of ``parse_tasks``)."""
     p = Path(path)
     try:
         doc = json.loads(p.read_text(encoding="utf-8"))
@@ -105,9 +104,15 @@ def read_sidecar(path: str | Path, protocol: Protocol) -> list[Segment]:
         raise InputError(f"task file {p} does not exist") from None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(f"task file {p} is not valid JSON ({str(err).splitlines()[0]})") from None
+    return parse_tasks(doc, protocol, f"task file {p}")
+
+
+def parse_tasks(doc: Any, protocol: Protocol, where: str = "the task times") -> list[Segment]:
+    """Task times: ``{"tasks": [{"task": "smile", "start_s": 12.0, "end_s": 15.0}, ...]}``
+    (or the list alone; ``id`` is accepted for ``task``). ``where`` names them in errors."""
     items = doc.get("tasks") if isinstance(doc, dict) else doc
     if not isinstance(items, list) or not items:
-        raise InputError(f"task file {p} needs a list of tasks with task, start_s and end_s")
+        raise InputError(f"{where} needs a list of tasks with task, start_s and end_s")
     known = {t.id for t in protocol.tasks}
     out = []
     for i, it in enumerate(items, 1):
@@ -115,14 +120,14 @@ def read_sidecar(path: str | Path, protocol: Protocol) -> list[Segment]:
             task = str(it.get("task", it.get("id")))
             start, end = float(it["start_s"]), float(it["end_s"])
         except (AttributeError, KeyError, TypeError, ValueError):
-            raise InputError(f"task file {p}: item {i} needs task, start_s and end_s (numbers)") from None
+            raise InputError(f"{where}: item {i} needs task, start_s and end_s (numbers)") from None
         if task not in known:
-            raise InputError(f"task file {p}: unknown task {task!r}; tasks are {', '.join(sorted(known))}")
+            raise InputError(f"{where}: unknown task {task!r}; tasks are {', '.join(sorted(known))}")
         if not (np.isfinite(start) and np.isfinite(end) and end > start >= 0):
-            raise InputError(f"task file {p}: task {task} must end after it starts (seconds from the start)")
+            raise InputError(f"{where}: task {task} must end after it starts (seconds from the start)")
         out.append(Segment(task, start, end, "sidecar"))
     if "rest" not in {s.task for s in out}:
-        raise InputError(f"task file {p} has no 'rest' task: every measure is taken from rest")
+        raise InputError(f"{where} has no 'rest' task: every measure is taken from rest")
     return out
 
 

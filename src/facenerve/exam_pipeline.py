@@ -23,6 +23,7 @@ from .errors import InputError
 from .exam import (
     Segment,
     load_protocol,
+    parse_tasks,
     read_sidecar,
     segment_auto,
     segments_from_protocol,
@@ -45,14 +46,17 @@ class ExamResult:
     video: Path
 
 
-def analyze_exam(video: str | os.PathLike[str], tasks: str | os.PathLike[str] | None = None,
+def analyze_exam(video: str | os.PathLike[str],
+                 tasks: str | os.PathLike[str] | list[dict[str, Any]] | None = None,
                  segmentation: str = "auto", settings: AnalysisSettings | None = None,
                  progress: bool = False,
                  on_progress: Callable[[int, int | None], None] | None = None) -> ExamResult:
     if segmentation not in SEGMENTATIONS:
         raise InputError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}")
     protocol = load_protocol()
-    segs_from_file = read_sidecar(tasks, protocol) if tasks else None  # check it before the long work
+    # task times (a sidecar file, or its list of tasks), checked before the long work
+    segs_from_file = (parse_tasks(tasks, protocol) if isinstance(tasks, list)
+                      else read_sidecar(tasks, protocol) if tasks else None)
     analysis = analyze_video(video, settings, progress=progress, keep_landmarks=True, detect=False,
                              on_progress=on_progress)
     from .texture import brow_shift

@@ -6,10 +6,8 @@ picked up again, at most ``MAX_ATTEMPTS`` times."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import multiprocessing as mp
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -92,12 +90,7 @@ def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
     if rec.kind == "exam":
         from ..exam_pipeline import analyze_exam, exam_summary, write_exam_outputs
 
-        with tempfile.TemporaryDirectory() as tmp:
-            tasks = None
-            if rec.tasks:
-                tasks = Path(tmp) / "tasks.json"
-                tasks.write_text(json.dumps({"tasks": rec.tasks}))
-            result = analyze_exam(video, tasks=tasks, on_progress=frames(0.8))
+        result = analyze_exam(video, tasks=rec.tasks or None, on_progress=frames(0.8))
         on_progress(0.9, "grading and writing the report")
         write_exam_outputs(result, out_dir)
         return exam_summary(result)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import shutil
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -104,15 +103,14 @@ def _tasks(raw: str) -> list[dict[str, Any]] | None:
     """Task times sent with a guided recording, checked as ``facenerve exam --tasks`` checks them."""
     if not raw.strip():
         return None
-    from ..exam import load_protocol, read_sidecar
+    from ..exam import load_protocol, parse_tasks
 
-    with tempfile.TemporaryDirectory() as tmp:
-        p = Path(tmp) / "tasks.json"
-        p.write_text(raw)
-        try:
-            segs = read_sidecar(p, load_protocol())
-        except InputError as err:
-            raise HTTPException(400, str(err).replace(f"task file {p}", "the task times")) from None
+    try:
+        segs = parse_tasks(json.loads(raw), load_protocol())
+    except json.JSONDecodeError:
+        raise HTTPException(400, "the task times are not valid JSON") from None
+    except InputError as err:
+        raise HTTPException(400, str(err)) from None
     return [{"task": s.task, "start_s": round(s.start_s, 3), "end_s": round(s.end_s, 3)} for s in segs]
 
 
