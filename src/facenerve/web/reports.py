@@ -19,24 +19,36 @@ DISCLAIMER = ("facenerve measures a face from ordinary video and reads symptoms;
               "does not replace, a clinician's examination. Grades are estimates.")
 
 
+def recordings_of(db: Session, patient: User) -> list[dict[str, Any]]:
+    recs = db.scalars(select(Recording).where(Recording.owner_id == patient.id)
+                      .order_by(Recording.recorded_at)).all()
+    return [{"id": r.id, "kind": r.kind, "day": r.recorded_at.date(), "at": r.recorded_at,
+             "status": r.status, "metrics": r.metrics} for r in recs]
+
+
+def treatments_of(db: Session, patient: User) -> list[dict[str, Any]]:
+    return [{"day": t.day, "kind": t.kind, "label": TREATMENTS.get(t.kind, t.kind), "dose": t.dose,
+             "muscles": t.muscles, "notes": t.notes}
+            for t in db.scalars(select(Treatment).where(Treatment.owner_id == patient.id)
+                                .order_by(Treatment.day))]
+
+
+def analysed(recordings: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in recordings if r["status"] == "done" and r["metrics"]]
+
+
 def patient_data(db: Session, patient: User, today: dt.date | None = None) -> dict[str, Any]:
     """Everything the overview, the trends and the report show, as plain dicts."""
     today = today or dt.date.today()
-    recs = db.scalars(select(Recording).where(Recording.owner_id == patient.id)
-                      .order_by(Recording.recorded_at)).all()
-    recordings = [{"id": r.id, "kind": r.kind, "day": r.recorded_at.date(), "at": r.recorded_at,
-                   "status": r.status, "metrics": r.metrics} for r in recs]
+    recordings = recordings_of(db, patient)
     diary = [{"day": d.day, "sleep_hours": d.sleep_hours, "caffeine_drinks": d.caffeine_drinks,
               "alcohol_units": d.alcohol_units, "stress": d.stress, "twitching": d.twitching}
              for d in db.scalars(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id)
                                  .order_by(DiaryEntry.day))]
-    treatments = [{"day": t.day, "kind": t.kind, "label": TREATMENTS.get(t.kind, t.kind), "dose": t.dose,
-                   "muscles": t.muscles, "notes": t.notes}
-                  for t in db.scalars(select(Treatment).where(Treatment.owner_id == patient.id)
-                                      .order_by(Treatment.day))]
+    treatments = treatments_of(db, patient)
     triage = db.scalar(select(TriageRecord).where(TriageRecord.owner_id == patient.id)
                        .order_by(TriageRecord.created_at.desc()).limit(1))
-    done = [r for r in recordings if r["status"] == "done" and r["metrics"]]
+    done = analysed(recordings)
     latest = {k: next((r for r in reversed(done) if r["kind"] == k), None) for k in ("twitch", "exam")}
     return {"recordings": recordings, "diary": diary, "treatments": treatments,
             "triage": triage.result if triage else None, "triage_at": triage.created_at if triage else None,

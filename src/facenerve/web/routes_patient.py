@@ -33,8 +33,8 @@ from .models import (
     TriageRecord,
     User,
 )
-from .reports import html_report, patient_data, pdf_report
-from .trends import palsy_figure, twitch_figure
+from .reports import analysed, html_report, patient_data, pdf_report, recordings_of, treatments_of
+from .trends import exam_series, palsy_figure, twitch_figure, twitch_series
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
@@ -70,11 +70,12 @@ def overview(request: Request, pid: int, user: User = Depends(current_user),
 
 @router.get("/p/{pid}/figures/{name}.svg")
 def figure(pid: int, name: str, patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    data = patient_data(db, patient)
+    """One trend plot; reads only the recordings (and treatments), not the whole overview."""
+    done = analysed(recordings_of(db, patient))
     if name == "twitch":
-        svg = twitch_figure(data["trends"]["twitch"], data["treatments"])
+        svg = twitch_figure(twitch_series(done), treatments_of(db, patient))
     elif name == "palsy":
-        svg = palsy_figure(data["trends"]["exam"], patient.onset_date)
+        svg = palsy_figure(exam_series(done), patient.onset_date)
     else:
         raise not_found()
     if svg is None:
