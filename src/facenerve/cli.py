@@ -218,9 +218,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _web_config(args: argparse.Namespace):
     from .web.config import WebConfig
 
-    kw = {k: v for k, v in (("data_dir", args.data_dir), ("database_url", args.database_url)) if v}
-    return WebConfig(**kw, **({"workers": args.workers} if getattr(args, "workers", None) is not None else {}),
-                     **({"max_upload_mb": args.max_upload_mb} if getattr(args, "max_upload_mb", None) else {}))
+    names = ("data_dir", "database_url", "workers", "max_upload_mb")
+    return WebConfig(**{k: getattr(args, k) for k in names if getattr(args, k, None) is not None})
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
