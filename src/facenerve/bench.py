@@ -3,6 +3,8 @@
 Figures, all over the same video:
 - decode-only fps: PyAV decoding to RGB, nothing else;
 - landmarks-only fps: FaceMesh alone on frames decoded beforehand (model-only);
+- skin-motion fps: the optical-flow pass (``skin_motion``: its own decoding, the steadied
+  crop, DIS flow) over the same frames, given their landmarks;
 - end-to-end fps: ``analyze`` as the CLI runs it (decode, landmarks, signals, events, writing
   parquet, summary and report), in a child process so that its peak memory is its own;
 - the ratio of end-to-end to landmarks-only throughput (target >= 0.8);
@@ -37,8 +39,12 @@ def _e2e_child(path: str, conn) -> None:
 
 
 def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
+    import numpy as np
+    import pandas as pd
+
     from .landmarks import MediaPipeFaceMesh
     from .settings import AnalysisSettings
+    from .skin_motion import MOTION_POINTS, skin_motion
     from .video import iter_frames, probe
 
     info = probe(path)
@@ -59,14 +65,25 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
         if len(held) >= MAX_HELD_FRAMES:
             break
     mesh = MediaPipeFaceMesh(AnalysisSettings())
+    points = np.full((len(held), len(MOTION_POINTS), 2), np.nan, np.float32)
     t0 = time.perf_counter()
-    for _ in range(repeat):
-        for rgb in held:
-            mesh.process(rgb)
+    for r in range(repeat):
+        for i, rgb in enumerate(held):
+            faces = mesh.process(rgb)
+            if faces and r == 0:
+                points[i] = faces[0][list(MOTION_POINTS), :2]
     lm_fps = len(held) * repeat / (time.perf_counter() - t0)
     mesh.close()
+    n_held = len(held)
     del held
     out["landmarks_fps"] = round(lm_fps, 1)
+    signals = pd.DataFrame({"quality_ok": np.isfinite(points[:, 0, 0]),
+                            "time_s": np.arange(n_held) / (info.fps_nominal or 30.0),
+                            "mm_per_px": np.full(n_held, 0.2)})
+    t0 = time.perf_counter()
+    for _ in range(repeat):
+        skin_motion(path, points, signals)
+    out["skin_motion_fps"] = round(n_held * repeat / (time.perf_counter() - t0), 1)
     # end to end, in a child process
     ctx = mp.get_context("spawn")
     e2e = []

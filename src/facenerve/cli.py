@@ -180,7 +180,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation.twitches import evaluate_twitches, make_twitch_set
 
         if args.make:
-            make_twitch_set(args.folder, n_videos=args.make)
+            make_twitch_set(args.folder, n_videos=args.make, twitch_free=args.free, first_seed=args.seed,
+                            progress=not args.quiet)
         report = evaluate_twitches(args.folder, _settings(args.set), progress=not args.quiet)
     _print_json(report)
     return 0
@@ -310,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--make", type=int, metavar="N",
                    help="twitches: first render N videos with twitches (and 2 without) into FOLDER; "
                         "exams: any N renders the standard exam set")
+    e.add_argument("--free", type=int, default=2, metavar="K",
+                   help="twitches, with --make: also render K twitch-free videos (30 s each)")
+    e.add_argument("--seed", type=int, default=100,
+                   help="twitches, with --make: random state of the first video (then +1 each)")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--quiet", action="store_true")

@@ -58,7 +58,7 @@ def analyze_exam(video: str | os.PathLike[str],
     segs_from_file = (parse_tasks(tasks, protocol) if isinstance(tasks, list)
                       else read_sidecar(tasks, protocol) if tasks else None)
     analysis = analyze_video(video, settings, progress=progress, keep_landmarks=True, detect=False,
-                             on_progress=on_progress)
+                             motion=False, on_progress=on_progress)
     from .texture import brow_shift
 
     shift = brow_shift(video, analysis.landmarks, analysis.signals)

@@ -118,14 +118,18 @@ def analyze_video(
     progress: bool = False,
     keep_landmarks: bool = False,
     detect: bool = True,
+    motion: bool = True,
     backend_factory=None,
     counter_factory=None,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> AnalysisResult:
     """Measure each side of the face in every frame of a video (and find events).
 
-    ``on_progress(frames_done, frames_expected_or_None)`` is called every 30 frames."""
+    ``on_progress(frames_done, frames_expected_or_None)`` is called every 30 frames.
+    ``motion`` adds the cheeks' and mouth corners' skin motion (``skin_motion``, a second
+    pass over the video); twitch detection needs it."""
     from .landmarks import track_faces
+    from .skin_motion import MOTION_POINTS, skin_motion
 
     settings = settings or AnalysisSettings()
     t0 = time.perf_counter()
@@ -147,6 +151,7 @@ def analyze_video(
     in_frame: list[np.ndarray] = []
     index, times, nfaces = [], [], []
     kept: list[np.ndarray] = []
+    motion_points: list[np.ndarray] = []
     fill = 0
 
     def flush() -> None:
@@ -156,6 +161,8 @@ def analyze_video(
             in_frame.append(in_frame_buf[:fill].copy())
             if keep_landmarks:
                 kept.append(buf[:fill].astype(np.float16))
+            if motion:
+                motion_points.append(buf[:fill][:, list(MOTION_POINTS), :2].copy())
             buf[:] = np.nan
             fill = 0
 
@@ -203,6 +210,8 @@ def analyze_video(
             f"a face was found in {path}, but never turned towards the camera enough to measure; "
             "face the camera and record again"
         )
+    if motion:
+        signals = pd.concat([signals, skin_motion(path, np.concatenate(motion_points), signals)], axis=1)
     if lm_info.max_faces_seen > 1:
         logger.info("several faces in view; following one: %s", lm_info.face_selection)
     run = RunInfo(

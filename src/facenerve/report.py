@@ -14,12 +14,12 @@ import pandas as pd
 if TYPE_CHECKING:
     from .pipeline import AnalysisResult
 
-PANELS = [
+PANELS = [  # the measures twitch detection reads (skin motion when it was measured)
     ("eye_aperture", "Eye aperture (mm)"),
+    ("lid_drop", "Eye centre moving down,\nskin motion (mm)"),
     ("brow_height", "Brow height (mm)"),
-    ("cheek_drop", "Cheek below eye line (mm)"),
-    ("mouth_corner_drop", "Mouth corner below eye line (mm)"),
-    ("mouth_excursion", "Mouth corner excursion (mm)"),
+    ("cheek_lift", "Cheek lift,\nskin motion (mm)"),
+    ("mouth_lift", "Mouth corner lift,\nskin motion (mm)"),
 ]
 COLORS = {"left": "#1f77b4", "right": "#d62728", "both": "#7f7f7f"}
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
@@ -48,8 +48,9 @@ def _plt():
 def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
     plt = _plt()
     t = signals["time_s"].to_numpy()
-    fig, axes = plt.subplots(len(PANELS) + 1, 1, figsize=(11, 2.0 * (len(PANELS) + 1)), sharex=True)
-    for ax, (measure, label) in zip(axes, PANELS, strict=False):
+    panels = [(m, label) for m, label in PANELS if f"{m}_left_mm" in signals]
+    fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(11, 2.0 * (len(panels) + 1)), sharex=True)
+    for ax, (measure, label) in zip(axes, panels, strict=False):
         for side in ("left", "right"):
             ax.plot(t, signals[f"{measure}_{side}_mm"], lw=0.8, color=COLORS[side], label=f"{side}")
         ax.set_ylabel(label, fontsize=8)

@@ -128,6 +128,12 @@ def simulate_signals(duration_s: float = 60.0, fps: float = 30.0, blink_rate: fl
         cols[f"mouth_corner_drop_{side}_mm"] = noisy(70.0) + 2 * head - act[(side, "mouth")]
         cols[f"mouth_excursion_{side}_mm"] = noisy(25.0) + 0.5 * act[(side, "mouth")]
         cols[f"commissure_lateral_{side}_mm"] = noisy(24.0) + 0.4 * act[(side, "mouth")]
+        # skin motion (skin_motion.py): the head's motion is removed there, a little is left
+        cheek, mouth = act[(side, "cheek")], act[(side, "mouth")]
+        cols[f"lid_drop_{side}_mm"] = 5.0 * act[(side, "eye")] + rng.normal(0, noise_mm, n)
+        cols[f"cheek_lift_{side}_mm"] = 0.75 * cheek + 0.35 * mouth + 0.1 * head + rng.normal(0, noise_mm, n)
+        cols[f"mouth_lift_{side}_mm"] = 0.7 * mouth + 0.5 * cheek + 0.1 * head + rng.normal(0, noise_mm, n)
+        cols[f"mouth_out_{side}_mm"] = 0.3 * mouth + rng.normal(0, noise_mm, n)
     return pd.DataFrame(cols), truth_table(events, fps)
 
 

@@ -7,7 +7,7 @@ last annotated frame are left out. Reported over the whole set:
 
 - event-level precision, recall and F1 of facenerve's detector;
 - blinks misreported as twitches (twitch events overlapping an annotated blink) and all
-  twitches reported in these twitch-free clips;
+  twitches reported in these twitch-free clips, also per 10 minutes of scored video;
 - per-eye agreement on fully-closed frames (annotated ``C``; detected: closure >= 0.7);
 - the classic baseline side by side: an eye-aspect-ratio threshold (Soukupova & Cech 2016;
   both eyes' mean EAR below T for at least 2 frames) at T = 0.2 and at the T that scores
@@ -74,6 +74,7 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
     base = {float(t): EventScore() for t in thresholds}
     misreported = 0
     twitches = 0
+    scored_s = 0.0
     closed = {"left": np.zeros(4, int), "right": np.zeros(4, int)}
     per_clip = []
     iterator = clips
@@ -85,6 +86,7 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
         ann = read_tag(tag)
         res = analyze_video(video, settings)
         last = int(np.flatnonzero(ann.annotated)[-1])
+        scored_s += (last + 1) / res.info.fps
         ev = res.events[res.events["onset_frame"] <= last]
         truth = ann.blinks()
         det = [(int(a), int(b)) for a, b in ev[ev["kind"] == "blink"][["onset_frame", "offset_frame"]].to_numpy()]
@@ -117,6 +119,7 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
         "facenerve": ours.to_dict(),
         "blinks_misreported_as_twitches": int(misreported),
         "twitches_reported": int(twitches),
+        "twitches_per_10_min": round(10 * twitches / (scored_s / 60), 2) if scored_s else None,
         "closed_frame_agreement": agreement,
         "baseline_ear_threshold": {
             "method": "mean EAR of both eyes < T for >= 2 frames (Soukupova & Cech 2016)",

@@ -20,16 +20,20 @@ from .metrics import EventScore, match_intervals
 
 
 def make_twitch_set(folder: str | Path, n_videos: int = 6, duration_s: float = 30.0,
-                    twitch_free: int = 2) -> list[Path]:
+                    twitch_free: int = 2, first_seed: int = 100, progress: bool = False) -> list[Path]:
+    """Render ``n_videos`` videos with one-sided twitches (alternately left and right) among
+    blinks, and ``twitch_free`` with blinks only; video i uses random state first_seed + i."""
+    from tqdm import tqdm
+
     from ..simulate import render_twitch_video
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     out = []
-    for i in range(n_videos + twitch_free):
+    for i in tqdm(range(n_videos + twitch_free), unit="video", desc="render", disable=not progress):
         side = "none" if i >= n_videos else ("left", "right")[i % 2]
-        video = folder / f"sim_{i:02d}_{side}.mp4"
-        render_twitch_video(video, duration_s=duration_s, twitch_side=side, random_state=100 + i)
+        video = folder / f"sim_{first_seed + i:04d}_{side}.mp4"
+        render_twitch_video(video, duration_s=duration_s, twitch_side=side, random_state=first_seed + i)
         out.append(video)
     return out
 
@@ -49,7 +53,9 @@ def evaluate_twitches(folder: str | Path, settings: AnalysisSettings | None = No
     free_s = 0.0
     free_twitches = 0
     per_video = []
-    for video in videos:
+    from tqdm import tqdm
+
+    for video in tqdm(videos, unit="video", desc="analyse", disable=not progress):
         truth = json.loads(video.with_suffix(".truth.json").read_text())
         res = analyze_video(video, settings)
         ev = res.events
