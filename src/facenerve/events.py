@@ -151,6 +151,8 @@ def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float) -
             kind, side = ("blink", "both") if dur <= settings.blink_max_s else ("twitch", "both")
             c = np.fmin(cl, cr)[s : e + 1]
         elif max(pl, pr) - min(pl, pr) >= settings.twitch_asym_min:
+            if dur < settings.twitch_min_s:
+                continue
             kind, side = "twitch", ("left" if pl > pr else "right")
             c = (cl if side == "left" else cr)[s : e + 1]
         else:

@@ -50,6 +50,8 @@ class RunInfo:
     settings: dict[str, Any]
     elapsed_s: float
     created_utc: str
+    # of the trusted frames, those steady enough for skin motion (skin_motion.POSE_TOL_DEG)
+    skin_motion_fraction: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -227,6 +229,9 @@ def analyze_video(
         settings=settings.to_dict(),
         elapsed_s=round(time.perf_counter() - t0, 3),
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        skin_motion_fraction=(
+            round(float(signals.loc[signals["quality_ok"], "cheek_lift_left_mm"].notna().mean()), 4)
+            if motion and signals["quality_ok"].any() else None),
     )
     result = AnalysisResult(
         signals=signals, info=run,

@@ -109,6 +109,8 @@ def analysis_report(result: AnalysisResult) -> str:
         "file": info.video["path"], "frames": info.n_frames, "fps": info.fps,
         "duration (s)": info.duration_s, "face found in": f"{100 * info.face_fraction:.1f}% of frames",
         "trusted (facing the camera)": f"{100 * info.quality_fraction:.1f}% of frames",
+        "steady enough for skin motion": (f"{100 * info.skin_motion_fraction:.1f}% of trusted frames"
+                                          if info.skin_motion_fraction is not None else "not measured"),
         "mm per pixel (median)": f"{info.calibration['mm_per_px_median']:.4f}",
         "interpupillary distance": f"{info.calibration['ipd_mm_median']:.1f} mm",
         "faces in view (most)": info.landmarks["max_faces_seen"],

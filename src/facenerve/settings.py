@@ -43,7 +43,7 @@ class AnalysisSettings:
         "An eyelid twitch closes one eye by at least this fraction more than the other.",
     )
     twitch_min_mm: float = _s(1.5, "Smallest cheek or mouth-corner twitch (mm).")
-    twitch_min_s: float = _s(0.06, "Shortest cheek or mouth twitch (s); shorter blips are noise.")
+    twitch_min_s: float = _s(0.06, "Shortest one-sided twitch (s); shorter blips are noise.")
     tonic_min_s: float = _s(1.0, "A contraction held at least this long is tonic (s).")
     episode_gap_s: float = _s(2.0, "Twitches closer than this belong to one episode (s).")
     baseline_window_s: float = _s(

@@ -20,6 +20,9 @@ Method
        closes) is a similarity fitted to the flow over the nose and glabella, and is removed.
     5. Per side: the median flow over a disc at the cheek (FaceMesh's cheek points at rest)
        and at the mouth corner, upwards and outwards positive, in mm.
+    A flat warp cannot undo a head turning out of the picture's plane: one side of the face
+    then seems to move against the other. Frames turned (yaw or pitch) more than
+    ``POSE_TOL_DEG`` from their block's median pose are left NaN.
 
 Shape contract
     ``skin_motion(video, points, signals)``:
@@ -45,6 +48,7 @@ EYE_LINE = 0.36  # height of the eyes' line, same unit
 DISC = 0.07  # radius of the regions measured, same unit
 BLOCK_S = 10.0  # one reference per block of this many seconds
 TEMPLATE_FRAMES = 2000
+POSE_TOL_DEG = 4.0  # frames turned (yaw or pitch) further than this from their block's median
 STABLE = (9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 98, 327, 151, 108, 337, 67, 297, 109, 338,
           54, 284, 103, 332, 21, 251, 162, 389, 127, 356, 234, 454)
 RIGID = (151, 9, 8, 168, 6, 197, 195, 5, 4, 1)  # nose and glabella: their flow is the head's
@@ -122,7 +126,7 @@ class _RigidFit:
 def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
     import cv2
 
-    from .video import iter_frames
+    from .video import iter_gray
 
     n = len(signals)
     ok = signals["quality_ok"].to_numpy(bool) & np.isfinite(points[:, 0, 0])
@@ -140,7 +144,14 @@ def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.D
     t = signals["time_s"].to_numpy()
     t0 = t[ok][0]
 
+    pose = signals[["head_yaw_deg", "head_pitch_deg"]].to_numpy(np.float64)
+
     def measure(block: list[tuple[int, np.ndarray]], ref: np.ndarray | None) -> np.ndarray:
+        rows = [i for i, _ in block]
+        steady = np.all(np.abs(pose[rows] - np.median(pose[rows], axis=0)) <= POSE_TOL_DEG, axis=1)
+        block = [b for b, keep in zip(block, steady, strict=True) if keep]
+        if not block:
+            return ref
         if ref is None or len(block) >= 15:
             ref = np.median(np.stack([c for _, c in block]), axis=0).astype(np.uint8)
         for i, crop in block:
@@ -156,17 +167,11 @@ def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.D
 
     block: list[tuple[int, np.ndarray]] = []
     block_no, ref = 0, None
-    for f in iter_frames(video):
-        i = f.index
-        if i >= n:
-            break
-        if not ok[i]:
-            continue
+    for i, gray in iter_gray(video, ok):
         m, _ = cv2.estimateAffinePartial2D(points[i, stable].astype(np.float32),
                                            tmpl[stable].astype(np.float32), method=cv2.LMEDS)
         if m is None:
             continue
-        gray = cv2.cvtColor(f.rgb, cv2.COLOR_RGB2GRAY)
         scale = float(np.hypot(m[0, 0], m[1, 0]))
         if scale < 0.7:  # a large face: shrink by area first, or the warp aliases
             gray = cv2.resize(gray, None, fx=scale * 1.4, fy=scale * 1.4, interpolation=cv2.INTER_AREA)

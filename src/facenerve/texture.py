@@ -49,7 +49,7 @@ def _patch_maps(points: np.ndarray) -> dict[str, np.ndarray]:
 def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
     import cv2
 
-    from .video import iter_frames
+    from .video import iter_gray
 
     n = len(signals)
     ok = signals["quality_ok"].to_numpy() & np.isfinite(landmarks[:, 0, 0])
@@ -59,13 +59,8 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
     refs: dict[str, list[np.ndarray]] = {s: [] for s in SIDES}
     profiles: dict[str, dict[int, np.ndarray]] = {s: {} for s in SIDES}  # 48 numbers a frame
     scale = np.full(n, np.nan)
-    for f in iter_frames(video):
-        i = f.index
-        if i >= n:
-            break
-        if not ok[i]:
-            continue
-        gray = cv2.cvtColor(f.rgb, cv2.COLOR_RGB2GRAY).astype(np.float64)
+    for i, gray in iter_gray(video, ok):
+        gray = gray.astype(np.float64)
         maps = _patch_maps(landmarks[i].astype(np.float64))
         for s, m in maps.items():
             p = cv2.warpAffine(gray, m, (PATCH, PATCH), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,

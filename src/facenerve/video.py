@@ -212,3 +212,18 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None) -> 
             f"{path} is truncated: its header promises {expected} frames but only {index} could "
             "be decoded; copy or record the file again"
         )
+
+
+def iter_gray(path: str | os.PathLike[str], keep: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """(index, uint8 grayscale [H, W]) of the frames marked in ``keep``, in order: a second
+    pass over a video already analysed, so it stops after the last marked frame."""
+    import cv2
+
+    marked = np.flatnonzero(keep)
+    if not len(marked):
+        return
+    for f in iter_frames(path):
+        if f.index > marked[-1]:
+            break
+        if keep[f.index]:
+            yield f.index, cv2.cvtColor(f.rgb, cv2.COLOR_RGB2GRAY)
