@@ -135,9 +135,11 @@ def _censored(s: int, e: int, x: np.ndarray, on: float) -> bool:
     return False
 
 
-def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float) -> tuple[list[dict], np.ndarray, np.ndarray]:
-    cl, _ = eye_closure(signals, "left", fps)
-    cr, _ = eye_closure(signals, "right", fps)
+def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float
+                ) -> tuple[list[dict], np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Eye events, each eye's closure and each eye's open aperture (mm)."""
+    cl, open_left = eye_closure(signals, "left", fps)
+    cr, open_right = eye_closure(signals, "right", fps)
     both = np.where(np.isfinite(cl) & np.isfinite(cr), np.fmax(cl, cr), np.nan)
     on = settings.blink_min_drop
     rows: list[dict] = []
@@ -159,7 +161,7 @@ def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float) -
             continue
         rows.append(dict(kind=kind, side=side, region="eye", onset=s, offset=e,
                          peak=s + int(np.nanargmax(c)), strength=float(np.nanmax(c))))
-    return rows, cl, cr
+    return rows, cl, cr, {"left": open_left, "right": open_right}
 
 
 def _asym_lift(signals: pd.DataFrame, measure: str, window: int) -> np.ndarray:
@@ -215,12 +217,10 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
     if len(signals) < 3 or not signals["quality_ok"].any():
         return pd.DataFrame(columns=EVENT_COLUMNS)
     fps = _fps(signals)
-    eye_rows, cl, cr = _eye_events(signals, settings, fps)
+    eye_rows, cl, cr, open_ap = _eye_events(signals, settings, fps)
     brow = {
         side: signals[f"brow_height_{side}_mm"].to_numpy(dtype=np.float64) for side in ("left", "right")
     }
-    open_ap = {side: _rolling(signals[f"eye_aperture_{side}_mm"].to_numpy(dtype=np.float64),
-                              int(EYE_WINDOW_S * fps), OPEN_PERCENTILE) for side in ("left", "right")}
     t = signals["time_s"].to_numpy()
     out: list[dict] = []
     for r in (r for r in eye_rows if r["kind"] == "blink"):

@@ -18,8 +18,9 @@ Method
     4. DIS optical flow from the reference to each crop (Kroeger et al. 2016, OpenCV). What
        is left of the head's own motion (the landmark fit jitters, and tilts when an eye
        closes) is a similarity fitted to the flow over the nose and glabella, and is removed.
-    5. Per side: the median flow over a disc at the cheek (FaceMesh's cheek points at rest)
-       and at the mouth corner, upwards and outwards positive, in mm.
+    5. Per side: the median flow over a disc at the eye's centre (downwards positive), at
+       the cheek (FaceMesh's cheek points at rest) and at the mouth corner (upwards and
+       outwards positive), in mm.
     A flat warp cannot undo a head turning out of the picture's plane: one side of the face
     then seems to move against the other. Frames turned (yaw or pitch) more than
     ``POSE_TOL_DEG`` from their block's median pose are left NaN.
@@ -65,12 +66,17 @@ def _idx(points: Iterable[int]) -> list[int]:
     return [_AT[p] for p in points]
 
 
+def _eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Midpoints of each eye's corners, right then left, [n, 2] each."""
+    return tuple(points[:, _idx((ix.eye_outer, ix.eye_inner))].mean(axis=1) for ix in (RIGHT, LEFT))
+
+
 def template(points: np.ndarray, ok: np.ndarray) -> np.ndarray:
     """Median face shape of the trusted frames (at most ``TEMPLATE_FRAMES`` of them, evenly
     spread), in crop pixels [len(MOTION_POINTS), 2]."""
     idx = np.flatnonzero(ok)
     p = points[idx[:: max(1, len(idx) // TEMPLATE_FRAMES)]].astype(np.float64)
-    right, left = (p[:, _idx((ix.eye_outer, ix.eye_inner))].mean(axis=1) for ix in (RIGHT, LEFT))
+    right, left = _eye_centres(p)
     origin = (right + left) / 2
     ex = left - right
     span = np.linalg.norm(ex, axis=1, keepdims=True)
@@ -136,14 +142,14 @@ def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.D
     tmpl = template(points, ok)
     discs = _discs(tmpl)
     rigid = _RigidFit(discs["rigid"])
-    centres = {s: points[:, _idx((ix.eye_outer, ix.eye_inner))].mean(axis=1) for s, ix in SIDES.items()}
-    span_mm = np.linalg.norm(centres["left"] - centres["right"], axis=1) * signals["mm_per_px"].to_numpy()
+    right, left = _eye_centres(points)
+    span_mm = np.linalg.norm(left - right, axis=1) * signals["mm_per_px"].to_numpy()
     mm_per_crop_px = float(np.nanmedian(span_mm[ok])) / (EYE_SPAN * CROP)
     stable = _idx(STABLE)
+    target = tmpl[stable].astype(np.float32)
     dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
     t = signals["time_s"].to_numpy()
     t0 = t[ok][0]
-
     pose = signals[["head_yaw_deg", "head_pitch_deg"]].to_numpy(np.float64)
 
     def measure(block: list[tuple[int, np.ndarray]], ref: np.ndarray | None) -> np.ndarray:
@@ -168,8 +174,8 @@ def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.D
     block: list[tuple[int, np.ndarray]] = []
     block_no, ref = 0, None
     for i, gray in iter_gray(video, ok):
-        m, _ = cv2.estimateAffinePartial2D(points[i, stable].astype(np.float32),
-                                           tmpl[stable].astype(np.float32), method=cv2.LMEDS)
+        m, _ = cv2.estimateAffinePartial2D(points[i, stable].astype(np.float32), target,
+                                           method=cv2.LMEDS)
         if m is None:
             continue
         scale = float(np.hypot(m[0, 0], m[1, 0]))
