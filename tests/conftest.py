@@ -21,15 +21,15 @@ def need(path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def wolfgang_result():
-    from facenerve.pipeline import analyze_video
+    from facenerve.twitch.analyze import analyze_video
 
     return analyze_video(need(FACE_MEDIA / "WolfgangLanger_Pexels.mp4"))
 
 
 @pytest.fixture(scope="session")
 def example_result():
-    from facenerve.pipeline import analyze_video
-    from facenerve.simulate import example_video
+    from facenerve.simulate.render import example_video
+    from facenerve.twitch.analyze import analyze_video
 
     return analyze_video(example_video())
 
@@ -39,7 +39,7 @@ def tiny_videos(tmp_path_factory):
     """Small synthetic files for the bad-input tests (made with PyAV, no real data)."""
     import numpy as np
 
-    from facenerve.simulate import write_video
+    from facenerve.simulate.render import write_video
 
     d = tmp_path_factory.mktemp("bad")
     rng = np.random.default_rng(0)

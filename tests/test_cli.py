@@ -44,7 +44,7 @@ def test_bad_setting_is_one_line(tmp_path):
 
 
 def test_analyze_example_writes_everything(tmp_path):
-    from facenerve.simulate import example_video
+    from facenerve.simulate.render import example_video
 
     out = tmp_path / "demo"
     r = run("analyze", str(example_video()), "--out", str(out), "--csv", "--quiet")

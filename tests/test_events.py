@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from facenerve.evaluation.metrics import match_intervals
-from facenerve.events import EVENT_COLUMNS, detect_events
-from facenerve.hfs import summarize_events
-from facenerve.simulate import simulate_signals
+from facenerve.simulate.signals import simulate_signals
+from facenerve.twitch.events import EVENT_COLUMNS, detect_events
+from facenerve.twitch.findings import summarize_events
 
 
 def _score(events, truth, kind):

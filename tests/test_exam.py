@@ -8,15 +8,11 @@ import numpy as np
 import pytest
 
 from facenerve.errors import InputError
-from facenerve.exam import (
-    load_protocol,
-    read_sidecar,
-    segment_auto,
-    segments_from_protocol,
-    task_measures,
-)
-from facenerve.palsy import grade_exam
-from facenerve.simulate import implied_hb, simulate_exam_signals
+from facenerve.exam.grading import grade_exam
+from facenerve.exam.measures import task_measures
+from facenerve.exam.protocol import load_protocol, read_sidecar, segments_from_protocol
+from facenerve.exam.segment import segment_auto
+from facenerve.simulate.signals import implied_hb, simulate_exam_signals
 
 P = load_protocol()
 
@@ -103,7 +99,7 @@ def test_synkinesis_detected_when_injected():
 @pytest.mark.slow
 def test_exam_command_on_a_rendered_palsy(tmp_path):
     """Render a right-sided palsy, grade it with the CLI, feed the summary to triage."""
-    from facenerve.simulate import render_exam_video
+    from facenerve.simulate.render import render_exam_video
 
     from .test_cli import run
 

@@ -1,7 +1,11 @@
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 HEAVY = ["mediapipe", "cv2", "av", "sqlalchemy", "fastapi", "matplotlib", "scipy", "pandas"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_import_is_light():
@@ -12,3 +16,60 @@ def test_import_is_light():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "", f"import facenerve pulled in: {out.stdout.strip()}"
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Every module's imports within the package, including imports inside functions and
+    under TYPE_CHECKING (grimp reads them all)."""
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("facenerve", cache_dir=None)
+    return {m: set(graph.find_modules_directly_imported_by(m)) for m in graph.modules}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components of more than one module (Tarjan, via SciPy)."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    names = sorted(graph)
+    at = {m: i for i, m in enumerate(names)}
+    # a package's __init__ importing its own submodules is not a cycle of the map
+    edges = [(at[a], at[b]) for a, bs in graph.items() for b in bs
+             if b in at and not b.startswith(a + ".") and not a.startswith(b + ".")]
+    rows, cols = zip(*edges, strict=True) if edges else ((), ())
+    m = coo_matrix(([1] * len(edges), (rows, cols)), shape=(len(names), len(names)))
+    n, labels = connected_components(m, directed=True, connection="strong")
+    groups: dict[int, list[str]] = {}
+    for name, lab in zip(names, labels, strict=True):
+        groups.setdefault(int(lab), []).append(name)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def test_cycle_check_finds_a_cycle():
+    assert _cycles({"p.a": {"p.b"}, "p.b": {"p.c"}, "p.c": {"p.a"}, "p.d": {"p.a"}}) == [
+        ["p.a", "p.b", "p.c"]]
+    assert _cycles({"p.a": {"p.b"}, "p.b": set()}) == []
+
+
+def test_no_import_cycle():
+    cycles = _cycles(_import_graph())
+    assert not cycles, "import cycles: " + "; ".join(" <-> ".join(c) for c in cycles)
+
+
+def test_layers_import_downwards_only():
+    """The layers contract in pyproject.toml ([tool.importlinter]): measure never imports
+    twitch, exam, web or cli, and so on up the map."""
+    exe = Path(sys.executable).with_name("lint-imports")
+    if not exe.exists():
+        pytest.skip("import-linter is not installed (pip install -e '.[dev]')")
+    out = subprocess.run([str(exe), "--no-cache"], cwd=ROOT, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]
+
+
+def test_measure_imports_no_stack_above_it():
+    graph = _import_graph()
+    above = ("facenerve.twitch", "facenerve.exam", "facenerve.web", "facenerve.cli",
+             "facenerve.triage", "facenerve.evaluation", "facenerve.simulate")
+    bad = sorted((m, b) for m, bs in graph.items() if m.startswith(("facenerve.measure", "facenerve.media"))
+                 for b in bs if b.startswith(above))
+    assert not bad, bad

@@ -21,8 +21,8 @@ def test_wolfgang_rows_face_and_millimetres(wolfgang_result):
 
 @pytest.mark.parametrize("name,where", [("face_noface.mov", "leaves"), ("noface_face.mov", "enters")])
 def test_face_leaving_or_entering_gives_nan_rows(name, where):
-    from facenerve.pipeline import analyze_video
-    from facenerve.video import probe
+    from facenerve.media.video import probe
+    from facenerve.twitch.analyze import analyze_video
 
     path = need(FACE_MEDIA / name)
     res = analyze_video(path, detect=False)

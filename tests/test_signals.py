@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from facenerve.geometry import LEFT, RIGHT
+from facenerve.measure.geometry import LEFT, RIGHT
+from facenerve.measure.signals import measure_px, to_signals
 from facenerve.settings import AnalysisSettings
-from facenerve.signals import measure_px, to_signals
 
 
 def synthetic_face(n: int = 5, aperture: float = 10.0) -> np.ndarray:

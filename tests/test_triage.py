@@ -116,7 +116,7 @@ def test_adding_a_red_flag_never_lowers_urgency():
 
 
 def test_video_findings_from_an_analysis_summary(example_result):
-    from facenerve.pipeline import build_summary
+    from facenerve.twitch.outputs import build_summary
 
     f = findings_from_summary(build_summary(example_result))
     assert f["video_twitch_side"] == "left"  # the bundled example is a left-sided spasm

@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 
 from facenerve.evaluation.twitches import evaluate_twitches, make_twitch_set
-from facenerve.pipeline import analyze_video
-from facenerve.simulate import TruthEvent, activations, face_warper, render_frames, write_video
+from facenerve.simulate.render import face_warper, render_frames, write_video
+from facenerve.simulate.signals import TruthEvent, activations
+from facenerve.twitch.analyze import analyze_video
 
 
 def _render(path, events, duration_s=6.0, fps=30.0, seed=0):

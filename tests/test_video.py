@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from facenerve.errors import InputError
-from facenerve.video import iter_frames, probe
+from facenerve.media.video import iter_frames, probe
 
 
 def _write(path, frames, rate=30, rotation=None, pts=None):

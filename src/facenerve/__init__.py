@@ -12,11 +12,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "analyze_video": "facenerve.pipeline",
-    "write_outputs": "facenerve.pipeline",
+    "analyze_video": "facenerve.twitch.analyze",
+    "write_outputs": "facenerve.twitch.outputs",
+    "measure_video": "facenerve.measure.run",
+    "analyze_exam": "facenerve.exam.pipeline",
     "AnalysisSettings": "facenerve.settings",
     "FacenerveError": "facenerve.errors",
-    "detect_events": "facenerve.events",
+    "detect_events": "facenerve.twitch.events",
 }
 
 __all__ = ["__version__", *_LAZY]

@@ -24,8 +24,9 @@ MAX_HELD_FRAMES = 900  # frames held in memory for the landmarks-only run
 
 
 def _e2e_child(path: str, conn) -> None:
-    from .cli import native_stderr_silenced
-    from .pipeline import analyze_video, write_outputs
+    from ._log import native_stderr_silenced
+    from .twitch.analyze import analyze_video
+    from .twitch.outputs import write_outputs
 
     with native_stderr_silenced():
         t0 = time.perf_counter()
@@ -42,10 +43,10 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     import numpy as np
     import pandas as pd
 
-    from .landmarks import MediaPipeFaceMesh
+    from .measure.landmarks import MediaPipeFaceMesh
+    from .measure.skin_motion import MOTION_POINTS, skin_motion
+    from .media.video import iter_frames, probe
     from .settings import AnalysisSettings
-    from .skin_motion import MOTION_POINTS, skin_motion
-    from .video import iter_frames, probe
 
     info = probe(path)
     out: dict[str, Any] = {"video": path, "width": info.width, "height": info.height,

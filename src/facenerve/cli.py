@@ -7,7 +7,6 @@ with no traceback. Set FACENERVE_DEBUG=1 to see tracebacks of unexpected errors.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import sys
@@ -15,32 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from ._log import native_stderr_silenced
 from .errors import FacenerveError, InputError
-
-
-@contextlib.contextmanager
-def native_stderr_silenced():
-    """Send native (C++) log lines to /dev/null; Python's own stderr keeps working."""
-    try:
-        sys.stderr.flush()
-        saved = os.dup(2)
-    except (OSError, ValueError):
-        yield
-        return
-    py_stderr = sys.stderr
-    sys.stderr = os.fdopen(os.dup(saved), "w", buffering=1)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
-    try:
-        yield
-    finally:
-        with contextlib.suppress(Exception):
-            sys.stderr.flush()
-            sys.stderr.close()
-        sys.stderr = py_stderr
-        os.dup2(saved, 2)
-        os.close(saved)
 
 
 def _settings(pairs: list[str] | None):
@@ -60,11 +35,13 @@ def _print_json(obj: Any) -> None:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    from .pipeline import OutputDir, analyze_video, write_outputs
+    from .media.outputs import OutputDir
+    from .twitch.analyze import analyze_video
+    from .twitch.outputs import OUTPUT_NAMES, write_outputs
 
     settings = _settings(args.set)
     out = Path(args.out)
-    OutputDir(out)  # check the destination before the long work
+    OutputDir(out, OUTPUT_NAMES)  # check the destination before the long work
     result = analyze_video(args.video, settings, progress=not args.quiet)
     write_outputs(result, out, csv=args.csv)
     if not args.quiet:
@@ -81,8 +58,9 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_exam(args: argparse.Namespace) -> int:
-    from .exam_pipeline import EXAM_OUTPUTS, analyze_exam, write_exam_outputs
-    from .pipeline import OutputDir
+    from .exam.outputs import EXAM_OUTPUTS, write_exam_outputs
+    from .exam.pipeline import analyze_exam
+    from .media.outputs import OutputDir
 
     out = Path(args.out)
     OutputDir(out, names=EXAM_OUTPUTS)  # check the destination before the long work
@@ -188,7 +166,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from .simulate import render_exam_video, render_twitch_video
+    from .simulate.render import render_exam_video, render_twitch_video
 
     if args.exam:
         if not 0 <= args.factor <= 1 or not 0 <= args.synkinesis <= 1:
@@ -208,7 +186,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .simulate import example_video
+    from .simulate.render import example_video
 
     video = example_video()
     print(f"example video: {video}", file=sys.stderr)

@@ -50,7 +50,7 @@ def write_y4m(video: Path, out: Path, lead_s: float) -> Path:
 @pytest.fixture(scope="module")
 def fake_camera(tmp_path_factory) -> Path:
     _need_browser()
-    from facenerve.simulate import render_exam_video
+    from facenerve.simulate.render import render_exam_video
 
     d = tmp_path_factory.mktemp("camera")
     render_exam_video(d / "exam.mp4", factor=0.3, side="left", fps=15, size=320, random_state=3)
@@ -112,7 +112,7 @@ def _register(page, base: str, email: str, name: str) -> str:
 
 
 def test_patient_journey_in_the_browser(server, chromium, shots):
-    from facenerve.simulate import example_video
+    from facenerve.simulate.render import example_video
 
     ctx = chromium.new_context(viewport={"width": 1200, "height": 900}, permissions=["camera"])
     page = ctx.new_page()

@@ -18,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def example_bytes() -> bytes:
-    from facenerve.simulate import example_video
+    from facenerve.simulate.render import example_video
 
     return example_video().read_bytes()
 

@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from ..events import eye_closure
 from ..settings import AnalysisSettings
+from ..twitch.events import eye_closure
 from .annotations import TagAnnotation, read_tag
 from .metrics import EventScore, match_intervals
 
@@ -34,7 +34,7 @@ CLOSED_LEVEL = 0.7
 def ear_threshold_blinks(signals: pd.DataFrame, threshold: float, min_frames: int = 2) -> list[tuple[int, int]]:
     ear = signals[["ear_left", "ear_right"]].mean(axis=1).to_numpy()
     below = np.nan_to_num(ear, nan=1.0) < threshold
-    from ..events import _runs
+    from ..twitch.events import _runs
 
     return [(int(s), int(e)) for s, e in _runs(below) if e - s + 1 >= min_frames]
 
@@ -65,7 +65,7 @@ def _closed_agreement(sig: pd.DataFrame, ann: TagAnnotation, fps: float) -> dict
 
 def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None,
                     progress: bool = False) -> dict[str, Any]:
-    from ..pipeline import analyze_video
+    from ..twitch.analyze import analyze_video
 
     settings = settings or AnalysisSettings()
     clips = find_clips(folder)

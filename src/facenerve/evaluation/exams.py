@@ -33,7 +33,7 @@ EXAM_SET = (
 def make_exam_set(folder: str | Path, exams=EXAM_SET, seed: int = 0, progress: bool = True) -> None:
     from tqdm import tqdm
 
-    from ..simulate import render_exam_video
+    from ..simulate.render import render_exam_video
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,7 +53,7 @@ def _spearman(x, y) -> float:
 def evaluate_exams(folder: str | Path, segmentation: str = "auto", progress: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from ..exam_pipeline import analyze_exam
+    from ..exam.pipeline import analyze_exam
 
     folder = Path(folder)
     videos = sorted(folder.glob("*.mp4"))

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import FacenerveError, InputError
-from ..exam import EMOTRICS, SIDES
-from ..palsy import eface
+from ..exam.grading import eface
+from ..exam.protocol import EMOTRICS, SIDES
 
 
 def normal_face_scores(result) -> dict[str, Any] | None:
@@ -53,7 +53,7 @@ def normal_face_scores(result) -> dict[str, Any] | None:
 def evaluate_normal_faces(folder: str | Path, progress: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from ..pipeline import analyze_video
+    from ..twitch.analyze import analyze_video
 
     folder = Path(folder)
     videos = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".mp4", ".mov", ".avi"))

@@ -25,7 +25,7 @@ def make_twitch_set(folder: str | Path, n_videos: int = 6, duration_s: float = 3
     blinks, and ``twitch_free`` with blinks only; video i uses random state first_seed + i."""
     from tqdm import tqdm
 
-    from ..simulate import render_twitch_video
+    from ..simulate.render import render_twitch_video
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -40,7 +40,7 @@ def make_twitch_set(folder: str | Path, n_videos: int = 6, duration_s: float = 3
 
 def evaluate_twitches(folder: str | Path, settings: AnalysisSettings | None = None,
                       progress: bool = False) -> dict[str, Any]:
-    from ..pipeline import analyze_video
+    from ..twitch.analyze import analyze_video
 
     folder = Path(folder)
     if not folder.is_dir():

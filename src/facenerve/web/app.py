@@ -1,47 +1,29 @@
-"""The FastAPI application: factory, request plumbing (database session, current user, CSRF,
-security headers, error pages). The routes live in ``routes_account`` and ``routes_patient``."""
+"""The FastAPI application: factory, security headers and error pages. Request plumbing
+(database session, current user, CSRF) is in ``deps``; the routes live in ``routes_account``
+and ``routes_patient``."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
-from typing import Any
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
-from sqlalchemy.orm import Session
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .. import __version__
 from .config import WebConfig
 from .db import make_engine, migrate, session_factory
+from .deps import HERE, LoginRequired, templates
 from .jobs import Workers
-from .models import User
-from .security import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
-    LoginLimiter,
-    csrf_ok,
-    new_csrf_token,
-    session_user,
-)
+from .security import CSRF_COOKIE, LoginLimiter, new_csrf_token
 
-HERE = Path(__file__).parent
-templates = Jinja2Templates(directory=HERE / "templates")
-templates.env.globals["version"] = __version__
 log = logging.getLogger("facenerve.web")
 
 CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; style-src 'self'; "
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
-
-
-class LoginRequired(Exception):
-    pass
 
 
 class SecurityHeaders(BaseHTTPMiddleware):
@@ -69,41 +51,6 @@ class SecurityHeaders(BaseHTTPMiddleware):
             response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
                                 secure=request.app.state.config.secure_cookies, path="/")
         return response
-
-
-def get_db(request: Request) -> Iterator[Session]:
-    with request.app.state.sessions() as db:
-        yield db
-
-
-def optional_user(request: Request, db: Session = Depends(get_db)) -> User | None:
-    return session_user(db, request.cookies.get(SESSION_COOKIE))
-
-
-def current_user(user: User | None = Depends(optional_user)) -> User:
-    if user is None:
-        raise LoginRequired()
-    return user
-
-
-async def csrf_protect(request: Request) -> None:
-    """Every state-changing request carries the CSRF token: a form field or X-CSRF-Token."""
-    if request.method in ("GET", "HEAD", "OPTIONS"):
-        return
-    submitted = request.headers.get("x-csrf-token")
-    if not submitted:
-        try:
-            submitted = (await request.form()).get("csrf")
-        except Exception:  # noqa: BLE001 - an unreadable body is a bad request, said once
-            raise HTTPException(400, "the form could not be read; reload the page and try again") from None
-    if not csrf_ok(request.cookies.get(CSRF_COOKIE), submitted if isinstance(submitted, str) else None):
-        raise HTTPException(403, "the form has expired or came from another site; reload the page and try again")
-
-
-def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
-           user: User | None = None) -> Response:
-    ctx = {"user": user, "csrf": request.state.csrf, **(context or {})}
-    return templates.TemplateResponse(request, name, ctx, status_code=status)
 
 
 def _wants_json(request: Request) -> bool:

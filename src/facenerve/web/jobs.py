@@ -77,7 +77,8 @@ def _finish(db: Session, job: Job, status: str, message: str) -> None:
 def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
     """Run the library on one recording and write its outputs into ``out_dir``; return the
     summary. ``on_progress(fraction, message)``."""
-    from ..pipeline import analyze_video, build_summary, write_outputs
+    from ..twitch.analyze import analyze_video
+    from ..twitch.outputs import build_summary, write_outputs
 
     video = rec.video_path
     if not video or not Path(video).is_file():
@@ -88,7 +89,8 @@ def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
                                                f"measuring the face: {done} frames")
 
     if rec.kind == "exam":
-        from ..exam_pipeline import analyze_exam, exam_summary, write_exam_outputs
+        from ..exam.outputs import exam_summary, write_exam_outputs
+        from ..exam.pipeline import analyze_exam
 
         result = analyze_exam(video, tasks=rec.tasks or None, on_progress=frames(0.8))
         on_progress(0.9, "grading and writing the report")
@@ -102,7 +104,7 @@ def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
 
 def run_job(database_url: str, data_dir: str, job_id: int) -> None:
     """Body of the child process: analyse, store the results, never raise."""
-    from ..cli import native_stderr_silenced
+    from .._log import native_stderr_silenced
 
     engine = make_engine(database_url)
     Session_ = session_factory(engine)

@@ -100,7 +100,7 @@ def _notes(data: dict[str, Any]) -> list[str]:
 
 
 def html_report(patient: User, data: dict[str, Any]) -> str:
-    from ..report import STYLE
+    from ..reporting import STYLE
 
     parts = [f"<!doctype html><html><head><meta charset='utf-8'><title>facenerve report</title>"
              f"<style>{STYLE}</style></head><body>",

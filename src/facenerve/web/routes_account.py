@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from . import forms
 from .access import not_found, shared_patients
-from .app import csrf_protect, current_user, get_db, optional_user, render
+from .deps import csrf_protect, current_user, get_db, optional_user, render
 from .models import ROLES, Share, User, utcnow
 from .security import (
     CSRF_COOKIE,

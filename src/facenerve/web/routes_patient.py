@@ -20,8 +20,8 @@ from starlette.datastructures import UploadFile
 from ..errors import InputError
 from . import forms
 from .access import not_found, owned, patient_for
-from .app import csrf_protect, current_user, get_db, render
 from .config import VIDEO_SUFFIXES
+from .deps import csrf_protect, current_user, get_db, render
 from .jobs import enqueue
 from .models import (
     RECORDING_KINDS,
@@ -56,7 +56,7 @@ def _delete(db: Session, model, item_id: int, patient: User, page: str) -> Redir
 
 @router.get("/api/protocol")
 def protocol(user: User = Depends(current_user)) -> dict[str, Any]:
-    from ..exam import load_protocol
+    from ..exam.protocol import load_protocol
 
     return load_protocol().to_dict()
 
@@ -104,7 +104,7 @@ def _tasks(raw: str) -> list[dict[str, Any]] | None:
     """Task times sent with a guided recording, checked as ``facenerve exam --tasks`` checks them."""
     if not raw.strip():
         return None
-    from ..exam import load_protocol, parse_tasks
+    from ..exam.protocol import load_protocol, parse_tasks
 
     try:
         segs = parse_tasks(json.loads(raw), load_protocol())
@@ -133,7 +133,7 @@ async def _store_upload(upload: UploadFile, dest: Path, limit: int) -> int:
 
 @router.post("/p/{pid}/recordings")
 async def upload(request: Request, pid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    from ..video import probe
+    from ..media.video import probe
 
     cfg = request.app.state.config
     f = await request.form()

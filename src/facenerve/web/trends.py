@@ -201,9 +201,9 @@ def trigger_associations(diary: Sequence[dict[str, Any]], series: Sequence[dict[
 # ---- figures (matplotlib, as SVG for pages and PNG for the PDF) ---------------------------------
 
 def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
-    from ..report import _plt
+    from ..reporting import plt_agg
 
-    plt = _plt()
+    plt = plt_agg()
     if kind == "twitch":
         if not series:
             return None

@@ -37,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .settings import AnalysisSettings
+from ..settings import AnalysisSettings
 
 EVENT_COLUMNS = [
     "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",

@@ -1,6 +1,11 @@
-"""Chain the stages: video -> landmarks -> signals (-> events), and write the outputs.
+"""Chain the measurement stages: video -> landmarks -> signals (+ skin motion).
 
-``analyze_video`` only chains the pure stage functions. Memory stays flat with video length:
+Shape contract
+    ``measure_video(path)`` -> ``AnalysisResult``: signals (one row per decoded frame), run
+    metadata (``RunInfo``), optionally the landmarks [n, 478, 3] (float16). ``events`` and
+    ``findings`` stay empty here; the twitch stack fills them (``twitch.analyze``).
+
+``measure_video`` only chains the pure stage functions. Memory stays flat with video length:
 frames are never held (a small queue between the decoding thread and the landmark model),
 and landmarks are reduced to per-frame pixel measures in chunks of ``CHUNK`` frames; only
 those few numbers per frame are kept until calibration at the end.
@@ -10,9 +15,7 @@ from __future__ import annotations
 
 import os
 import queue
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -23,15 +26,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import __version__
-from ._log import logger
-from .errors import FacenerveError, InputError, NoFaceError
-from .settings import AnalysisSettings
+from .. import __version__
+from .._log import logger
+from ..errors import InputError, NoFaceError
+from ..media.video import Frame, iter_frames, probe
+from ..settings import AnalysisSettings
 from .signals import measure_px, to_signals
-from .video import Frame, iter_frames, probe
 
 CHUNK = 256
-OUTPUT_NAMES = ("signals.parquet", "signals.csv", "summary.json", "report.html", "events.csv")
 
 
 @dataclass(frozen=True)
@@ -114,18 +116,17 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def analyze_video(
+def measure_video(
     path: str | os.PathLike[str],
     settings: AnalysisSettings | None = None,
     progress: bool = False,
     keep_landmarks: bool = False,
-    detect: bool = True,
     motion: bool = True,
     backend_factory=None,
     counter_factory=None,
     on_progress: Callable[[int, int | None], None] | None = None,
 ) -> AnalysisResult:
-    """Measure each side of the face in every frame of a video (and find events).
+    """Measure each side of the face in every frame of a video.
 
     ``on_progress(frames_done, frames_expected_or_None)`` is called every 30 frames.
     ``motion`` adds the cheeks' and mouth corners' skin motion (``skin_motion``, a second
@@ -237,119 +238,11 @@ def analyze_video(
         signals=signals, info=run,
         landmarks=np.concatenate(kept) if keep_landmarks else None,
     )
-    if detect:
-        attach_events(result, settings)
     return result
 
 
-def attach_events(result: AnalysisResult, settings: AnalysisSettings) -> None:
-    """Add the events table and the twitch findings (rates, grades) to a result."""
-    from .events import detect_events
-    from .hfs import summarize_events
-
-    result.events = detect_events(result.signals, settings)
-    result.findings = summarize_events(result.events, result.signals, settings)
-
-
-def build_summary(result: AnalysisResult) -> dict[str, Any]:
+def base_summary(result: AnalysisResult) -> dict[str, Any]:
+    """The run metadata and the signal columns, the part of ``summary.json`` every command shares."""
     summary: dict[str, Any] = result.info.to_dict()
     summary["signal_columns"] = list(result.signals.columns)
-    if result.findings:
-        summary["twitch"] = result.findings
     return summary
-
-
-def _json_default(o: Any) -> Any:
-    if isinstance(o, (np.floating, np.integer)):
-        return o.item()
-    if isinstance(o, np.bool_):
-        return bool(o)
-    if isinstance(o, np.ndarray):
-        return o.tolist()
-    raise TypeError(f"not JSON serialisable: {type(o)}")
-
-
-def write_json(obj: Any, path: Path) -> None:
-    import json
-
-    def clean(x: Any) -> Any:
-        if isinstance(x, float) and not np.isfinite(x):
-            return None
-        if isinstance(x, dict):
-            return {k: clean(v) for k, v in x.items()}
-        if isinstance(x, (list, tuple)):
-            return [clean(v) for v in x]
-        return x
-
-    path.write_text(json.dumps(clean(obj), indent=2, default=_json_default) + "\n")
-
-
-class OutputDir:
-    """Write outputs into a temporary folder, then move them into place all at once.
-
-    A failed run leaves the destination as it was. Only files with our own output names are
-    replaced; anything else the user keeps in the folder is left alone.
-    """
-
-    def __init__(self, out_dir: str | os.PathLike[str], names: tuple[str, ...] = OUTPUT_NAMES):
-        self.out = Path(out_dir)
-        self.names = names
-        if self.out.exists() and not self.out.is_dir():
-            raise InputError(f"{self.out} exists and is not a folder; choose another --out")
-        parent = self.out.resolve().parent
-        if not parent.exists():
-            raise InputError(f"the folder {parent} does not exist; create it or choose another --out")
-        if not os.access(parent, os.W_OK):
-            raise InputError(f"cannot write in {parent}; choose another --out")
-        self.tmp: Path | None = None
-
-    def __enter__(self) -> Path:
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.resolve().parent))
-        return self.tmp
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        assert self.tmp is not None
-        try:
-            if exc_type is None:
-                self.out.mkdir(exist_ok=True)
-                for name in self.names:  # stale outputs of an earlier run would mislead
-                    if (self.out / name).exists() and not (self.tmp / name).exists():
-                        (self.out / name).unlink()
-                for item in self.tmp.iterdir():
-                    dest = self.out / item.name
-                    if dest.is_dir() and item.is_dir():
-                        shutil.rmtree(dest)
-                    os.replace(item, dest)
-        finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
-
-
-def write_atomically(out_dir: str | os.PathLike[str], names: tuple[str, ...],
-                     write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp_folder)``, then move what it wrote into ``out_dir`` (see ``OutputDir``)."""
-    try:
-        with OutputDir(out_dir, names) as tmp:
-            write(tmp)
-    except OSError as err:
-        raise FacenerveError(f"could not write the outputs to {out_dir}: {err.strerror or err}") from None
-    return Path(out_dir)
-
-
-def write_outputs(
-    result: AnalysisResult, out_dir: str | os.PathLike[str], csv: bool = False, report: bool = True
-) -> Path:
-    """Write signals, events, summary and report into ``out_dir`` atomically."""
-
-    def write(tmp: Path) -> None:
-        result.signals.to_parquet(tmp / "signals.parquet", index=False)
-        if csv:
-            result.signals.to_csv(tmp / "signals.csv", index=False)
-        if result.events is not None:
-            result.events.to_csv(tmp / "events.csv", index=False)
-        write_json(build_summary(result), tmp / "summary.json")
-        if report:
-            from .report import analysis_report
-
-            (tmp / "report.html").write_text(analysis_report(result))
-
-    return write_atomically(out_dir, OUTPUT_NAMES, write)

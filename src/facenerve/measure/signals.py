@@ -33,14 +33,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .geometry import (
-    LIP_LOWER_INNER,
-    LIP_UPPER_INNER,
-    SIDES,
-    align,
-    head_pose_deg,
-)
-from .settings import AnalysisSettings
+from ..settings import AnalysisSettings
+from .geometry import LIP_LOWER_INNER, LIP_UPPER_INNER, SIDES, align, head_pose_deg
 
 SIDE_MEASURES_MM = (
     "eye_aperture", "mrd1", "mrd2", "fissure_width", "brow_height",

@@ -23,8 +23,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .settings import AnalysisSettings
-from .video import Frame
+from ..media.video import Frame
+from ..settings import AnalysisSettings
 
 N_LANDMARKS = 478
 

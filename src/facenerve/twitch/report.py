@@ -1,18 +1,24 @@
-"""HTML reports with embedded plots (one self-contained file, nothing fetched)."""
+"""HTML report of ``facenerve analyze``: recording quality, twitch findings, each side's
+signals over time with events marked, and the events table.
+
+Shape contract
+    in:  ``measure.run.AnalysisResult`` with events and findings
+    out: str, one self-contained HTML page
+"""
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from ..reporting import COLORS, fig_to_img, page, plt_agg, table
+
 if TYPE_CHECKING:
-    from .pipeline import AnalysisResult
+    from ..measure.run import AnalysisResult
 
 PANELS = [  # the measures twitch detection reads (skin motion when it was measured)
     ("eye_aperture", "Eye aperture (mm)"),
@@ -21,32 +27,10 @@ PANELS = [  # the measures twitch detection reads (skin motion when it was measu
     ("cheek_lift", "Cheek lift,\nskin motion (mm)"),
     ("mouth_lift", "Mouth corner lift,\nskin motion (mm)"),
 ]
-COLORS = {"left": "#1f77b4", "right": "#d62728", "both": "#7f7f7f"}
-STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
-table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-.note{color:#555;font-size:.9em}img{max-width:100%}"""
-
-
-def fig_to_img(fig) -> str:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=90, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
-    return f'<img alt="plot" src="data:image/png;base64,{base64.b64encode(buf.getvalue()).decode()}">'
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
-    plt = _plt()
+    plt = plt_agg()
     t = signals["time_s"].to_numpy()
     panels = [(m, label) for m, label in PANELS if f"{m}_left_mm" in signals]
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(11, 2.0 * (len(panels) + 1)), sharex=True)
@@ -76,7 +60,7 @@ def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
 
 
 def rates_figure(events: pd.DataFrame, duration_s: float) -> str:
-    plt = _plt()
+    plt = plt_agg()
     fig, ax = plt.subplots(figsize=(11, 2.2))
     edges = np.arange(0, max(duration_s, 60) + 60, 60)
     for kind, side, color in (("twitch", "left", COLORS["left"]), ("twitch", "right", COLORS["right"]),
@@ -88,19 +72,6 @@ def rates_figure(events: pd.DataFrame, duration_s: float) -> str:
     ax.set_ylabel("per minute")
     ax.legend(fontsize=7)
     return fig_to_img(fig)
-
-
-def table(rows: dict[str, Any]) -> str:
-    return "<table>" + "".join(
-        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows.items()
-    ) + "</table>"
-
-
-def page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
-            "<p class='note'>Made by facenerve on this computer; nothing was sent anywhere. "
-            "Measurements support, and do not replace, a clinician's examination.</p></body></html>")
 
 
 def analysis_report(result: AnalysisResult) -> str:

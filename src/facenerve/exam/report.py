@@ -14,15 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .geometry import SIDES
-from .report import COLORS, _plt, fig_to_img, page, table
+from ..measure.geometry import SIDES
+from ..reporting import COLORS, fig_to_img, page, plt_agg, table
 
 if TYPE_CHECKING:
-    from .exam_pipeline import ExamResult
+    from .pipeline import ExamResult
 
 
 def _keyframes(result: ExamResult, frames: set[int]) -> dict[int, np.ndarray]:
-    from .video import iter_frames
+    from ..media.video import iter_frames
 
     out = {}
     last = max(frames)
@@ -35,7 +35,7 @@ def _keyframes(result: ExamResult, frames: set[int]) -> dict[int, np.ndarray]:
 
 
 def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> str:
-    plt = _plt()
+    plt = plt_agg()
     fig, ax = plt.subplots(figsize=(3.2, 3.2))
     ax.imshow(rgb)
     if points is not None and np.isfinite(points).all():
@@ -49,7 +49,7 @@ def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> 
 
 
 def _lr_figure(tasks: dict[str, Any]) -> str:
-    plt = _plt()
+    plt = plt_agg()
     names = [k for k, t in tasks.items() if "excursion" in t]
     fig, axes = plt.subplots(1, len(names), figsize=(1.7 * len(names), 2.4))
     for ax, name in zip(np.atleast_1d(axes), names, strict=False):

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .settings import AnalysisSettings
+from ..settings import AnalysisSettings
 
 ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
 

@@ -49,7 +49,7 @@ def _patch_maps(points: np.ndarray) -> dict[str, np.ndarray]:
 def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
     import cv2
 
-    from .video import iter_gray
+    from ..media.video import iter_gray
 
     n = len(signals)
     ok = signals["quality_ok"].to_numpy() & np.isfinite(landmarks[:, 0, 0])

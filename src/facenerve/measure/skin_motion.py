@@ -132,7 +132,7 @@ class _RigidFit:
 def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
     import cv2
 
-    from .video import iter_gray
+    from ..media.video import iter_gray
 
     n = len(signals)
     ok = signals["quality_ok"].to_numpy(bool) & np.isfinite(points[:, 0, 0])

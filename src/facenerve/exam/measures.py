@@ -1,0 +1,132 @@
+"""Per-task measures of each side of a guided exam.
+
+Shape contract
+    ``rest_baseline``      signals, mask -> {column: resting value}
+    ``movement_features``  signals, rest baseline -> DataFrame of per-frame movement from rest
+                           per side (mm or fraction), one row per frame
+    ``task_measures``      signals, [Segment], Protocol -> dict: rest baseline; per task and side the
+                           excursion from rest, left/right ratio, co-movement of the other regions,
+                           Emotrics-style measures at the task's peak
+
+Units: millimetres (iris-calibrated) except eye closure, a fraction of the resting aperture
+(0 open as at rest, 1 fully closed). Sides are the person's anatomical sides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+from .protocol import EMOTRICS, MIN_MOVE, SIDES, Protocol, Segment
+
+
+def rest_baseline(signals: pd.DataFrame, mask: np.ndarray) -> dict[str, float]:
+    ok = mask & signals["quality_ok"].to_numpy()
+    if ok.sum() < 3:
+        raise InputError("too few usable frames at rest (face turned away or missing); "
+                         "record again facing the camera, starting with the face relaxed")
+    base = {}
+    for m in (*EMOTRICS, "brow_shift"):
+        for s in SIDES:
+            col = f"{m}_{s}_mm"
+            if col in signals:
+                base[col] = float(np.nanmedian(signals.loc[ok, col]))
+    return base
+
+
+def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataFrame:
+    """Per frame and side, movement from rest: brow_up (mm), closure (fraction), corner_up,
+    corner_out (mm), smile (up-and-out distance, mm), pucker (inward, mm)."""
+    out = {}
+    for s in SIDES:
+        def d(m: str, s: str = s) -> np.ndarray:
+            return signals[f"{m}_{s}_mm"].to_numpy(np.float64) - base[f"{m}_{s}_mm"]
+
+        # a face turned a little foreshortens one side's horizontal distances: rescale each
+        # side's outward movement to the mean resting midline-to-corner distance
+        lat0 = base[f"commissure_lateral_{s}_mm"]
+        yaw_fix = 0.5 * (base["commissure_lateral_left_mm"] + base["commissure_lateral_right_mm"]) / lat0
+        up, outw = -d("mouth_corner_drop"), d("commissure_lateral") * yaw_fix
+        # the brow's own texture when measured (texture.brow_shift), else its landmarks
+        out[f"brow_up_{s}"] = d("brow_shift") if f"brow_shift_{s}_mm" in signals else d("brow_height")
+        # fraction of the resting aperture, 1 = lids meet (landmarks may cross a little beyond)
+        out[f"closure_{s}"] = np.minimum(-d("eye_aperture") / base[f"eye_aperture_{s}_mm"], 1.0)
+        out[f"corner_up_{s}"] = up
+        out[f"corner_out_{s}"] = outw
+        out[f"smile_{s}"] = np.hypot(np.clip(up, 0, None), np.clip(outw, 0, None))
+        out[f"pucker_{s}"] = np.clip(-outw, 0, None)
+        out[f"corner_move_{s}"] = np.hypot(up, outw)
+    df = pd.DataFrame(out)
+    df.loc[~signals["quality_ok"].to_numpy()] = np.nan
+    return df
+
+
+def _feature(measure: str) -> str:
+    return {"brow": "brow_up", "eye_closure": "closure", "smile": "smile", "snarl": "smile",
+            "pucker": "pucker"}[measure]
+
+
+def _peak(x: np.ndarray) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.percentile(x, 90)) if len(x) else float("nan")
+
+
+def _in(signals: pd.DataFrame, seg: Segment) -> np.ndarray:
+    t = signals["time_s"].to_numpy()
+    return (t >= seg.start_s) & (t < seg.end_s)
+
+
+def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Protocol) -> dict[str, Any]:
+    """See the module's shape contract."""
+    by_task = {s.task: s for s in segments}
+    if "rest" not in by_task:
+        raise InputError("no rest segment was found; start the recording with the face relaxed")
+    base = rest_baseline(signals, _in(signals, by_task["rest"]))
+    feats = movement_features(signals, base)
+    tasks: dict[str, Any] = {}
+    for task in protocol.tasks:
+        seg = by_task.get(task.id)
+        if seg is None or task.measure == "rest":
+            continue
+        m = _in(signals, seg)
+        usable = int((m & signals["quality_ok"].to_numpy()).sum())
+        if usable < 3:
+            tasks[task.id] = {"performed": False, "reason": "face not measurable during the task",
+                              "segment": asdict(seg)}
+            continue
+        f = feats[m]
+        main = _feature(task.measure)
+        exc = {s: _peak(f[f"{main}_{s}"].to_numpy()) for s in SIDES}
+        strong = max(exc.values())
+        performed = bool(strong >= MIN_MOVE[task.measure])
+        ratio = max(min(exc.values()), 0.0) / strong if performed else float("nan")
+        co = {
+            "eye_narrowing": {s: _peak(f[f"closure_{s}"].to_numpy()) for s in SIDES},
+            "corner_move_mm": {s: _peak(f[f"corner_move_{s}"].to_numpy()) for s in SIDES},
+            "brow_up_mm": {s: _peak(f[f"brow_up_{s}"].to_numpy()) for s in SIDES},
+        }
+        peak_i = int(np.nanargmax(np.nan_to_num(f[f"{main}_left"].to_numpy() + f[f"{main}_right"].to_numpy(),
+                                                nan=-np.inf)))
+        peak_row = signals[m].iloc[peak_i]
+        emotrics = {mm: {s: float(peak_row[f"{mm}_{s}_mm"]) for s in SIDES} for mm in EMOTRICS}
+        tasks[task.id] = {
+            "measure": task.measure,
+            "performed": performed,
+            "excursion": {s: round(float(v), 3) for s, v in exc.items()},
+            "unit": "fraction of resting aperture" if task.measure == "eye_closure" else "mm",
+            "left_right_ratio": round(float(exc["left"] / exc["right"]), 3) if exc["right"] > 0 else None,
+            "weak_over_strong": round(ratio, 3) if performed else None,
+            "co_movement": co,
+            "peak_frame": int(peak_row["frame"]),
+            "emotrics_at_peak": emotrics,
+            "segment": asdict(seg),
+        }
+    rest = {m: {s: base[f"{m}_{s}_mm"] for s in SIDES} for m in EMOTRICS}
+    return {"rest": rest, "tasks": tasks, "features": feats}
+
+
+# --- automatic segmentation ----------------------------------------------------------------

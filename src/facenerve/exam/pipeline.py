@@ -1,0 +1,68 @@
+"""``facenerve exam``: chain measurement -> task segments -> task measures -> palsy grades.
+
+Shape contract
+    ``analyze_exam(video, tasks=None, segmentation="auto")`` -> ``ExamResult``:
+        analysis (``measure.run.AnalysisResult`` with landmarks kept), segments
+        ([protocol.Segment]), measures (``measures.task_measures`` without the per-frame
+        table), grades (``grading.grade_exam``)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import InputError
+from ..measure.run import AnalysisResult, measure_video
+from ..settings import AnalysisSettings
+from .grading import grade_exam
+from .measures import task_measures
+from .protocol import Segment, load_protocol, parse_tasks, read_sidecar, segments_from_protocol
+from .segment import segment_auto
+
+SEGMENTATIONS = ("auto", "protocol")
+
+
+@dataclass
+class ExamResult:
+    analysis: AnalysisResult
+    segments: list[Segment]
+    measures: dict[str, Any]
+    grades: dict[str, Any]
+    video: Path
+
+
+def analyze_exam(video: str | os.PathLike[str],
+                 tasks: str | os.PathLike[str] | list[dict[str, Any]] | None = None,
+                 segmentation: str = "auto", settings: AnalysisSettings | None = None,
+                 progress: bool = False,
+                 on_progress: Callable[[int, int | None], None] | None = None) -> ExamResult:
+    if segmentation not in SEGMENTATIONS:
+        raise InputError(f"segmentation must be one of {', '.join(SEGMENTATIONS)}")
+    protocol = load_protocol()
+    # task times (a sidecar file, or its list of tasks), checked before the long work
+    segs_from_file = (parse_tasks(tasks, protocol) if isinstance(tasks, list)
+                      else read_sidecar(tasks, protocol) if tasks else None)
+    analysis = measure_video(video, settings, progress=progress, keep_landmarks=True,
+                             motion=False, on_progress=on_progress)
+    from ..measure.texture import brow_shift
+
+    shift = brow_shift(video, analysis.landmarks, analysis.signals)
+    analysis.signals = pd.concat([analysis.signals, shift], axis=1)
+    if segs_from_file is not None:
+        segments = segs_from_file
+    elif segmentation == "protocol":
+        segments = segments_from_protocol(protocol)
+    else:
+        segments = segment_auto(analysis.signals, protocol)
+    duration = float(analysis.signals["time_s"].iloc[-1])
+    if min(s.start_s for s in segments) > duration:
+        raise InputError(f"the video ({duration:.1f} s) ends before the first task; check the task times")
+    measures = task_measures(analysis.signals, segments, protocol)
+    measures.pop("features")
+    return ExamResult(analysis, segments, measures, grade_exam(measures), Path(video))

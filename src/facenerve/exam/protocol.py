@@ -1,0 +1,122 @@
+"""The guided facial exam's protocol and task times.
+
+Shape contract
+    ``load_protocol()``            -> ``Protocol`` from knowledge/exam_protocol.yaml
+    ``segments_from_protocol``     Protocol, offset_s -> [Segment] (a guided recording's timing)
+    ``read_sidecar``               path of a JSON task-times file -> [Segment]
+    ``parse_tasks``                a parsed task-times document -> [Segment]
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from ..errors import InputError
+
+SIDES = ("left", "right")
+MOVE_CLASSES = ("brow", "eye_closure", "smile", "pucker")
+# a movement counts as done when the stronger side moves at least this much
+MIN_MOVE = {"brow": 1.0, "eye_closure": 0.2, "smile": 1.2, "snarl": 1.0, "pucker": 1.0}
+# scale of each movement class for automatic segmentation (a typical clear movement)
+CLASS_SCALE = {"brow": 2.5, "eye_closure": 0.45, "smile": 2.5, "pucker": 2.0}
+EMOTRICS = ("brow_height", "mrd1", "mrd2", "eye_aperture", "fissure_width", "mouth_excursion",
+            "commissure_lateral", "mouth_corner_drop", "cheek_drop")
+
+
+@dataclass(frozen=True)
+class Task:
+    id: str
+    prompt: str
+    duration_s: float
+    relax_s: float
+    measure: str
+    sunnybrook: bool
+
+
+@dataclass(frozen=True)
+class Protocol:
+    version: int
+    lead_in_s: float
+    tasks: tuple[Task, ...]
+
+    @property
+    def total_s(self) -> float:
+        return self.lead_in_s + sum(t.duration_s + t.relax_s for t in self.tasks)
+
+    def task(self, task_id: str) -> Task:
+        for t in self.tasks:
+            if t.id == task_id:
+                return t
+        raise KeyError(task_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": self.version, "lead_in_s": self.lead_in_s,
+                "tasks": [asdict(t) for t in self.tasks]}
+
+
+@dataclass
+class Segment:
+    task: str
+    start_s: float
+    end_s: float
+    source: str  # protocol | sidecar | auto
+    confidence: float = 1.0
+
+
+@lru_cache(maxsize=1)
+def load_protocol() -> Protocol:
+    d = yaml.safe_load(resources.files("facenerve").joinpath("knowledge", "exam_protocol.yaml").read_text())
+    return Protocol(d["version"], float(d["lead_in_s"]), tuple(Task(**t) for t in d["tasks"]))
+
+
+def segments_from_protocol(protocol: Protocol, offset_s: float = 0.0) -> list[Segment]:
+    t = offset_s + protocol.lead_in_s
+    out = []
+    for task in protocol.tasks:
+        out.append(Segment(task.id, t, t + task.duration_s, "protocol"))
+        t += task.duration_s + task.relax_s
+    return out
+
+
+def read_sidecar(path: str | Path, protocol: Protocol) -> list[Segment]:
+    """Task times from a JSON file (the format of ``parse_tasks``)."""
+    p = Path(path)
+    try:
+        doc = json.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"task file {p} does not exist") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"task file {p} is not valid JSON ({str(err).splitlines()[0]})") from None
+    return parse_tasks(doc, protocol, f"task file {p}")
+
+
+def parse_tasks(doc: Any, protocol: Protocol, where: str = "the task times") -> list[Segment]:
+    """Task times: ``{"tasks": [{"task": "smile", "start_s": 12.0, "end_s": 15.0}, ...]}``
+    (or the list alone; ``id`` is accepted for ``task``). ``where`` names them in errors."""
+    items = doc.get("tasks") if isinstance(doc, dict) else doc
+    if not isinstance(items, list) or not items:
+        raise InputError(f"{where} needs a list of tasks with task, start_s and end_s")
+    known = {t.id for t in protocol.tasks}
+    out = []
+    for i, it in enumerate(items, 1):
+        try:
+            task = str(it.get("task", it.get("id")))
+            start, end = float(it["start_s"]), float(it["end_s"])
+        except (AttributeError, KeyError, TypeError, ValueError):
+            raise InputError(f"{where}: item {i} needs task, start_s and end_s (numbers)") from None
+        if task not in known:
+            raise InputError(f"{where}: unknown task {task!r}; tasks are {', '.join(sorted(known))}")
+        if not (np.isfinite(start) and np.isfinite(end) and end > start >= 0):
+            raise InputError(f"{where}: task {task} must end after it starts (seconds from the start)")
+        out.append(Segment(task, start, end, "sidecar"))
+    if "rest" not in {s.task for s in out}:
+        raise InputError(f"{where} has no 'rest' task: every measure is taken from rest")
+    return out

@@ -1,0 +1,1 @@
+"""Media in and out: video decoding (``video``) and atomic output folders (``outputs``)."""

@@ -1,0 +1,33 @@
+"""Measure a video and find its blinks and twitches.
+
+Shape contract
+    ``analyze_video(path)`` -> ``measure.run.AnalysisResult`` with ``events`` (one row per
+    event, ``events.EVENT_COLUMNS``) and ``findings`` (``findings.summarize_events``)
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from ..measure.run import AnalysisResult, measure_video
+from ..settings import AnalysisSettings
+from .events import detect_events
+from .findings import summarize_events
+
+
+def attach_events(result: AnalysisResult, settings: AnalysisSettings) -> None:
+    """Add the events table and the twitch findings (rates, grades) to a result."""
+    result.events = detect_events(result.signals, settings)
+    result.findings = summarize_events(result.events, result.signals, settings)
+
+
+def analyze_video(path: str | os.PathLike[str], settings: AnalysisSettings | None = None,
+                  detect: bool = True, **kwargs: Any) -> AnalysisResult:
+    """``measure_video`` (same keyword arguments), then events and findings unless ``detect``
+    is false."""
+    settings = settings or AnalysisSettings()
+    result = measure_video(path, settings, **kwargs)
+    if detect:
+        attach_events(result, settings)
+    return result
