@@ -55,9 +55,11 @@ def test_summary_rates_and_grades():
     assert left["twitches_per_min"] == pytest.approx(n_true / 2, abs=0.6)
     assert left["regions"] == ["eye"]
     assert s["per_side"]["right"]["twitch_count"] == 0
+    assert s["finding"]["status"] == "spasm" and s["affected_sides"] == ["left"]
     assert s["grades"]["left"]["smc_grade"] in ("I", "III")
-    assert s["grades"]["right"]["smc_grade"] == "0"
+    assert s["grades"]["right"]["smc_grade"] is None  # no pattern on the right: not graded
     assert s["grades"]["left"]["jankovic"]["severity"] >= 1
+    assert s["footage"]["assessable_s"] > 100
 
 
 def test_events_empty_without_trusted_frames():

@@ -46,12 +46,10 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     write_outputs(result, out, csv=args.csv)
     if not args.quiet:
         f = result.findings or {}
-        ps = f.get("per_side", {})
         print(
             f"{result.info.n_frames} frames, face in {100 * result.info.face_fraction:.1f}%, "
-            f"IPD {result.info.calibration['ipd_mm_median']:.1f} mm; blinks {f.get('blinks_total', 0)}, "
-            f"twitches left {ps.get('left', {}).get('twitch_count', 0)} / right "
-            f"{ps.get('right', {}).get('twitch_count', 0)} -> {out}/",
+            f"{f.get('footage', {}).get('assessable_s', 0):.0f} s assessable at rest; "
+            f"{f.get('finding', {}).get('reason', 'no twitch finding')} -> {out}/",
             file=sys.stderr,
         )
     return 0
@@ -147,6 +145,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         if args.make:
             make_exam_set(args.folder, progress=not args.quiet)
         _print_json(evaluate_exams(args.folder, segmentation=args.segment, progress=not args.quiet))
+        return 0
+    if args.what in ("natural", "injected"):
+        from .evaluation.realfaces import evaluate_injected, evaluate_natural
+
+        if args.what == "natural":
+            report = evaluate_natural(args.folder, args.work, _settings(args.set), progress=not args.quiet)
+        else:
+            if not args.work:
+                raise InputError("evaluate injected needs --work DIR, where the injected videos are written")
+            report = evaluate_injected(args.folder, args.work, seed=args.seed, settings=_settings(args.set),
+                                       progress=not args.quiet)
+        if not args.per_clip:
+            report.pop("per_clip", None)
+        _print_json(report)
         return 0
     if args.what == "blinks":
         from .evaluation.blinks import evaluate_blinks
@@ -283,7 +295,9 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
-    e.add_argument("what", choices=["blinks", "twitches", "exams", "normals", "triage"])
+    e.add_argument("what", choices=["natural", "injected", "blinks", "twitches", "exams", "normals", "triage"],
+                   help="natural: false twitches on healthy real faces; injected: twitches injected into "
+                        "real faces; twitches: rendered videos")
     e.add_argument("folder", nargs="?", help="data folder (triage: vignettes; default the bundled set)")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
     e.add_argument("--make", type=int, metavar="N",
@@ -295,6 +309,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="twitches, with --make: random state of the first video (then +1 each)")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
+    e.add_argument("--work", metavar="DIR",
+                   help="natural, injected: keep measures (and injected videos) here; reruns reuse them")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)

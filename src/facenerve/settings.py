@@ -49,6 +49,27 @@ class AnalysisSettings:
     baseline_window_s: float = _s(
         10.0, "Window (s) of the rolling baseline each signal's movement is measured from."
     )
+    # voluntary activity (twitch/activity.py): twitch-like movements during it are not twitches
+    speech_open_mm: float = _s(
+        3.0, "Speech: the inner lips open and close by more than this within half a second (mm)."
+    )
+    expression_min_mm: float = _s(
+        1.0, "Expression: both sides' mouth corners or cheeks move more than this (mm)."
+    )
+    head_motion_deg_s: float = _s(30.0, "Head motion: the head turns faster than this (deg/s).")
+    # findings (twitch/findings.py): a spasm finding needs a pattern and enough footage
+    finding_min_twitches: int = _s(
+        3, "A spasm finding needs at least this many twitches of one side."
+    )
+    finding_one_sided: float = _s(
+        0.75, "... and at least this fraction of all twitches on that side (0-1)."
+    )
+    finding_min_assessable_s: float = _s(
+        10.0, "Least assessable resting footage (s) for any twitch finding or rate."
+    )
+    activity_pad_s: float = _s(
+        0.3, "Time (s) before and after speech, an expression or head motion also counted as it."
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -28,8 +28,8 @@ import pandas as pd
 
 from .. import __version__
 from .._log import logger
-from ..errors import InputError, NoFaceError
-from ..media.video import Frame, iter_frames, probe
+from ..errors import NoFaceError
+from ..media.video import DecodeReport, Frame, iter_frames, probe
 from ..settings import AnalysisSettings
 from .signals import measure_px, to_signals
 
@@ -54,6 +54,7 @@ class RunInfo:
     created_utc: str
     # of the trusted frames, those steady enough for skin motion (skin_motion.POSE_TOL_DEG)
     skin_motion_fraction: float | None = None
+    decode: dict[str, Any] = field(default_factory=dict)  # media.video.DecodeReport
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,7 +138,8 @@ def measure_video(
     settings = settings or AnalysisSettings()
     t0 = time.perf_counter()
     info = probe(path)
-    frames = _threaded(iter_frames(path, info))
+    decoded = DecodeReport()
+    frames = _threaded(iter_frames(path, info, decoded))
     observations, lm_info = track_faces(
         frames, settings, fps_hint=info.fps_nominal or 30.0,
         backend_factory=backend_factory, counter_factory=counter_factory,
@@ -208,11 +210,6 @@ def measure_video(
             f"no face was found in any of the {n} frames of {path}; film the face from the "
             "front, well lit, filling a good part of the picture"
         )
-    if cal.frames_used == 0:
-        raise InputError(
-            f"a face was found in {path}, but never turned towards the camera enough to measure; "
-            "face the camera and record again"
-        )
     if motion:
         signals = pd.concat([signals, skin_motion(path, np.concatenate(motion_points), signals)], axis=1)
     if lm_info.max_faces_seen > 1:
@@ -230,6 +227,7 @@ def measure_video(
         settings=settings.to_dict(),
         elapsed_s=round(time.perf_counter() - t0, 3),
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        decode=decoded.to_dict(),
         skin_motion_fraction=(
             round(float(signals.loc[signals["quality_ok"], "cheek_lift_left_mm"].notna().mean()), 4)
             if motion and signals["quality_ok"].any() else None),

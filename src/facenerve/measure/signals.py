@@ -9,6 +9,7 @@ Shape contract
                      -> DataFrame, one row per decoded frame, NaN where no face:
                         ``frame, time_s, face_detected, n_faces, quality_ok,
                         head_yaw_deg, head_pitch_deg, head_roll_deg, ipd_mm, mm_per_px,
+                        mouth_open_mm (inner lips apart; speech opens and closes it),
                         <measure>_<left|right>_mm`` and ``ear_<left|right>`` (no unit).
 
 Measures per side (Emotrics definitions, Guarin 2018, in the face-aligned frame):
@@ -56,6 +57,7 @@ def measure_px(points: np.ndarray) -> dict[str, np.ndarray]:
     a = align(points)  # [n, 478, 2]
     out: dict[str, np.ndarray] = {}
     lip_mid = (a[:, LIP_UPPER_INNER] + a[:, LIP_LOWER_INNER]) / 2
+    out["mouth_open"] = a[:, LIP_LOWER_INNER, 1] - a[:, LIP_UPPER_INNER, 1]
     iris_d = []
     for side, ix in SIDES.items():
         iris = a[:, ix.iris_center]
@@ -71,7 +73,7 @@ def measure_px(points: np.ndarray) -> dict[str, np.ndarray]:
         out[f"brow_height_{side}"] = iris[:, 1] - brow_y
         corner = a[:, ix.mouth_corner]
         out[f"mouth_excursion_{side}"] = np.linalg.norm(corner - lip_mid, axis=1)
-        out[f"mouth_corner_drop_{side}"] = corner[:, 1]
+        out[f"mouth_corner_drop_{side}"] = corner[:, 1].copy()  # not a view: it would keep `a` alive
         out[f"commissure_lateral_{side}"] = np.abs(corner[:, 0])
         out[f"cheek_drop_{side}"] = a[:, list(ix.cheek), 1].mean(axis=1)
         ring = points[:, list(ix.iris_ring), :2]
@@ -96,6 +98,8 @@ class Calibration:
     iris_to_ipd_ratio: float
     ipd_mm_median: float
     frames_used: int
+    # True when no frame was within the pose limits and the scale came from turned frames
+    low_quality: bool = False
     method: str = (
         "iris diameter 11.77 mm (robust median over trusted frames) relative to the "
         "interpupillary distance, which follows changes in distance to the camera"
@@ -119,7 +123,11 @@ def calibrate(
     then follows its own rolling-median IPD, so moving towards the camera does not look like
     a bigger face.
     """
-    ok = quality_ok & np.isfinite(px["iris_diameter_px"]) & np.isfinite(px["ipd_px"])
+    seen = np.isfinite(px["iris_diameter_px"]) & np.isfinite(px["ipd_px"])
+    ok = quality_ok & seen
+    low_quality = not ok.any()
+    if low_quality:  # never facing the camera within the limits: measure anyway, flagged
+        ok = seen
     n_ok = int(ok.sum())
     if n_ok == 0:
         nan = np.full(len(quality_ok), np.nan)
@@ -140,6 +148,7 @@ def calibrate(
         iris_to_ipd_ratio=ratio,
         ipd_mm_median=float(ipd_mm),
         frames_used=n_ok,
+        low_quality=low_quality,
     )
     return mm_per_px, cal
 
@@ -183,6 +192,7 @@ def to_signals(
         "head_roll_deg": px["head_roll_deg"],
         "mm_per_px": mm_per_px,
         "ipd_mm": px["ipd_px"] * mm_per_px,
+        "mouth_open_mm": px["mouth_open"] * mm_per_px,
     }
     for measure in SIDE_MEASURES_MM:
         for side in ("left", "right"):

@@ -50,6 +50,28 @@ class VideoInfo:
         return asdict(self)
 
 
+@dataclass
+class DecodeReport:
+    """What decoding found, filled in by ``iter_frames`` as it goes: frames decoded, frames
+    the container promised, and whether the file ended before them."""
+
+    frames: int = 0
+    header_frames: int = 0
+
+    @property
+    def missing_frames(self) -> int:
+        """Frames the header promised beyond those decoded (headers are often a few off)."""
+        short = self.header_frames - self.frames
+        return short if self.header_frames and short > max(5, int(0.05 * self.header_frames)) else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["missing_frames"] = self.missing_frames
+        d["note"] = (f"the file ends early: its header promises {self.header_frames} frames, "
+                     f"{self.frames} were decoded and measured" if self.missing_frames else None)
+        return d
+
+
 @dataclass(frozen=True)
 class Frame:
     index: int
@@ -148,12 +170,14 @@ def _first_frame_rotation(path: Path) -> int:
     return 0
 
 
-def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None) -> Iterator[Frame]:
+def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
+                report: DecodeReport | None = None) -> Iterator[Frame]:
     """Decode every frame, upright, with its presentation time in seconds.
 
-    Raises ``InputError`` for a corrupt stream (packets that fail to decode) or a truncated
-    file (far fewer frames than the header promises). Frames already yielded stay valid, but
-    callers must treat the whole run as failed.
+    Raises ``InputError`` for a corrupt stream (packets that fail to decode). A file that ends
+    before the frames its header promises is measured as far as it goes, and ``report`` (when
+    given) says how many frames are missing. Frames already yielded stay valid, but after an
+    error callers must treat the whole run as failed.
     """
     import av
 
@@ -192,6 +216,8 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None) -> 
                     rgb = np.ascontiguousarray(np.rot90(rgb, turns))
                 yield Frame(index=index, t_s=float(t), rgb=rgb)
                 index += 1
+                if report is not None:
+                    report.frames = index
     except av.error.FFmpegError as err:
         raise InputError(
             f"{path} is corrupt: decoding stopped after {index} frames ({err.strerror or err}); "
@@ -206,12 +232,8 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None) -> 
             f"{path} is corrupt: {bad_packets} packet(s) could not be decoded, so frame numbers "
             "would be wrong; export or record the video again"
         )
-    expected = info.n_frames_header
-    if expected and index < expected - max(5, int(0.05 * expected)):  # headers are often a few off
-        raise InputError(
-            f"{path} is truncated: its header promises {expected} frames but only {index} could "
-            "be decoded; copy or record the file again"
-        )
+    if report is not None:
+        report.frames, report.header_frames = index, info.n_frames_header
 
 
 def iter_gray(path: str | os.PathLike[str], keep: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:

@@ -53,10 +53,17 @@ class _CachedGauss:
         return self.cache[key]
 
 
+# the bundled portrait's width over its interpupillary distance (measured with FaceMesh at 360 px)
+IMAGE_WIDTH_PER_IPD = 6.49
+
+
 class FaceWarper:
     """Backward-warps one face image so that eyelids, cheeks and mouth corners move."""
 
-    def __init__(self, image: np.ndarray, points: np.ndarray):
+    def __init__(self, image: np.ndarray, points: np.ndarray, scale_px: float | None = None):
+        """``scale_px`` sets the size of the warped regions; by default the image's width (the
+        bundled portrait, whose face spans it). For a face of any size in a larger picture,
+        pass ``IMAGE_WIDTH_PER_IPD`` times its interpupillary distance in pixels."""
         self.image = image
         h, w = image.shape[:2]
         self.yy, self.xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -64,6 +71,7 @@ class FaceWarper:
         self.p = points
         ring = points[list(SIDES["left"].iris_ring), :2]
         self.px_per_mm = float(np.linalg.norm(ring[0] - ring[1])) / 11.77
+        self.scale = float(scale_px) if scale_px else float(image.shape[1])
 
     def maps(self, act: dict[tuple[str, str], float], shift: tuple[float, float] = (0, 0),
              roll_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -84,11 +92,11 @@ class FaceWarper:
             c = act.get((side, "cheek"), 0.0)
             if c > 0.01:
                 q = p[list(ix.cheek), :2].mean(axis=0)
-                s = 0.06 * self.image.shape[1]
+                s = 0.06 * self.scale
                 my += c * self.px_per_mm * self.gauss(self.xx, self.yy, q[0], q[1], s, s)
             out_dir = -1.0 if side == "right" else 1.0  # person's right is image left
             corner = p[ix.mouth_corner, :2]
-            w = self.image.shape[1]
+            w = self.scale
             m = act.get((side, "mouth"), 0.0)
             if m > 0.01:
                 g = m * self.px_per_mm * self.gauss(self.xx, self.yy, corner[0], corner[1], 0.07 * w, 0.07 * w)

@@ -88,6 +88,15 @@ def truth_table(events: list[TruthEvent], fps: float) -> pd.DataFrame:
     return df
 
 
+def _pose(rng: np.random.Generator, t: np.ndarray) -> dict[str, np.ndarray]:
+    """Head pose of someone sitting still: a slow sway of a degree or two, a little jitter."""
+    out = {}
+    for name in ("head_yaw_deg", "head_pitch_deg", "head_roll_deg"):
+        sway = rng.uniform(0.5, 2.0) * np.sin(2 * np.pi * t / rng.uniform(6, 14) + rng.uniform(0, 6))
+        out[name] = sway + rng.normal(0, 0.15, len(t))
+    return out
+
+
 def simulate_signals(duration_s: float = 60.0, fps: float = 30.0, blink_rate: float = 15.0,
                      twitch_rate: float = 10.0, twitch_side: str = "left",
                      regions: tuple[str, ...] = REGIONS, noise_mm: float = 0.15,
@@ -103,8 +112,8 @@ def simulate_signals(duration_s: float = 60.0, fps: float = 30.0, blink_rate: fl
     cols: dict[str, np.ndarray] = {
         "frame": np.arange(n), "time_s": t, "face_detected": np.ones(n, bool),
         "n_faces": np.ones(n, np.int16), "quality_ok": np.ones(n, bool),
-        "head_yaw_deg": rng.normal(0, 1, n), "head_pitch_deg": rng.normal(0, 1, n),
-        "head_roll_deg": rng.normal(0, 1, n), "mm_per_px": np.full(n, 0.1), "ipd_mm": np.full(n, 63.0),
+        **_pose(rng, t), "mm_per_px": np.full(n, 0.1), "ipd_mm": np.full(n, 63.0),
+        "mouth_open_mm": np.abs(rng.normal(0, noise_mm, n)),
     }
 
     def noisy(base: float) -> np.ndarray:
@@ -211,8 +220,8 @@ def simulate_exam_signals(factor: float = 1.0, side: str = "left", central: bool
     cols: dict[str, np.ndarray] = {
         "frame": np.arange(n), "time_s": t, "face_detected": np.ones(n, bool),
         "n_faces": np.ones(n, np.int16), "quality_ok": np.ones(n, bool),
-        "head_yaw_deg": rng.normal(0, 1, n), "head_pitch_deg": rng.normal(0, 1, n),
-        "head_roll_deg": rng.normal(0, 1, n), "mm_per_px": np.full(n, 0.1), "ipd_mm": np.full(n, 63.0),
+        **_pose(rng, t), "mm_per_px": np.full(n, 0.1), "ipd_mm": np.full(n, 63.0),
+        "mouth_open_mm": np.abs(rng.normal(0, noise_mm, n)),
     }
 
     def nz() -> np.ndarray:

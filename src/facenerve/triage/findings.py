@@ -14,30 +14,31 @@ from typing import Any
 
 from ..errors import InputError
 
-MIN_TWITCHES = 2  # a single detection is not enough to call a side affected
-MIN_BILATERAL_PER_MIN = 1.0
-
 
 def _from_twitch(t: Mapping[str, Any]) -> dict[str, Any]:
+    """From the twitch finding (``twitch.findings``): a side only when the recording showed
+    the pattern of spasm; nothing at all when there was not enough footage to judge."""
+    finding = t.get("finding")
+    if not isinstance(finding, Mapping) or finding.get("status") not in ("spasm", "no_spasm"):
+        return {}
+    out: dict[str, Any] = {"video_bilateral_spasm": "yes" if finding.get("blepharospasm_like") else "no"}
+    affected = [s for s in finding.get("affected_sides") or [] if s in ("left", "right")]
+    out["video_twitch_side"] = "both" if len(affected) == 2 else (affected[0] if affected else "none")
     per_side = t.get("per_side") or {}
-    affected = [s for s in ("left", "right") if (per_side.get(s) or {}).get("twitch_count", 0) >= MIN_TWITCHES]
-    out: dict[str, Any] = {"video_twitch_side": "both" if len(affected) == 2 else (affected[0] if affected else "none")}
     if affected:
-        main = max(affected, key=lambda s: per_side[s]["twitch_count"])
+        main = max(affected, key=lambda s: (per_side.get(s) or {}).get("twitch_count", 0))
         regions: list[str] = []
         for s in affected:
-            for r in per_side[s].get("regions", []):
+            for r in (per_side.get(s) or {}).get("regions", []):
                 if r not in regions:
                     regions.append(r)
         out["video_twitch_regions"] = regions
-        if per_side[main].get("first_region"):
+        if (per_side.get(main) or {}).get("first_region"):
             out["video_twitch_first_region"] = per_side[main]["first_region"]
-        out["video_twitches_per_min"] = max(float(per_side[s].get("twitches_per_min") or 0) for s in affected)
-        out["video_other_babinski"] = "yes" if any(per_side[s].get("other_babinski_sign") for s in affected) else "no"
-    minutes = float(t.get("analysed_s") or 0) / 60
-    n_both = int(t.get("bilateral_closures") or 0)
-    if minutes > 0:
-        out["video_bilateral_spasm"] = "yes" if n_both >= MIN_TWITCHES and n_both / minutes >= MIN_BILATERAL_PER_MIN else "no"
+        out["video_twitches_per_min"] = max(float((per_side.get(s) or {}).get("twitches_per_min") or 0)
+                                            for s in affected)
+        out["video_other_babinski"] = "yes" if any((per_side.get(s) or {}).get("other_babinski_sign")
+                                                   for s in affected) else "no"
     return out
 
 

@@ -12,14 +12,16 @@ from typing import Any
 
 from ..measure.run import AnalysisResult, measure_video
 from ..settings import AnalysisSettings
+from .activity import activity
 from .events import detect_events
 from .findings import summarize_events
 
 
 def attach_events(result: AnalysisResult, settings: AnalysisSettings) -> None:
     """Add the events table and the twitch findings (rates, grades) to a result."""
-    result.events = detect_events(result.signals, settings)
-    result.findings = summarize_events(result.events, result.signals, settings)
+    act = activity(result.signals, settings)
+    result.events = detect_events(result.signals, settings, act)
+    result.findings = summarize_events(result.events, result.signals, settings, act)
 
 
 def analyze_video(path: str | os.PathLike[str], settings: AnalysisSettings | None = None,

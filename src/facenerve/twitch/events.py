@@ -38,11 +38,14 @@ import numpy as np
 import pandas as pd
 
 from ..settings import AnalysisSettings
+from .activity import activity
 
 EVENT_COLUMNS = [
     "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",
     "peak_frame", "onset_s", "offset_s", "amplitude_mm", "brow_raise", "episode",
+    "context", "confidence",
 ]
+KINDS = ("blink", "closure", "twitch", "movement")
 OPEN_PERCENTILE = 80
 EYE_WINDOW_S = 10.0  # window of the eyes' open level
 LID_FLOW_GAIN = 2.0  # the flow at the eye's centre moves about half as far as the upper lid
@@ -122,17 +125,10 @@ def _split_at_dips(x: np.ndarray, s: int, e: int, level: float) -> list[tuple[in
     return [(a, b - 1) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b - 1 >= a]
 
 
-def _censored(s: int, e: int, x: np.ndarray, on: float) -> bool:
-    """The event's start or end was not seen: it runs into the recording's ends, or into a
-    gap with no trusted face, while still above the ``on`` level."""
-    n = len(x)
-    if s == 0 or not np.isfinite(x[s - 1]):
-        if not x[s] < on:
-            return True
-    if e == n - 1 or not np.isfinite(x[e + 1]):
-        if not x[e] < on:
-            return True
-    return False
+def _censored(s: int, e: int, x: np.ndarray) -> bool:
+    """The event's start or end was not seen: it touches the recording's ends, or a gap
+    with no trusted face."""
+    return s == 0 or e == len(x) - 1 or not (np.isfinite(x[s - 1]) and np.isfinite(x[e + 1]))
 
 
 def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float
@@ -145,12 +141,12 @@ def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float
     rows: list[dict] = []
     spans = [p for s, e in _hysteresis(both, on, on * 0.5) for p in _split_at_dips(both, s, e, on)]
     for s, e in spans:
-        if _censored(s, e, both, on):
+        if _censored(s, e, both):
             continue
         pl, pr = np.nanmax(cl[s : e + 1]), np.nanmax(cr[s : e + 1])
         dur = (e - s + 1) / fps
-        if min(pl, pr) >= on:
-            kind, side = ("blink", "both") if dur <= settings.blink_max_s else ("twitch", "both")
+        if min(pl, pr) >= on:  # both eyes: a blink, or a longer closure (never a twitch)
+            kind, side = ("blink" if dur <= settings.blink_max_s else "closure"), "both"
             c = np.fmin(cl, cr)[s : e + 1]
         elif max(pl, pr) - min(pl, pr) >= settings.twitch_asym_min:
             if dur < settings.twitch_min_s:
@@ -189,7 +185,7 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
         thr = max(settings.twitch_min_mm, 4 * _robust_sd(a))
         for side, sig in (("left", a), ("right", -a)):
             for s, e in _hysteresis(sig, thr, thr * 0.5, max_gap=2):
-                if _censored(s, e, sig, thr) or (e - s + 1) / fps < settings.twitch_min_s:
+                if _censored(s, e, sig) or (e - s + 1) / fps < settings.twitch_min_s:
                     continue
                 seg = sig[s : e + 1]
                 rows.append(dict(kind="twitch", side=side, region=region, onset=s, offset=e,
@@ -201,7 +197,7 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
 def _merge_twitches(rows: list[dict]) -> list[list[dict]]:
     """Group overlapping twitches of the same side into one movement."""
     groups: list[list[dict]] = []
-    for side in ("left", "right", "both"):
+    for side in ("left", "right"):
         items = sorted((r for r in rows if r["side"] == side), key=lambda r: r["onset"])
         for r in items:
             if groups and groups[-1][0]["side"] == side and r["onset"] <= max(g["offset"] for g in groups[-1]):
@@ -211,8 +207,10 @@ def _merge_twitches(rows: list[dict]) -> list[list[dict]]:
     return groups
 
 
-def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = None) -> pd.DataFrame:
-    """Blinks and twitches of a signals table; see the module docstring."""
+def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = None,
+                  act: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Blinks, closures, twitches and movements of a signals table; see the module docstring.
+    ``act`` is ``activity.activity(signals, settings)`` when the caller has it already."""
     settings = settings or AnalysisSettings()
     if len(signals) < 3 or not signals["quality_ok"].any():
         return pd.DataFrame(columns=EVENT_COLUMNS)
@@ -222,23 +220,22 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
         side: signals[f"brow_height_{side}_mm"].to_numpy(dtype=np.float64) for side in ("left", "right")
     }
     t = signals["time_s"].to_numpy()
+    act = activity(signals, settings) if act is None else act
+    context = act["context"].to_numpy()
+    active = act["active"].to_numpy() | (context == "not_measured")
     out: list[dict] = []
-    for r in (r for r in eye_rows if r["kind"] == "blink"):
+    for r in (r for r in eye_rows if r["kind"] in ("blink", "closure")):
         amp = np.nanmean([cl[r["peak"]] * open_ap["left"][r["peak"]], cr[r["peak"]] * open_ap["right"][r["peak"]]])
-        out.append(_row(r, "blink", "both", "eye", "eye", "", float(amp), False, t))
+        out.append(_row(r, r["kind"], "both", "eye", "eye", "", float(amp), False, t,
+                        _context(context, r["onset"], r["offset"]), 1.0))
     twitches = [r for r in eye_rows if r["kind"] == "twitch"]
     for r in twitches:
-        if r["side"] != "both":
-            c = cl if r["side"] == "left" else cr
-            r["amp"] = float(c[r["peak"]] * open_ap[r["side"]][r["peak"]])
-            r["strength"] = r["strength"] / settings.twitch_asym_min
-        else:
-            r["amp"] = float(np.nanmean([cl[r["peak"]] * open_ap["left"][r["peak"]],
-                                         cr[r["peak"]] * open_ap["right"][r["peak"]]]))
-            r["strength"] = r["strength"] / settings.blink_min_drop
+        c = cl if r["side"] == "left" else cr
+        r["amp"] = float(c[r["peak"]] * open_ap[r["side"]][r["peak"]])
+        r["strength"] = r["strength"] / settings.twitch_asym_min
     # Real faces move a little with every blink, never quite symmetrically: a lower-face
-    # movement during a blink belongs to the blink, and one on the other side of a one-sided
-    # eye closure belongs to that closure (on the ZJU clips this removes 3 of 5 false twitches).
+    # movement during a blink or closure belongs to it, and one on the other side of a
+    # one-sided eye closure belongs to that closure.
     closures = [(r["onset"], r["offset"], r["side"]) for r in eye_rows]
     twitches += [
         r for r in _lower_face_events(signals, settings, fps)
@@ -250,36 +247,51 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
         s, e = min(g["onset"] for g in group), max(g["offset"] for g in group)
         side = main["side"]
         regions = sorted({g["region"] for g in group}, key=["eye", "brow", "cheek", "mouth"].index)
+        other = "right" if side == "left" else "left"
         brow_raise = False
-        if "eye" in regions and side in ("left", "right"):
-            other = "right" if side == "left" else "left"
+        if "eye" in regions:
             rise = (brow[side][s : e + 1] - brow[side][max(0, s - 3)]) - (
                 brow[other][s : e + 1] - brow[other][max(0, s - 3)])
             brow_raise = bool(np.nanmax(rise) >= 1.0) if np.isfinite(rise).any() else False
         dur = (e - s + 1) / fps
         pattern = "tonic" if dur >= settings.tonic_min_s else "clonic"
+        # during speech, an expression or head motion, a one-sided movement may be voluntary
+        # (a wink, a lopsided smile): it is kept as a movement and never counts as a twitch
+        lo, hi = max(0, s - 1), min(len(t) - 1, e + 1)
+        kind = "movement" if active[lo : hi + 1].any() else "twitch"
+        confidence = float(np.clip(0.5 + 0.25 * (main["strength"] - 1), 0.0, 1.0))
         merged = dict(onset=s, offset=e, peak=main["peak"])
-        out.append(_row(merged, "twitch", side, main["region"], "+".join(regions), pattern,
-                        main["amp"], brow_raise, t))
+        out.append(_row(merged, kind, side, main["region"], "+".join(regions), pattern,
+                        main["amp"], brow_raise, t, _context(context, lo, hi), confidence))
     events = pd.DataFrame(out, columns=EVENT_COLUMNS)
     events = events.sort_values(["onset_frame", "side"], kind="stable").reset_index(drop=True)
     events["episode"] = _episodes(events, settings.episode_gap_s)
     return events
 
 
+def _context(context: np.ndarray, s: int, e: int) -> str:
+    """What the face was doing during frames s..e: the activity seen there, else rest."""
+    seen = set(context[s : e + 1])
+    for c in ("expression", "speech", "head_motion", "not_measured"):
+        if c in seen:
+            return c
+    return "rest"
+
+
 def _row(r: dict, kind: str, side: str, region: str, regions: str, pattern: str,
-         amp: float, brow_raise: bool, t: np.ndarray) -> dict:
+         amp: float, brow_raise: bool, t: np.ndarray, context: str, confidence: float) -> dict:
     return dict(kind=kind, side=side, region=region, regions=regions, pattern=pattern,
                 onset_frame=int(r["onset"]), offset_frame=int(r["offset"]),
                 peak_frame=int(r["peak"]), onset_s=round(float(t[r["onset"]]), 4),
                 offset_s=round(float(t[r["offset"]]), 4), amplitude_mm=round(amp, 3),
-                brow_raise=brow_raise, episode=-1)
+                brow_raise=brow_raise, episode=-1, context=context,
+                confidence=round(confidence, 2))
 
 
 def _episodes(events: pd.DataFrame, gap_s: float) -> np.ndarray:
     ep = np.full(len(events), -1, dtype=np.int64)
     next_id = 0
-    for side in ("left", "right", "both"):
+    for side in ("left", "right"):
         idx = events.index[(events["kind"] == "twitch") & (events["side"] == side)]
         last_end = None
         for i in idx:

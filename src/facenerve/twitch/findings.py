@@ -1,9 +1,23 @@
-"""Hemifacial spasm findings: rates per side and estimated SMC and Jankovic grades.
+"""Hemifacial spasm findings: a finding only from a pattern, with the footage it rests on.
 
 Shape contract
     in:  events DataFrame (``events.EVENT_COLUMNS``) and the signals it came from
-    out: dict, JSON-ready: ``per_side`` {left, right: rates and regions}, ``grades`` (SMC grade
-         and Jankovic severity and frequency, each with its reasons), ``analysed_s``.
+    out: dict, JSON-ready:
+         ``finding``  {status: spasm | no_spasm | not_enough_footage, affected_sides,
+                      reason, blepharospasm_like, blepharospasm_reason}: the one finding that
+                      summary.json, the reports, triage and the web app all show;
+         ``footage``  seconds recorded, with a trusted face, at rest and assessable (the
+                      footage twitch rates rest on), and in speech, expressions, head motion;
+         ``per_side`` {left, right: twitches in assessable footage, rates per assessable
+                      minute, regions}; ``grades`` (SMC and Jankovic, only for an affected
+                      side, each with its reasons); ``movements`` and ``closures`` (one-sided
+                      movements during activity and long closures of both eyes: reported,
+                      never counted as spasm).
+
+A finding needs a pattern (../shared/CLINICAL.md: repeated, stereotyped, one-sided
+contractions): at least ``finding_min_twitches`` twitches of one side, at least
+``finding_one_sided`` of all twitches on that side, in at least ``finding_min_assessable_s``
+of assessable footage. Anything less is "no spasm seen" or "not enough footage", in words.
 
 Scales (../shared/CLINICAL.md): SMC grade (Lee 2012) I eye only, II spread to other muscles
 of the same side, III frequent tonic spasms that interfere with vision, IV disfiguring
@@ -19,18 +33,19 @@ import numpy as np
 import pandas as pd
 
 from ..settings import AnalysisSettings
+from .activity import activity
 
 ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
+MIN_CLOSURES_PER_MIN = 2.0  # long closures of both eyes per minute that suggest blepharospasm
 
 
-def _side_summary(ev: pd.DataFrame, side: str, blinks: int, minutes: float) -> dict[str, Any]:
+def _side_summary(ev: pd.DataFrame, side: str, minutes: float) -> dict[str, Any]:
     tw = ev[(ev["kind"] == "twitch") & (ev["side"] == side)]
     dur = (tw["offset_s"] - tw["onset_s"]).clip(lower=0)
     tonic = tw[tw["pattern"] == "tonic"]
     regions = sorted({r for rs in tw["regions"] for r in str(rs).split("+") if r},
                      key=["eye", "brow", "cheek", "mouth"].index)
     return {
-        "blinks_per_min": round(blinks / minutes, 2) if minutes else None,
         "twitch_count": int(len(tw)),
         "twitches_per_min": round(len(tw) / minutes, 2) if minutes else None,
         "clonic_count": int((tw["pattern"] == "clonic").sum()),
@@ -95,27 +110,98 @@ def jankovic(side: dict[str, Any]) -> dict[str, Any]:
             "reasons": {"severity": sev_r, "frequency": freq_r}}
 
 
+def _footage(signals: pd.DataFrame, act: pd.DataFrame) -> dict[str, Any]:
+    t = signals["time_s"].to_numpy()
+    frame_s = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
+    ok = signals["quality_ok"].to_numpy(dtype=bool)
+    rest = ok & ~act["active"].to_numpy()
+    if "cheek_lift_left_mm" in signals:  # twitch detection also needs the skin motion there
+        rest &= signals["cheek_lift_left_mm"].notna().to_numpy()
+    ctx = act["context"].to_numpy()
+    return {
+        "recorded_s": round(len(t) * frame_s, 2),
+        "face_trusted_s": round(float(ok.sum()) * frame_s, 2),
+        "assessable_s": round(float(rest.sum()) * frame_s, 2),
+        "assessable_fraction": round(float(rest.mean()), 4) if len(rest) else 0.0,
+        "speech_s": round(float((ctx == "speech").sum()) * frame_s, 2),
+        "expression_s": round(float((ctx == "expression").sum()) * frame_s, 2),
+        "head_motion_s": round(float((ctx == "head_motion").sum()) * frame_s, 2),
+        "meaning": ("assessable: a trusted face at rest (no speech, expression or head motion), "
+                    "where twitches are counted"),
+    }
+
+
+def _finding(per_side: dict[str, Any], footage: dict[str, Any], closures: pd.DataFrame,
+             settings: AnalysisSettings) -> dict[str, Any]:
+    secs = footage["assessable_s"]
+    counts = {s: per_side[s]["twitch_count"] for s in ("left", "right")}
+    total = sum(counts.values())
+    pattern = [s for s in ("left", "right") if counts[s] >= settings.finding_min_twitches
+               and counts[s] >= settings.finding_one_sided * total]
+    where = f"{secs:.0f} s of assessable resting footage"
+    if secs < settings.finding_min_assessable_s:
+        status, reason = "not_enough_footage", (
+            f"too little steady resting footage to judge: {where} (needs "
+            f"{settings.finding_min_assessable_s:.0f} s); record sitting still, facing the camera, "
+            "without talking")
+    elif pattern:
+        side = pattern[0]
+        status, reason = "spasm", (
+            f"repeated one-sided twitching: {counts[side]} twitches of the {side} side "
+            f"({', '.join(per_side[side]['regions'])}) against {total - counts[side]} of the "
+            f"other, in {where}")
+    else:
+        status = "no_spasm"
+        seen = f"; {total} isolated twitch{'es' if total != 1 else ''} seen, not a pattern" if total else ""
+        reason = f"no repeated one-sided twitching in {where}{seen}"
+    minutes = footage["face_trusted_s"] / 60
+    n_cl = len(closures)
+    bleph = bool(n_cl >= settings.finding_min_twitches and minutes > 0
+                 and n_cl / minutes >= MIN_CLOSURES_PER_MIN)
+    bleph_reason = (f"{n_cl} long closures of both eyes in {footage['face_trusted_s']:.0f} s"
+                    + (": repeated forced closures, as in blepharospasm" if bleph else
+                       ": not repeated enough to suggest blepharospasm"))
+    return {"status": status, "affected_sides": pattern if status == "spasm" else [],
+            "reason": reason, "blepharospasm_like": bleph, "blepharospasm_reason": bleph_reason}
+
+
 def summarize_events(events: pd.DataFrame, signals: pd.DataFrame,
-                     settings: AnalysisSettings | None = None) -> dict[str, Any]:
-    fps_t = signals["time_s"].to_numpy()
-    frame_s = float(np.median(np.diff(fps_t))) if len(fps_t) > 1 else 1 / 30
-    analysed_s = float(signals["quality_ok"].sum()) * frame_s
-    minutes = analysed_s / 60
+                     settings: AnalysisSettings | None = None,
+                     act: pd.DataFrame | None = None) -> dict[str, Any]:
+    """See the module's shape contract; ``act`` as in ``events.detect_events``."""
+    settings = settings or AnalysisSettings()
+    footage = _footage(signals, activity(signals, settings) if act is None else act)
+    enough = footage["assessable_s"] >= settings.finding_min_assessable_s
+    minutes = footage["assessable_s"] / 60 if enough else 0.0  # no rate from too little footage
     blinks = int((events["kind"] == "blink").sum())
-    per_side = {side: _side_summary(events, side, blinks, minutes) for side in ("left", "right")}
+    blink_minutes = footage["face_trusted_s"] / 60 if footage["face_trusted_s"] >= settings.finding_min_assessable_s else 0.0
+    per_side = {side: _side_summary(events, side, minutes) for side in ("left", "right")}
+    for s in per_side.values():
+        s["blinks_per_min"] = round(blinks / blink_minutes, 2) if blink_minutes else None
+    closures = events[events["kind"] == "closure"]
+    finding = _finding(per_side, footage, closures, settings)
     grades: dict[str, Any] = {}
     for side, s in per_side.items():
-        g, reasons = smc_grade(s)
-        grades[side] = {"smc_grade": ROMAN[g], "smc_reasons": reasons, "jankovic": jankovic(s)}
-    both = events[(events["kind"] == "twitch") & (events["side"] == "both")]
-    affected = [s for s in ("left", "right") if per_side[s]["twitch_count"]]
+        if side in finding["affected_sides"]:
+            g, reasons = smc_grade(s)
+            grades[side] = {"smc_grade": ROMAN[g], "smc_reasons": reasons, "jankovic": jankovic(s)}
+        else:
+            grades[side] = {"smc_grade": None, "jankovic": None,
+                            "smc_reasons": ["not graded: " + finding["reason"]]}
+    moves = events[events["kind"] == "movement"]
     return {
-        "analysed_s": round(analysed_s, 2),
+        "finding": finding,
+        "footage": footage,
+        "analysed_s": footage["assessable_s"],
         "blinks_total": blinks,
         "per_side": per_side,
-        "bilateral_closures": int(len(both)),
-        "affected_sides": affected,
+        "bilateral_closures": int(len(closures)),
+        "affected_sides": finding["affected_sides"],
         "grades": grades,
+        "movements": {"count": int(len(moves)),
+                      "by_context": {str(k): int(v) for k, v in moves["context"].value_counts().items()},
+                      "meaning": "one-sided movements during speech, expressions or head motion; "
+                                 "never counted as spasm"},
         "note": ("Grades are estimates from this recording, not a diagnosis; a clinician grades "
                  "the spasm over a longer observation."),
     }

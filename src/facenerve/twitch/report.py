@@ -88,17 +88,23 @@ def analysis_report(result: AnalysisResult) -> str:
     })]
     if result.findings:
         f = result.findings
-        rows = {}
+        fd, ft = f["finding"], f["footage"]
+        rows = {"finding": fd["reason"],
+                "footage it rests on": (f"{ft['assessable_s']} s assessable at rest "
+                                        f"({100 * ft['assessable_fraction']:.0f}% of the recording); "
+                                        f"speech {ft['speech_s']} s, expressions {ft['expression_s']} s, "
+                                        f"head motion {ft['head_motion_s']} s")}
         for side in ("left", "right"):
-            s = f["per_side"][side]
-            g = f["grades"][side]
-            rows[f"{side} side"] = (
-                f"{s['twitch_count']} twitches ({s['twitches_per_min']}/min), "
-                f"{s['percent_time_in_spasm']}% of the time in spasm, regions: "
-                f"{', '.join(s['regions']) or 'none'}; SMC {g['smc_grade']}, Jankovic "
-                f"{g['jankovic']['severity']}+{g['jankovic']['frequency']}")
+            s, g = f["per_side"][side], f["grades"][side]
+            rate = f"{s['twitches_per_min']}/min" if s["twitches_per_min"] is not None else "no rate: too little footage"
+            grade = (f"SMC {g['smc_grade']}, Jankovic {g['jankovic']['severity']}+{g['jankovic']['frequency']}"
+                     if g["smc_grade"] is not None else "not graded")
+            rows[f"{side} side"] = (f"{s['twitch_count']} twitches ({rate}), regions: "
+                                    f"{', '.join(s['regions']) or 'none'}; {grade}")
         rows["blinks"] = f"{f['blinks_total']} ({f['per_side']['left']['blinks_per_min']}/min)"
-        parts += ["<h2>Twitches and blinks</h2>", table(rows), f"<p class='note'>{html.escape(f['note'])}</p>"]
+        rows["long closures of both eyes"] = fd["blepharospasm_reason"]
+        rows["one-sided movements during activity"] = f"{f['movements']['count']} (never counted as spasm)"
+        parts += ["<h2>Twitch finding</h2>", table(rows), f"<p class='note'>{html.escape(f['note'])}</p>"]
     parts += ["<h2>Each side over time</h2>", signals_figure(result.signals, result.events)]
     if result.events is not None and len(result.events):
         parts += ["<h2>Rates per minute</h2>", rates_figure(result.events, info.duration_s)]

@@ -67,10 +67,11 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, list[list[str]]]]:
     if tw:
         m = tw["metrics"]
         out.append((f"Latest twitch recording ({tw['day']})", [
-            ["Twitches per minute", f"{m['twitches_per_min']:.1f} ({m.get('twitch_side')} side)"],
+            ["Finding", str(m.get("finding_reason") or "-")],
+            ["Twitches per minute", (f"{m['twitches_per_min']:.1f} ({m.get('twitch_side')} side)"
+                                     if m.get("twitches_per_min") is not None else "no rate: too little footage")],
             ["Regions", ", ".join(m.get("regions") or []) or "-"],
-            ["Time in spasm", f"{m.get('percent_time_in_spasm', 0):.1f} %"],
-            ["Blinks per minute", f"{m.get('blinks_per_min', 0):.1f}"],
+            ["Blinks per minute", f"{m['blinks_per_min']:.1f}" if m.get("blinks_per_min") is not None else "-"],
             ["SMC grade (estimate)", str(m.get("smc_grade") or "-")],
             ["Jankovic severity + frequency", str(m.get("jankovic_total") if m.get("jankovic_total") is not None else "-")],
         ]))

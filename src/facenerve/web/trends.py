@@ -52,17 +52,28 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
         return out
     t = summary.get("twitch", {})
     sides = t.get("per_side", {})
-    rates = {s: float(sides.get(s, {}).get("twitches_per_min") or 0.0) for s in ("left", "right")}
-    main = max(rates, key=rates.get)
+    finding = t.get("finding") or {}
+    affected = finding.get("affected_sides") or []
+
+    def rate(s: str) -> float | None:
+        v = sides.get(s, {}).get("twitches_per_min")
+        return None if v is None else float(v)
+
+    main = affected[0] if affected else max(("left", "right"), key=lambda s: rate(s) or 0.0)
+    grades = t.get("grades", {}).get(main, {})
     out.update({
-        "twitches_per_min": rates[main],
-        "twitch_side": main if sides.get(main, {}).get("twitch_count") else "none",
-        "twitches_per_min_left": rates["left"], "twitches_per_min_right": rates["right"],
-        "blinks_per_min": max(float(sides.get(s, {}).get("blinks_per_min") or 0.0) for s in ("left", "right")),
-        "percent_time_in_spasm": float(sides.get(main, {}).get("percent_time_in_spasm") or 0.0),
-        "regions": sides.get(main, {}).get("regions", []),
-        "smc_grade": t.get("grades", {}).get(main, {}).get("smc_grade"),
-        "jankovic_total": t.get("grades", {}).get(main, {}).get("jankovic", {}).get("total"),
+        # the one finding of summary.json (twitch.findings), with the footage it rests on
+        "finding_status": finding.get("status", "not_enough_footage"),
+        "finding_reason": finding.get("reason", "this recording predates twitch findings; analyse it again"),
+        "assessable_s": (t.get("footage") or {}).get("assessable_s"),
+        "twitches_per_min": rate(main),
+        "twitch_side": "both" if len(affected) == 2 else (affected[0] if affected else "none"),
+        "twitches_per_min_left": rate("left"), "twitches_per_min_right": rate("right"),
+        "blinks_per_min": sides.get("left", {}).get("blinks_per_min"),
+        "percent_time_in_spasm": sides.get(main, {}).get("percent_time_in_spasm"),
+        "regions": sides.get(main, {}).get("regions", []) if affected else [],
+        "smc_grade": grades.get("smc_grade"),
+        "jankovic_total": (grades.get("jankovic") or {}).get("total"),
         "analysed_s": t.get("analysed_s"),
     })
     return out
@@ -72,7 +83,8 @@ def twitch_series(recordings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [{"id": r["id"], "day": r["day"], "rate": r["metrics"]["twitches_per_min"],
              "side": r["metrics"].get("twitch_side"), "smc": r["metrics"].get("smc_grade"),
              "jankovic": r["metrics"].get("jankovic_total")}
-            for r in recordings if r["kind"] == "twitch" and r.get("metrics")]
+            for r in recordings if r["kind"] == "twitch" and r.get("metrics")
+            and r["metrics"].get("twitches_per_min") is not None]
     return sorted(rows, key=lambda x: x["day"])
 
 

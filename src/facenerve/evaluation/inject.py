@@ -1,0 +1,84 @@
+"""Twitches injected into real recorded faces, with exact ground truth.
+
+Shape contract
+    ``inject_twitches(video, out, signals, landmarks, side, rng)`` -> truth dict (also written
+        to ``<out>.truth.json``): the real video re-encoded with one side's eyelid, cheek or
+        mouth corner warped during scheduled twitches (clonic and tonic), every other frame
+        untouched; events with onset/offset frames of the decoded video.
+    in:  the real video, its ``signals`` (one row per decoded frame, ``measure.run``) and its
+         FaceMesh landmarks [n, 478, 3] px (``measure_video(keep_landmarks=True)``).
+
+Each frame is warped around its own landmarks (the renderer's ``FaceWarper``, fed the real
+frame and the real face's points), so the twitch follows the head and lands among the person's
+own blinks, speech and expressions. Twitches are scheduled only where a face was tracked for
+the whole twitch; the person's own behaviour at that time is labelled afterwards by the
+evaluation (rest or activity, from the original clip's measures).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..measure.geometry import SIDES
+from ..media.video import iter_frames
+from ..simulate.render import IMAGE_WIDTH_PER_IPD, FaceWarper, write_video
+from ..simulate.signals import REGIONS, activations, schedule_events
+
+MIN_ACT = 0.01
+
+
+def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
+                    signals: pd.DataFrame, landmarks: np.ndarray, side: str,
+                    rng: np.random.Generator, regions: tuple[str, ...] = REGIONS,
+                    twitch_rate_per_min: float = 12.0, tonic_fraction: float = 0.2,
+                    crf: int = 16) -> dict[str, Any]:
+    t = signals["time_s"].to_numpy(dtype=np.float64)
+    t = t - t[0]
+    n = len(t)
+    if landmarks.shape[0] != n:
+        raise ValueError(f"{n} signal rows but {landmarks.shape[0]} landmark frames")
+    face = np.isfinite(landmarks[:, :, 0]).all(axis=1)
+    duration = float(t[-1]) if n > 1 else 0.0
+    planned = schedule_events(duration, 0.0, twitch_rate_per_min, side, regions, rng, tonic_fraction)
+    events = []
+    for ev in planned:
+        i0, i1 = int(np.searchsorted(t, ev.onset_s)), int(np.searchsorted(t, ev.offset_s, "right")) - 1
+        if i1 > i0 and face[max(0, i0 - 1): i1 + 2].all():
+            events.append((ev, i0, i1))
+    act = activations([e for e, _, _ in events], t)
+    fps = (n - 1) / duration if duration > 0 else 30.0
+
+    def frames():
+        for f in iter_frames(video):
+            i = f.index
+            if i >= n:
+                break
+            a = {k: float(v[i]) for k, v in act.items()}
+            if face[i] and max(a.values()) > MIN_ACT:
+                pts = landmarks[i].astype(np.float64)
+                ipd = np.linalg.norm(pts[SIDES["left"].iris_center, :2] - pts[SIDES["right"].iris_center, :2])
+                yield FaceWarper(f.rgb, pts, scale_px=IMAGE_WIDTH_PER_IPD * ipd).render(a)
+            else:
+                yield f.rgb
+
+    out = Path(out)
+    write_video(frames(), out, fps, crf=crf)
+    truth = {
+        "source": str(video),
+        "twitch_side": side,
+        "fps": fps,
+        "n_frames": n,
+        "events": [{"kind": "twitch", "side": e.side, "region": e.region, "pattern": e.pattern,
+                    "onset_s": round(e.onset_s, 4), "offset_s": round(e.offset_s, 4),
+                    "amplitude": round(e.amplitude, 3), "onset_frame": i0, "offset_frame": i1}
+                   for e, i0, i1 in events],
+        "method": "one side's eyelid, cheek or mouth corner warped around each frame's own landmarks",
+    }
+    out.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1))
+    return truth

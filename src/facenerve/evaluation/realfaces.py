@@ -1,0 +1,234 @@
+"""Twitch detection on real faces: specificity on healthy people, sensitivity on twitches
+injected into real recordings.
+
+``evaluate natural DIR``: every video in DIR shows people with no facial nerve disorder, so
+every twitch reported is false and every spasm finding is wrong. Reported over the set as a
+whole: false twitches per 10 minutes, the clips with a spasm finding, the clips refused, and
+a table of what fooled the detector (each false twitch with its clip, time, side, region and
+what the face was doing).
+
+``evaluate injected DIR``: into every video in DIR, ``inject.inject_twitches`` warps one side's
+eyelid, cheek or mouth corner (side and times drawn from ``seed``). Each true twitch is
+labelled by what the face was doing then in the original recording (``activity``: rest, or
+speech, an expression or head motion). Reported: precision, recall and F1 of twitches in
+resting footage; side, region and clonic/tonic accuracy among those found; and, separately,
+what was found during activity (as a twitch, or as a movement that never counts).
+
+Measuring a video is the slow part, so both keep each video's measures in ``work``
+(signals, landmarks, injected videos), keyed by the file's content hash and the settings that
+shape the measures; a rerun only redetects events. Nothing is written next to the data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import __version__
+from ..errors import FacenerveError, InputError
+from ..settings import AnalysisSettings
+from .metrics import EventScore, match_intervals
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
+# the settings that shape the per-frame measures (the rest only shape events and findings)
+MEASURE_SETTINGS = ("min_detection_confidence", "min_tracking_confidence", "face_check_every_s",
+                    "max_faces", "iris_diameter_mm", "max_yaw_deg", "max_pitch_deg",
+                    "max_roll_deg", "scale_window_s")
+
+
+def find_videos(folder: str | Path) -> list[Path]:
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise InputError(f"{folder} is not a folder; give a folder of videos")
+    videos = sorted(v for v in folder.iterdir() if v.suffix.lower() in VIDEO_SUFFIXES)
+    if not videos:
+        raise InputError(f"{folder} has no video ({', '.join(VIDEO_SUFFIXES)})")
+    return videos
+
+
+def _key(video: Path, settings: AnalysisSettings) -> str:
+    h = hashlib.sha256()
+    with open(video, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    h.update(json.dumps({k: getattr(settings, k) for k in MEASURE_SETTINGS}, sort_keys=True).encode())
+    h.update(__version__.encode())
+    return h.hexdigest()[:16]
+
+
+def measured(video: Path, work: Path | None, settings: AnalysisSettings,
+             landmarks: bool = False) -> tuple[pd.DataFrame, np.ndarray | None]:
+    """The signals of a video (and its landmarks), from ``work`` when measured before."""
+    from ..measure.run import measure_video
+
+    if work is not None:
+        key = work / "measures" / f"{video.stem}-{_key(video, settings)}"
+        sig, lm = key.with_suffix(".parquet"), key.with_suffix(".npy")
+        if sig.exists() and (lm.exists() or not landmarks):
+            return pd.read_parquet(sig), (np.load(lm) if landmarks else None)
+    res = measure_video(video, settings, keep_landmarks=landmarks)
+    if work is not None:
+        key.parent.mkdir(parents=True, exist_ok=True)
+        res.signals.to_parquet(sig)
+        if landmarks:
+            np.save(lm, res.landmarks)
+    return res.signals, res.landmarks
+
+
+def _events(signals: pd.DataFrame, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
+    from ..twitch.activity import activity
+    from ..twitch.events import detect_events
+    from ..twitch.findings import summarize_events
+
+    act = activity(signals, settings)
+    ev = detect_events(signals, settings, act)
+    return ev, summarize_events(ev, signals, settings, act)
+
+
+def _progress(items: list[Path], desc: str, progress: bool) -> Iterator[Path]:
+    from tqdm import tqdm
+
+    yield from tqdm(items, unit="video", desc=desc, disable=not progress)
+
+
+def evaluate_natural(folder: str | Path, work: str | Path | None = None,
+                     settings: AnalysisSettings | None = None, progress: bool = False) -> dict[str, Any]:
+    settings = settings or AnalysisSettings()
+    work = Path(work) if work else None
+    total_s = assessable_s = 0.0
+    fooled, refused, spasm, clips = [], [], [], []
+    kinds: dict[str, int] = {}
+    for video in _progress(find_videos(folder), "natural", progress):
+        try:
+            signals, _ = measured(video, work, settings)
+        except FacenerveError as err:
+            refused.append({"clip": video.name, "reason": str(err)})
+            continue
+        ev, f = _events(signals, settings)
+        dur = float(f["footage"]["recorded_s"])
+        total_s += dur
+        assessable_s += f["footage"]["assessable_s"]
+        for k, v in ev["kind"].value_counts().items():
+            kinds[str(k)] = kinds.get(str(k), 0) + int(v)
+        for _, e in ev[ev["kind"] == "twitch"].iterrows():
+            fooled.append({"clip": video.name, "onset_s": float(e["onset_s"]),
+                           "duration_s": round(float(e["offset_s"] - e["onset_s"]), 3),
+                           "side": e["side"], "regions": e["regions"], "pattern": e["pattern"],
+                           "amplitude_mm": float(e["amplitude_mm"]), "context": e["context"],
+                           "confidence": float(e["confidence"])})
+        if f["finding"]["status"] == "spasm":
+            spasm.append({"clip": video.name, "reason": f["finding"]["reason"]})
+        clips.append({"clip": video.name, "seconds": round(dur, 2),
+                      "assessable_s": f["footage"]["assessable_s"], "status": f["finding"]["status"],
+                      "twitches": int((ev["kind"] == "twitch").sum()),
+                      "movements": int((ev["kind"] == "movement").sum())})
+    minutes = total_s / 60
+    status = pd.Series([c["status"] for c in clips]).value_counts().to_dict() if clips else {}
+    return {
+        "clips": len(clips) + len(refused),
+        "minutes": round(minutes, 2),
+        "assessable_minutes": round(assessable_s / 60, 2),
+        "false_twitches": len(fooled),
+        "false_twitches_per_10_min": round(10 * len(fooled) / minutes, 2) if minutes else None,
+        "clips_with_spasm_finding": spasm,
+        "finding_status_counts": {str(k): int(v) for k, v in status.items()},
+        "refused": refused,
+        "event_counts": kinds,
+        "what_fooled_it": fooled,
+        "per_clip": clips,
+    }
+
+
+def _truth_context(act: pd.DataFrame, e: dict[str, Any]) -> str:
+    ctx = act["context"].to_numpy()[e["onset_frame"]: e["offset_frame"] + 1]
+    active = act["active"].to_numpy()[e["onset_frame"]: e["offset_frame"] + 1]
+    if (ctx == "not_measured").any():
+        return "not_measured"
+    return "activity" if active.any() else "rest"
+
+
+def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
+                      twitch_rate_per_min: float = 12.0, settings: AnalysisSettings | None = None,
+                      progress: bool = False) -> dict[str, Any]:
+    from ..twitch.activity import activity
+    from .inject import inject_twitches
+
+    settings = settings or AnalysisSettings()
+    work = Path(work)
+    (work / "injected").mkdir(parents=True, exist_ok=True)
+    rest, any_found = EventScore(), {"activity": [0, 0], "not_measured": [0, 0]}
+    side_ok = region_ok = pattern_ok = matched = 0
+    by_region: dict[str, list[int]] = {}
+    per_clip, refused = [], []
+    for i, video in enumerate(_progress(find_videos(folder), "inject", progress)):
+        rng = np.random.default_rng([seed, i])
+        side = ("left", "right")[int(rng.integers(2))]
+        try:
+            orig, lm = measured(video, work, settings, landmarks=True)
+        except FacenerveError as err:
+            refused.append({"clip": video.name, "reason": str(err)})
+            continue
+        out = work / "injected" / f"{video.stem}-seed{seed}.mp4"
+        truth_path = out.with_suffix(".truth.json")
+        if out.exists() and truth_path.exists():
+            truth = json.loads(truth_path.read_text())
+        else:
+            truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min)
+        act = activity(orig, settings)
+        true_tw = truth["events"]
+        for e in true_tw:
+            e["context"] = _truth_context(act, e)
+        signals, _ = measured(out, work, settings)
+        ev, _ = _events(signals, settings)
+        det = ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True)
+        _, pairs = match_intervals(list(zip(det["onset_frame"], det["offset_frame"], strict=True)),
+                                   [(e["onset_frame"], e["offset_frame"]) for e in true_tw])
+        matched_truth = {j: i for i, j in pairs}
+        tp = fn = 0
+        for j, e in enumerate(true_tw):
+            d = det.loc[matched_truth[j]] if j in matched_truth else None
+            if e["context"] == "rest":
+                hit = d is not None and d["kind"] == "twitch"
+                tp += hit
+                fn += not hit
+                by_region.setdefault(e["region"], [0, 0])
+                by_region[e["region"]][0] += hit
+                by_region[e["region"]][1] += 1
+                if hit:
+                    matched += 1
+                    side_ok += d["side"] == e["side"]
+                    region_ok += d["region"] == e["region"]
+                    pattern_ok += d["pattern"] == e["pattern"]
+            else:
+                any_found[e["context"]][0] += d is not None
+                any_found[e["context"]][1] += 1
+        # a reported twitch that matches no injected twitch is false (wherever it falls)
+        matched_det = {i for i, _ in pairs}
+        fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det))
+        rest.add(EventScore(tp=tp, fp=fp, fn=fn))
+        per_clip.append({"clip": video.name, "side": side, "true": len(true_tw),
+                         "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
+                         "found_at_rest": tp, "false": fp})
+    return {
+        "clips": len(per_clip),
+        "seed": seed,
+        "twitches_injected": sum(c["true"] for c in per_clip),
+        "rest": {**rest.to_dict(),
+                 "side_correct": round(side_ok / matched, 4) if matched else None,
+                 "region_correct": round(region_ok / matched, 4) if matched else None,
+                 "pattern_correct": round(pattern_ok / matched, 4) if matched else None,
+                 "recall_by_region": {r: round(a / b, 4) for r, (a, b) in by_region.items() if b}},
+        "during_activity": {
+            "twitches": any_found["activity"][1],
+            "found_as_twitch_or_movement": any_found["activity"][0],
+            "note": "a twitch during speech, an expression or head motion is reported as a movement "
+                    "at most, and never counts towards a finding"},
+        "refused": refused,
+        "per_clip": per_clip,
+    }

@@ -1,0 +1,100 @@
+"""Voluntary activity: speech, expressions and head movement, frame by frame.
+
+Shape contract
+    in:  signals DataFrame (one row per decoded frame; ``measure.signals`` and
+         ``measure.skin_motion`` columns)
+    out: DataFrame, one row per frame, bool columns ``speech``, ``expression``, ``head_motion``
+         and ``active`` (any of them, widened by ``activity_pad_s`` on each side), plus
+         ``context`` (rest | speech | expression | head_motion | not_measured): what the face
+         was doing, for each event and for the footage a finding rests on.
+
+Method
+    Hemifacial spasm moves one side; people who talk, smile or look around move both, or move
+    the jaw and the head. So:
+    - speech: the inner lips part and close again (``mouth_open_mm`` ranging more than
+      ``speech_open_mm`` within ``ACTIVITY_WINDOW_S``);
+    - expression: both sides move together: the weaker side's mouth-corner lift or cheek
+      lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline (a
+      one-sided twitch leaves the other side still, so it never counts);
+    - head motion: the head turns (yaw) faster than ``head_motion_deg_s``.
+    Frames without a trusted face are ``not_measured``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..settings import AnalysisSettings
+
+ACTIVITY_WINDOW_S = 0.5
+# skin motion (measure.skin_motion) that both sides share in smiles, grimaces and speech. The
+# landmarks' brow height is left out: it rises with every blink (the iris point drops).
+# Sideways mouth movement is left out too: a one-sided pull reads on both corners once the
+# head's own motion (a similarity) is removed from the flow.
+EXPRESSION_MOVES = (("mouth_lift", 1.0), ("cheek_lift", 1.0))
+CONTEXTS = ("rest", "speech", "expression", "head_motion", "not_measured")
+
+
+def _fps(signals: pd.DataFrame) -> float:
+    t = signals["time_s"].to_numpy()
+    return float((len(t) - 1) / (t[-1] - t[0])) if len(t) > 1 and t[-1] > t[0] else 30.0
+
+
+def _centered(x: np.ndarray, window: int, how: str) -> np.ndarray:
+    r = pd.Series(x).rolling(max(window, 1), center=True, min_periods=1)
+    return getattr(r, how)().to_numpy()
+
+
+def _from_baseline(x: np.ndarray, window: int) -> np.ndarray:
+    base = pd.Series(x).rolling(max(window, 3), center=True, min_periods=3).median()
+    return x - base.ffill().bfill().to_numpy()
+
+
+def _dilate(mask: np.ndarray, pad: int) -> np.ndarray:
+    if pad <= 0 or not mask.any():
+        return mask
+    return _centered(mask.astype(float), 2 * pad + 1, "max") > 0
+
+
+def _both_sides(signals: pd.DataFrame, measure: str, window: int, sign: float = 1.0) -> np.ndarray:
+    """The weaker side's movement from baseline (mm, in the direction ``sign``)."""
+    cols = [f"{measure}_{s}_mm" for s in ("left", "right")]
+    if not all(c in signals for c in cols):
+        return np.zeros(len(signals))
+    moves = [sign * _from_baseline(signals[c].to_numpy(dtype=np.float64), window) for c in cols]
+    return np.fmin(*moves)
+
+
+def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) -> pd.DataFrame:
+    """Per-frame speech, expression and head motion; see the module docstring."""
+    settings = settings or AnalysisSettings()
+    n = len(signals)
+    fps = _fps(signals)
+    ok = signals["quality_ok"].to_numpy(dtype=bool) if n else np.zeros(0, bool)
+    w = max(3, int(round(ACTIVITY_WINDOW_S * fps)))
+    base_w = max(5, int(settings.baseline_window_s * fps))
+
+    mouth = signals["mouth_open_mm"].to_numpy(dtype=np.float64) if "mouth_open_mm" in signals else np.zeros(n)
+    spread = _centered(mouth, w, "max") - _centered(mouth, w, "min")
+    speech = np.nan_to_num(spread) > settings.speech_open_mm
+
+    thr = settings.expression_min_mm
+    expr = np.zeros(n, bool)
+    for measure, sign in EXPRESSION_MOVES:
+        expr |= np.nan_to_num(_both_sides(signals, measure, base_w, sign)) > thr
+
+    # yaw only: FaceMesh's pitch and the iris-based roll jump when the eyes close
+    yaw = signals["head_yaw_deg"].to_numpy(dtype=np.float64)
+    speed = np.zeros(n)
+    if n > 1:
+        speed[1:] = np.nan_to_num(np.abs(np.diff(yaw)) * fps)
+    head = _centered(speed, max(3, w // 2), "median") > settings.head_motion_deg_s
+
+    pad = int(round(settings.activity_pad_s * fps))
+    speech, expr, head = (_dilate(m & ok, pad) for m in (speech, expr, head))
+    active = speech | expr | head
+    context = np.where(~ok, "not_measured", np.where(
+        expr, "expression", np.where(speech, "speech", np.where(head, "head_motion", "rest"))))
+    return pd.DataFrame({"speech": speech, "expression": expr, "head_motion": head,
+                         "active": active, "context": context})
