@@ -71,3 +71,31 @@ def tiny_videos(tmp_path_factory):
     Image.fromarray(noise[0]).save(d / "still.png")
     Image.fromarray(noise[0]).save(d / "still.jpg")
     return d
+
+
+NATURAL = SHARED / "natural"
+# a fixed subset of the natural clips for the suite (the full set runs from its command):
+# talking, laughing, posed expressions, winks and head turns, with small and large faces
+NATURAL_SUBSET = (
+    "LivePortrait__driving_d3.mp4", "LivePortrait__driving_d5.mp4", "LivePortrait__driving_d19.mp4",
+    "EAMM__video_happy.mp4", "EAMM__video_surprised.mp4", "HelloMeme__drive_videos_xzy2.mp4",
+    "SadTalker__ref_video_WDA_KatieHill_000.mp4", "DPE__data_d.mp4", "IP_LAP__template_video_129.mp4",
+    "StyleTalk__src_Obama_clip1.mp4", "video-retalking__face_1.mp4", "TPSMM__assets_driving.mp4",
+    "EAMM__video_sad.mp4", "HelloMeme__drive_videos_amns.mp4",
+)
+
+
+def subset_folder(tmp: Path, source: Path, names) -> Path:
+    """A folder of links to some of a data folder's videos."""
+    need(source)
+    for name in names:
+        (tmp / name).symlink_to(need(source / name))
+    return tmp
+
+
+@pytest.fixture(scope="session")
+def natural_report(tmp_path_factory):
+    from facenerve.evaluation.realfaces import evaluate_natural
+
+    folder = subset_folder(tmp_path_factory.mktemp("natural"), NATURAL, NATURAL_SUBSET)
+    return evaluate_natural(folder)

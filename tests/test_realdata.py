@@ -47,4 +47,25 @@ def test_blink_f1_on_zju_set():
     assert report["annotated_blinks"] == 149
     assert report["facenerve"]["f1"] >= 0.97
     assert report["blinks_misreported_as_twitches"] == 0
+    assert report["twitches_reported"] == 0  # no twitch at all in these blink-only clips
     assert report["facenerve"]["f1"] > report["baseline_ear_threshold"]["T=0.20"]["f1"]
+
+
+def test_healthy_talking_faces_get_no_spasm_finding(natural_report):
+    """Healthy people talking, laughing, winking and turning: no finding, few false twitches,
+    no clip refused while it shows a face (two of these once were: a header promising more
+    frames than the file holds, and a face never within the pose limits)."""
+    r = natural_report
+    assert r["refused"] == []
+    assert r["clips_with_spasm_finding"] == []
+    assert r["false_twitches_per_10_min"] <= 3.0, r["what_fooled_it"]
+    assert r["event_counts"].get("movement", 0) > 0  # one-sided movements were seen, and set apart
+
+
+def test_wolfgang_clip_gives_no_spasm_finding(wolfgang_result):
+    f = wolfgang_result.findings
+    assert f["finding"]["status"] != "spasm", f["finding"]
+    assert f["affected_sides"] == []
+    assert all(g["smc_grade"] is None for g in f["grades"].values())
+    # the footage the finding rests on is given with it
+    assert 0 <= f["footage"]["assessable_s"] <= f["footage"]["recorded_s"]

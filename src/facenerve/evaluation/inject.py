@@ -36,7 +36,7 @@ MIN_ACT = 0.01
 def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
                     signals: pd.DataFrame, landmarks: np.ndarray, side: str,
                     rng: np.random.Generator, regions: tuple[str, ...] = REGIONS,
-                    twitch_rate_per_min: float = 12.0, tonic_fraction: float = 0.2,
+                    twitch_rate_per_min: float = 20.0, tonic_fraction: float = 0.2,
                     crf: int = 16) -> dict[str, Any]:
     t = signals["time_s"].to_numpy(dtype=np.float64)
     t = t - t[0]
@@ -45,7 +45,8 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
         raise ValueError(f"{n} signal rows but {landmarks.shape[0]} landmark frames")
     face = np.isfinite(landmarks[:, :, 0]).all(axis=1)
     duration = float(t[-1]) if n > 1 else 0.0
-    planned = schedule_events(duration, 0.0, twitch_rate_per_min, side, regions, rng, tonic_fraction)
+    planned = schedule_events(duration, 0.0, twitch_rate_per_min, side, regions, rng, tonic_fraction,
+                              margin_s=0.4)
     events = []
     for ev in planned:
         i0, i1 = int(np.searchsorted(t, ev.onset_s)), int(np.searchsorted(t, ev.offset_s, "right")) - 1

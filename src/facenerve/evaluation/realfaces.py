@@ -154,7 +154,7 @@ def _truth_context(act: pd.DataFrame, e: dict[str, Any]) -> str:
 
 
 def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
-                      twitch_rate_per_min: float = 12.0, settings: AnalysisSettings | None = None,
+                      twitch_rate_per_min: float = 20.0, settings: AnalysisSettings | None = None,
                       progress: bool = False) -> dict[str, Any]:
     from ..twitch.activity import activity
     from .inject import inject_twitches

@@ -30,10 +30,11 @@ class TruthEvent:
 
 def schedule_events(duration_s: float, blink_rate: float, twitch_rate: float, twitch_side: str,
                     regions: tuple[str, ...], rng: np.random.Generator,
-                    tonic_fraction: float = 0.2) -> list[TruthEvent]:
-    """Non-overlapping blinks and one-sided twitches at the given rates (per minute)."""
+                    tonic_fraction: float = 0.2, margin_s: float = 0.8) -> list[TruthEvent]:
+    """Non-overlapping blinks and one-sided twitches at the given rates (per minute), none
+    within ``margin_s`` of either end."""
     events: list[TruthEvent] = []
-    t = 0.8
+    t = margin_s
     total_rate = (blink_rate + (twitch_rate if twitch_side != "none" else 0)) / 60
     if total_rate <= 0:
         return events
@@ -49,7 +50,7 @@ def schedule_events(duration_s: float, blink_rate: float, twitch_rate: float, tw
             dur = rng.uniform(1.3, 2.5) if tonic else rng.uniform(0.2, 0.45)
             amp = rng.uniform(0.6, 1.0) if region == "eye" else rng.uniform(3.0, 5.0)
             ev = TruthEvent("twitch", twitch_side, region, "tonic" if tonic else "clonic", t, t + dur, float(amp))
-        if ev.offset_s > duration_s - 0.8:
+        if ev.offset_s > duration_s - margin_s:
             break
         events.append(ev)
         t = ev.offset_s

@@ -1,35 +1,45 @@
-"""Events stage: blinks and twitches (hemifacial spasm), by side and region.
+"""Events stage: blinks, long closures, twitches and voluntary movements, by side and region.
 
 Shape contract
-    in:  signals DataFrame (one row per decoded frame; see ``signals``)
+    in:  signals DataFrame (one row per decoded frame; see ``measure.signals``)
     out: events DataFrame, one row per event, columns ``EVENT_COLUMNS``:
-         kind (blink|twitch), side (left|right|both), region (eye|brow|cheek|mouth, the main
-         one), regions (all involved, '+'-joined), pattern (clonic|tonic, empty for blinks),
-         onset_frame, offset_frame, peak_frame (0-based decoded-frame indices), onset_s,
-         offset_s, amplitude_mm, brow_raise (the same-side brow rose while the eye closed:
-         the "other Babinski sign"), episode (twitches of one side closer than
-         ``episode_gap_s`` share a number; -1 for blinks).
+         kind (blink | closure | twitch | movement), side (left|right|both), region
+         (eye|cheek|mouth, the main one), regions (all involved, '+'-joined), pattern
+         (clonic|tonic, empty for blinks and closures), onset_frame, offset_frame, peak_frame
+         (0-based decoded-frame indices), onset_s, offset_s, amplitude_mm, brow_raise (the
+         same-side brow rose while the eye closed: the "other Babinski sign"), episode
+         (twitches of one side closer than ``episode_gap_s`` share a number; -1 otherwise),
+         context (what the face was doing: rest | speech | expression | head_motion |
+         not_measured, see ``activity``) and confidence (0-1).
+
+Kinds
+    blink     both eyes close briefly (at most ``blink_max_s``), partial blinks included;
+    closure   both eyes closed for longer: a slow blink, looking down, squeezing. Never a
+              twitch; repeated ones are what ``findings`` weighs for blepharospasm;
+    twitch    a one-sided contraction of the eyelid, cheek or mouth corner in steady footage
+              with no speech, expression or head motion around it;
+    movement  the same one-sided movement while the person talks, makes an expression or
+              turns the head (a wink, a lopsided smile): reported, never counted as spasm.
 
 Method
     Eyes: each eye's closure is 1 - aperture / open level, where the open level is a rolling
     upper percentile of the landmarks' aperture; where the skin motion of the eye's centre
-    (``lid_drop``, see ``skin_motion``) says more, that wins: FaceMesh follows one eye
+    (``lid_drop``, see ``measure.skin_motion``) says more, that wins: FaceMesh follows one eye
     closing alone poorly (its shape model pulls towards symmetry). An eye event starts where
     either eye's closure passes ``blink_min_drop`` and spans, with hysteresis, until both
     eyes are open again. Both eyes closing together (the weaker eye by at least
-    ``blink_min_drop``) and briefly is a blink, partial blinks included. One eye closing
-    while the other stays open (the difference at least ``twitch_asym_min``) is an eyelid
-    twitch of that side.
+    ``blink_min_drop``) is a blink or a closure. One eye closing while the other stays open
+    (the difference at least ``twitch_asym_min``) is one-sided.
     Cheek and mouth: the skin's own upward motion (``cheek_lift``, ``mouth_lift``, from
     optical flow in a steadied face crop; the landmarks there hardly move with the skin).
     The left-minus-right difference, measured from its rolling median, cancels movements of
-    the whole head and of both sides at once (smiling, talking); a one-sided lift of at least
-    ``twitch_min_mm`` (or 4 robust SDs of that signal, if larger) is a twitch, unless it
-    falls in a blink or on the other side of a one-sided eye closure.
-    Overlapping twitches of one side are one twitch; its region is the one that moved most
-    for its size, and ``regions`` lists all. Held at least ``tonic_min_s``: tonic, else
-    clonic. Events cut by the start or end of the recording are left out, since their start
-    or end was not seen.
+    the whole head and of both sides at once; a one-sided lift of at least ``twitch_min_mm``
+    (or 4 robust SDs of that signal, if larger) is one-sided, unless it falls in a blink or
+    on the other side of a one-sided eye closure.
+    Overlapping one-sided movements of one side are one event; its region is the one that
+    moved most for its size, and ``regions`` lists all. Held at least ``tonic_min_s``: tonic,
+    else clonic. Events cut by the start or end of the recording, or by frames without a
+    trusted face, are left out, since their start or end was not seen.
 """
 
 from __future__ import annotations
@@ -48,7 +58,8 @@ EVENT_COLUMNS = [
 KINDS = ("blink", "closure", "twitch", "movement")
 OPEN_PERCENTILE = 80
 EYE_WINDOW_S = 10.0  # window of the eyes' open level
-LID_FLOW_GAIN = 2.0  # the flow at the eye's centre moves about half as far as the upper lid
+LID_FLOW_GAIN = 2.0
+BLINK_MARGIN = 1.5  # a lower-face movement during a blink must pass its threshold by this factor  # the flow at the eye's centre moves about half as far as the upper lid
 
 
 def _fps(signals: pd.DataFrame) -> float:
@@ -233,15 +244,22 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
         c = cl if r["side"] == "left" else cr
         r["amp"] = float(c[r["peak"]] * open_ap[r["side"]][r["peak"]])
         r["strength"] = r["strength"] / settings.twitch_asym_min
-    # Real faces move a little with every blink, never quite symmetrically: a lower-face
-    # movement during a blink or closure belongs to it, and one on the other side of a
-    # one-sided eye closure belongs to that closure.
+    # Real faces move a little with every blink, never quite symmetrically, and the flow near
+    # the lower lids is disturbed while the lids move: a lower-face movement during a blink or
+    # closure counts only when it is clearly larger (BLINK_MARGIN times its threshold), and
+    # one on the other side of a one-sided eye closure belongs to that closure.
     closures = [(r["onset"], r["offset"], r["side"]) for r in eye_rows]
-    twitches += [
-        r for r in _lower_face_events(signals, settings, fps)
-        if not any(r["onset"] <= c1 and r["offset"] >= c0 and r["side"] != side
-                   for c0, c1, side in closures)
-    ]
+
+    def kept(r: dict) -> bool:
+        for c0, c1, side in closures:
+            if r["onset"] <= c1 and r["offset"] >= c0:
+                if side == "both" and r["strength"] < BLINK_MARGIN:
+                    return False
+                if side not in ("both", r["side"]):
+                    return False
+        return True
+
+    twitches += [r for r in _lower_face_events(signals, settings, fps) if kept(r)]
     for group in _merge_twitches(twitches):
         main = max(group, key=lambda g: g["strength"])
         s, e = min(g["onset"] for g in group), max(g["offset"] for g in group)
