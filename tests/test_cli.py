@@ -57,7 +57,8 @@ def test_analyze_example_writes_everything(tmp_path):
     assert summary["versions"]["mediapipe"] == "0.10.21"
     assert "twitch" in summary and "grades" in summary["twitch"]
     html = (out / "report.html").read_text()
-    assert "data:image/png;base64" in html and "Twitches and blinks" in html
+    assert "data:image/png;base64" in html and "Twitch finding" in html
+    assert summary["twitch"]["finding"]["reason"] in html  # the finding, in words, with its footage
 
 
 def test_real_video_no_face_is_one_line(tmp_path):

@@ -37,13 +37,13 @@ def _print_json(obj: Any) -> None:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from .media.outputs import OutputDir
     from .twitch.analyze import analyze_video
-    from .twitch.outputs import OUTPUT_NAMES, write_outputs
+    from .twitch.outputs import write_into
 
     settings = _settings(args.set)
     out = Path(args.out)
-    OutputDir(out, OUTPUT_NAMES)  # check the destination before the long work
-    result = analyze_video(args.video, settings, progress=not args.quiet)
-    write_outputs(result, out, csv=args.csv)
+    with OutputDir(out) as tmp:  # checked and locked before the long work
+        result = analyze_video(args.video, settings, progress=not args.quiet)
+        write_into(result, tmp, csv=args.csv)
     if not args.quiet:
         f = result.findings or {}
         print(
@@ -56,15 +56,15 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_exam(args: argparse.Namespace) -> int:
-    from .exam.outputs import EXAM_OUTPUTS, write_exam_outputs
+    from .exam.outputs import write_exam_into
     from .exam.pipeline import analyze_exam
     from .media.outputs import OutputDir
 
     out = Path(args.out)
-    OutputDir(out, names=EXAM_OUTPUTS)  # check the destination before the long work
-    result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
-                          settings=_settings(args.set), progress=not args.quiet)
-    write_exam_outputs(result, out)
+    with OutputDir(out) as tmp:  # checked and locked before the long work
+        result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
+                              settings=_settings(args.set), progress=not args.quiet)
+        write_exam_into(result, tmp)
     if not args.quiet:
         g = result.grades
         gr = g.get("grades", {})

@@ -2,7 +2,8 @@
 
 Shape contract
     ``exam_summary(result)``  -> dict for summary.json (run metadata + ``exam``)
-    ``write_exam_outputs(result, out)`` writes ``EXAM_OUTPUTS`` into ``out`` (``media.outputs``)
+    ``write_exam_into(result, folder)`` writes ``EXAM_OUTPUTS`` there;
+    ``write_exam_outputs(result, out)`` the same into ``out``, atomically (``media.outputs``)
 """
 
 from __future__ import annotations
@@ -34,14 +35,15 @@ def exam_summary(result: ExamResult) -> dict[str, Any]:
     return summary
 
 
+def write_exam_into(result: ExamResult, folder: Path, report: bool = True) -> None:
+    result.analysis.signals.to_parquet(folder / "signals.parquet", index=False)
+    write_json({"tasks": [asdict(s) for s in result.segments]}, folder / "tasks.json")
+    write_json(exam_summary(result), folder / "summary.json")
+    if report:
+        from .report import exam_report
+
+        (folder / "report.html").write_text(exam_report(result))
+
+
 def write_exam_outputs(result: ExamResult, out_dir: str | os.PathLike[str], report: bool = True) -> Path:
-    def write(tmp: Path) -> None:
-        result.analysis.signals.to_parquet(tmp / "signals.parquet", index=False)
-        write_json({"tasks": [asdict(s) for s in result.segments]}, tmp / "tasks.json")
-        write_json(exam_summary(result), tmp / "summary.json")
-        if report:
-            from .report import exam_report
-
-            (tmp / "report.html").write_text(exam_report(result))
-
-    return write_atomically(out_dir, EXAM_OUTPUTS, write)
+    return write_atomically(out_dir, lambda tmp: write_exam_into(result, tmp, report))

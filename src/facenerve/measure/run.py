@@ -149,7 +149,8 @@ def measure_video(
         from tqdm import tqdm
 
         bar = tqdm(total=info.n_frames_header or None, unit="frame", file=sys.stderr,
-                   desc=Path(path).name, leave=False, mininterval=0.5)
+                   desc=Path(path).name, leave=False, mininterval=0.5,
+                   disable=None)  # only on a terminal: never a stray \r before an error line
     buf = np.full((CHUNK, 478, 3), np.nan, dtype=np.float32)
     in_frame_buf = np.zeros(CHUNK, dtype=bool)
     parts: list[dict[str, np.ndarray]] = []

@@ -43,52 +43,200 @@ def write_json(obj: Any, path: Path) -> None:
     path.write_text(json.dumps(clean(obj), indent=2, default=_json_default) + "\n")
 
 
-class OutputDir:
-    """Write outputs into a temporary folder, then move them into place all at once.
+LOCK_NAME = ".facenerve.lock"
+RUN_MARK = ".facenerve-run"  # inside a temporary folder: what to do with it if a run is killed
+JOURNAL = ".facenerve-commit.json"
 
-    A failed run leaves the destination as it was. Only files with our own output names are
-    replaced; anything else the user keeps in the folder is left alone.
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two folders in one step (Linux renameat2 RENAME_EXCHANGE); False where the system
+    cannot."""
+    import ctypes
+
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    return fn(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0
+
+
+class OutputDir:
+    """An output folder that is always wholly the old run's or wholly the new run's.
+
+    ``with OutputDir(out) as tmp:`` checks the destination and takes a lock (before the long
+    work: a folder that cannot be written, or that another run is writing, fails at once),
+    and gives an empty temporary folder. When the block succeeds, the files written there
+    replace the files of the same names in ``out`` in one step; files of other names (the
+    user's own, or an earlier run's that this run does not write) are kept as they are. When
+    it fails, ``out`` is left exactly as it was.
+
+    Where the parent folder can be written and ``out`` is on the same filesystem (not a mount
+    point), the new folder is built beside ``out`` and the two are swapped with one rename.
+    Otherwise (``out`` is a mount point, or only ``out`` itself may be written) the new files
+    are built inside ``out`` and moved in under a journal, which the next run completes if
+    this one is killed half way.
     """
 
-    def __init__(self, out_dir: str | os.PathLike[str], names: tuple[str, ...]):
-        self.out = Path(out_dir)
-        self.names = names
+    def __init__(self, out_dir: str | os.PathLike[str]):
+        self.out = Path(out_dir).absolute()
         if self.out.exists() and not self.out.is_dir():
             raise InputError(f"{self.out} exists and is not a folder; choose another --out")
-        parent = self.out.resolve().parent
-        if not parent.exists():
-            raise InputError(f"the folder {parent} does not exist; create it or choose another --out")
-        if not os.access(parent, os.W_OK):
-            raise InputError(f"cannot write in {parent}; choose another --out")
+        self.parent = self.out.parent
+        if not self.parent.is_dir():
+            raise InputError(f"the folder {self.parent} does not exist; create it or choose another --out")
+        parent_ok = os.access(self.parent, os.W_OK | os.X_OK)
+        if self.out.exists():
+            if not os.access(self.out, os.W_OK | os.X_OK):
+                raise InputError(f"cannot write in {self.out}; choose another --out")
+            same_fs = self.out.stat().st_dev == self.parent.stat().st_dev
+            self.swap = parent_ok and same_fs and not os.path.ismount(self.out)
+        elif parent_ok:
+            self.swap = True
+        else:
+            raise InputError(f"cannot write in {self.parent}; choose another --out")
         self.tmp: Path | None = None
+        self._lock = None
+
+    # -- locking and recovery -------------------------------------------------------------
+    def _take_lock(self) -> None:
+        import fcntl
+
+        where = self.parent / f".{self.out.name}{LOCK_NAME}" if self.swap else self.out / LOCK_NAME
+        self._lock = open(where, "a")  # noqa: SIM115 - held until the run ends
+        try:
+            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self._lock.close()
+            self._lock = None
+            raise InputError(f"another facenerve run is writing to {self.out}; wait for it to "
+                             "finish or choose another --out") from None
+
+    def _journal(self) -> Path:
+        return (self.parent / f".{self.out.name}{JOURNAL}") if self.swap else (self.out / JOURNAL)
+
+    def _recover(self) -> None:
+        """Finish or undo what a killed run left behind (only folders marked as ours)."""
+        import json
+
+        journal = self._journal()
+        if self.swap:
+            if journal.exists():
+                job = json.loads(journal.read_text())
+                tmp, old = self.parent / job["tmp"], self.parent / (job["tmp"] + "-old")
+                if not self.out.exists() and old.exists():
+                    os.rename(old, self.out)  # undo: the old folder goes back
+                    shutil.rmtree(tmp, ignore_errors=True)
+                else:
+                    # the swap happened where the old folder sits at tmp without our mark
+                    done = old if old.exists() else tmp if tmp.exists() and not (tmp / RUN_MARK).exists() else None
+                    if done is not None:
+                        for name in job["after_swap"]:  # the user's folders come across
+                            if (done / name).exists() and not (self.out / name).exists():
+                                os.rename(done / name, self.out / name)
+                        shutil.rmtree(done, ignore_errors=True)
+                    shutil.rmtree(tmp, ignore_errors=True)  # not swapped: the new files go
+                journal.unlink()
+            for stale in self.parent.glob(f".{self.out.name}.tmp-*"):
+                if (stale / RUN_MARK).exists():  # killed before its commit began
+                    shutil.rmtree(stale, ignore_errors=True)
+            if (self.out / RUN_MARK).exists():
+                (self.out / RUN_MARK).unlink()
+        elif journal.exists():
+            job = json.loads(journal.read_text())
+            tmp = self.out / job["tmp"]
+            for name in job["names"]:
+                if (tmp / name).exists():
+                    os.replace(tmp / name, self.out / name)
+            journal.unlink()
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def __enter__(self) -> Path:
-        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.tmp-", dir=self.out.resolve().parent))
+        try:
+            self._take_lock()
+            self._recover()
+            where = self.parent if self.swap else self.out
+            prefix = f".{self.out.name}.tmp-" if self.swap else ".facenerve-tmp-"
+            self.tmp = Path(tempfile.mkdtemp(prefix=prefix, dir=where))
+            (self.tmp / RUN_MARK).write_text("{}")
+        except OSError as err:
+            self._release()
+            raise InputError(f"cannot write in {self.out}: {err.strerror or err}; choose another "
+                             "--out") from None
         return self.tmp
 
+    def _release(self) -> None:
+        if self._lock is not None:
+            self._lock.close()
+            self._lock = None
+
+    # -- commit -----------------------------------------------------------------------------
+    def _commit_swap(self, tmp: Path) -> None:
+        import json
+
+        if not self.out.exists():
+            os.rename(tmp, self.out)
+            (self.out / RUN_MARK).unlink()
+            return
+        after_swap = []
+        for entry in os.scandir(self.out):
+            if (tmp / entry.name).exists():
+                continue  # replaced by this run's file of that name
+            if entry.is_dir(follow_symlinks=False):
+                after_swap.append(entry.name)
+                continue
+            try:  # the user's files come along as hard links: nothing is copied or moved
+                os.link(entry.path, tmp / entry.name, follow_symlinks=False)
+            except OSError:
+                after_swap.append(entry.name)
+        journal = self._journal()
+        part = journal.with_name(journal.name + ".part")
+        part.write_text(json.dumps({"tmp": tmp.name, "after_swap": after_swap}))
+        os.replace(part, journal)  # from here on, a killed run is finished by the next
+        if not _exchange(tmp, self.out):
+            old = self.parent / f"{tmp.name}-old"
+            os.rename(self.out, old)
+            os.rename(tmp, self.out)
+            os.rename(old, tmp)
+        (self.out / RUN_MARK).unlink()
+        for name in after_swap:  # the user's folders (and files that could not be linked)
+            os.rename(tmp / name, self.out / name)
+        shutil.rmtree(tmp)
+        journal.unlink()
+
+    def _commit_in_place(self, tmp: Path) -> None:
+        import json
+
+        names = [p.name for p in tmp.iterdir() if p.name != RUN_MARK]
+        journal = self._journal()
+        part = self.out / f"{JOURNAL}.part"
+        part.write_text(json.dumps({"tmp": tmp.name, "names": names}))
+        os.replace(part, journal)
+        for name in names:
+            os.replace(tmp / name, self.out / name)
+        journal.unlink()
+        shutil.rmtree(tmp)
+
     def __exit__(self, exc_type, exc, tb) -> None:
-        assert self.tmp is not None
+        tmp = self.tmp
         try:
-            if exc_type is None:
-                self.out.mkdir(exist_ok=True)
-                for name in self.names:  # stale outputs of an earlier run would mislead
-                    if (self.out / name).exists() and not (self.tmp / name).exists():
-                        (self.out / name).unlink()
-                for item in self.tmp.iterdir():
-                    dest = self.out / item.name
-                    if dest.is_dir() and item.is_dir():
-                        shutil.rmtree(dest)
-                    os.replace(item, dest)
+            if exc_type is None and tmp is not None:
+                (self._commit_swap if self.swap else self._commit_in_place)(tmp)
+        except OSError as err:
+            raise FacenerveError(f"could not write the outputs to {self.out}: {err.strerror or err}; "
+                                 "the folder was left as it was") from None
         finally:
-            shutil.rmtree(self.tmp, ignore_errors=True)
+            if tmp is not None and tmp.exists() and exc_type is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
+            self._release()
+        if isinstance(exc, OSError):
+            raise FacenerveError(f"could not write the outputs to {self.out}: {exc.strerror or exc}; "
+                                 "the folder was left as it was") from None
 
 
-def write_atomically(out_dir: str | os.PathLike[str], names: tuple[str, ...],
-                     write: Callable[[Path], None]) -> Path:
-    """Run ``write(tmp_folder)``, then move what it wrote into ``out_dir`` (see ``OutputDir``)."""
-    try:
-        with OutputDir(out_dir, names) as tmp:
-            write(tmp)
-    except OSError as err:
-        raise FacenerveError(f"could not write the outputs to {out_dir}: {err.strerror or err}") from None
+def write_atomically(out_dir: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:
+    """Run ``write(tmp_folder)``, then put what it wrote into ``out_dir`` (see ``OutputDir``)."""
+    with OutputDir(out_dir) as tmp:
+        write(tmp)
     return Path(out_dir)

@@ -86,8 +86,9 @@ class FaceWarper:
                 cx, half = (x0 + x1) / 2, (x1 - x0) / 2 * 1.15
                 wx = np.clip(1 - ((self.xx - cx) / half) ** 2, 0, 1) ** 0.5
                 top = yu - 2.0 * h
-                by = np.where((self.yy >= yu) & (self.yy <= yl + 1), 1.0,
-                              np.where((self.yy < yu) & (self.yy > top), (self.yy - top) / (yu - top), 0.0))
+                with np.errstate(divide="ignore", invalid="ignore"):  # a closed eye: h = 0
+                    by = np.where((self.yy >= yu) & (self.yy <= yl + 1), 1.0,
+                                  np.where((self.yy < yu) & (self.yy > top), (self.yy - top) / (yu - top), 0.0))
                 my -= a * h * by * wx
             c = act.get((side, "cheek"), 0.0)
             if c > 0.01:

@@ -2,7 +2,8 @@
 
 Shape contract
     ``build_summary(result)``        -> dict for summary.json (run metadata + ``twitch``)
-    ``write_outputs(result, out)``   writes ``OUTPUT_NAMES`` into ``out`` (``media.outputs``)
+    ``write_into(result, folder)``   writes ``OUTPUT_NAMES`` (signals.csv with ``csv``) there
+    ``write_outputs(result, out)``   the same into ``out``, atomically (``media.outputs``)
 """
 
 from __future__ import annotations
@@ -24,21 +25,22 @@ def build_summary(result: AnalysisResult) -> dict[str, Any]:
     return summary
 
 
+def write_into(result: AnalysisResult, folder: Path, csv: bool = False, report: bool = True) -> None:
+    """Write signals, events, summary and report into ``folder`` (an ``OutputDir``'s)."""
+    result.signals.to_parquet(folder / "signals.parquet", index=False)
+    if csv:
+        result.signals.to_csv(folder / "signals.csv", index=False)
+    if result.events is not None:
+        result.events.to_csv(folder / "events.csv", index=False)
+    write_json(build_summary(result), folder / "summary.json")
+    if report:
+        from .report import analysis_report
+
+        (folder / "report.html").write_text(analysis_report(result))
+
+
 def write_outputs(
     result: AnalysisResult, out_dir: str | os.PathLike[str], csv: bool = False, report: bool = True
 ) -> Path:
     """Write signals, events, summary and report into ``out_dir`` atomically."""
-
-    def write(tmp: Path) -> None:
-        result.signals.to_parquet(tmp / "signals.parquet", index=False)
-        if csv:
-            result.signals.to_csv(tmp / "signals.csv", index=False)
-        if result.events is not None:
-            result.events.to_csv(tmp / "events.csv", index=False)
-        write_json(build_summary(result), tmp / "summary.json")
-        if report:
-            from .report import analysis_report
-
-            (tmp / "report.html").write_text(analysis_report(result))
-
-    return write_atomically(out_dir, OUTPUT_NAMES, write)
+    return write_atomically(out_dir, lambda tmp: write_into(result, tmp, csv, report))

@@ -1,0 +1,172 @@
+"""Output folders: wholly old or wholly new, never a mix; the user's files are kept; one run
+at a time; a killed run is finished or undone by the next."""
+
+import json
+import multiprocessing as mp
+import os
+from pathlib import Path
+
+import pytest
+
+from facenerve.errors import FacenerveError, InputError
+from facenerve.media import outputs
+from facenerve.media.outputs import OutputDir, write_atomically
+
+NAMES = ("summary.json", "report.html", "events.csv")
+
+
+def _write_run(tag: str):
+    def write(tmp: Path) -> None:
+        for name in NAMES:
+            (tmp / name).write_text(json.dumps({"run": tag, "file": name}))
+    return write
+
+
+def _runs_seen(out: Path) -> set[str]:
+    return {json.loads((out / n).read_text())["run"] for n in NAMES if (out / n).exists()}
+
+
+@pytest.fixture()
+def out(tmp_path):
+    d = tmp_path / "out"
+    write_atomically(d, _write_run("old"))
+    (d / "mine.txt").write_text("keep me")
+    (d / "notes").mkdir()
+    (d / "notes" / "a.txt").write_text("mine too")
+    (d / "signals.csv").write_text("an earlier run's csv, not written by the next run")
+    return d
+
+
+def _user_files_intact(out: Path) -> None:
+    assert (out / "mine.txt").read_text() == "keep me"
+    assert (out / "notes" / "a.txt").read_text() == "mine too"
+    assert (out / "signals.csv").exists()
+
+
+def test_a_successful_run_replaces_its_files_and_keeps_the_rest(out):
+    write_atomically(out, _write_run("new"))
+    assert _runs_seen(out) == {"new"}
+    _user_files_intact(out)
+    assert not [p for p in out.parent.iterdir() if ".tmp-" in p.name]
+
+
+def test_a_failed_run_leaves_the_folder_as_it_was(out):
+    def fail(tmp: Path) -> None:
+        _write_run("new")(tmp)
+        raise InputError("the video is corrupt")
+
+    with pytest.raises(InputError):
+        write_atomically(out, fail)
+    assert _runs_seen(out) == {"old"}
+    _user_files_intact(out)
+    assert not [p for p in out.parent.iterdir() if ".tmp-" in p.name]
+
+
+@pytest.mark.parametrize("exchange", [True, False])
+@pytest.mark.parametrize("fail_at", range(7))
+def test_a_run_killed_while_moving_in_is_never_a_mix(out, monkeypatch, fail_at, exchange):
+    """Break the n-th rename of the commit (as a kill there would): the folder is wholly old
+    or wholly new, and the next run finishes or clears what was left."""
+    real = {"rename": os.rename, "link": os.link}
+    calls = {"n": 0}
+
+    def flaky(name):
+        def f(*a, **k):
+            calls["n"] += 1
+            if calls["n"] == fail_at + 1:
+                raise OSError(5, "killed here")
+            return real[name](*a, **k)
+        return f
+
+    if not exchange:  # where the system has no atomic exchange: three renames
+        monkeypatch.setattr(outputs, "_exchange", lambda a, b: False)
+    monkeypatch.setattr(os, "rename", flaky("rename"))
+    monkeypatch.setattr(os, "link", flaky("link"))
+    try:
+        write_atomically(out, _write_run("new"))
+    except FacenerveError:
+        pass
+    monkeypatch.undo()
+    if out.exists():
+        assert len(_runs_seen(out)) == 1
+    write_atomically(out, _write_run("next"))  # recovers, then writes
+    assert _runs_seen(out) == {"next"}
+    _user_files_intact(out)
+
+
+def _concurrent(args):
+    out, tag = args
+    try:
+        write_atomically(out, _write_run(tag))
+        return "ok"
+    except FacenerveError as err:
+        return str(err)
+
+
+def test_concurrent_runs_never_mix(out):
+    ctx = mp.get_context("fork")
+    with ctx.Pool(4) as pool:
+        results = pool.map(_concurrent, [(out, f"run{i}") for i in range(16)])
+    assert any(r == "ok" for r in results)
+    assert all(r == "ok" or "another facenerve run" in r for r in results), results
+    assert len(_runs_seen(out)) == 1
+    _user_files_intact(out)
+
+
+def test_the_lock_refuses_a_second_writer_before_any_work(out):
+    with OutputDir(out):
+        with pytest.raises(InputError, match="another facenerve run is writing"):
+            OutputDir(out).__enter__()
+
+
+def test_only_the_out_folder_writable(tmp_path):
+    """A folder the user may write, inside a parent they may not (as with some mounts):
+    written in place, under a journal."""
+    if os.geteuid() == 0:
+        pytest.skip("root may write anywhere, so the parent cannot be made unwritable")
+    parent = tmp_path / "locked"
+    (parent / "out").mkdir(parents=True)
+    parent.chmod(0o555)
+    try:
+        write_atomically(parent / "out", _write_run("new"))
+        assert _runs_seen(parent / "out") == {"new"}
+    finally:
+        parent.chmod(0o755)
+
+
+def test_in_place_mode_and_its_journal(out, monkeypatch):
+    """The in-place path (a mount point, or an unwritable parent): a run killed half way
+    through its moves is finished by the next run."""
+    d = OutputDir(out)
+    d.swap = False
+    tmp = d.__enter__()
+    _write_run("new")(tmp)
+    real = os.replace
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:  # the journal, then one file, then killed
+            raise OSError(5, "killed here")
+        return real(*a, **k)
+
+    monkeypatch.setattr(os, "replace", flaky)
+    with pytest.raises(FacenerveError):
+        d.__exit__(None, None, None)
+    monkeypatch.undo()
+    d2 = OutputDir(out)
+    d2.swap = False
+    d2.__enter__()  # recovery finishes the killed run's moves
+    d2.__exit__(RuntimeError, RuntimeError(), None)
+    assert _runs_seen(out) == {"new"}
+    _user_files_intact(out)
+    assert not (out / outputs.JOURNAL).exists()
+
+
+def test_unwritable_destination_fails_before_the_work(tmp_path):
+    with pytest.raises(InputError, match="does not exist"):
+        OutputDir(tmp_path / "missing" / "out")
+    f = tmp_path / "file"
+    f.write_text("x")
+    with pytest.raises(InputError, match="not a folder"):
+        OutputDir(f)
