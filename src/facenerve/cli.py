@@ -52,6 +52,8 @@ def cmd_analyze(args: argparse.Namespace) -> int:
             f"{f.get('finding', {}).get('reason', 'no twitch finding')} -> {out}/",
             file=sys.stderr,
         )
+        if result.info.decode.get("note"):
+            print(f"facenerve: note: {result.info.decode['note']}", file=sys.stderr)
     return 0
 
 

@@ -28,12 +28,13 @@ import pandas as pd
 
 from .. import __version__
 from .._log import logger
-from ..errors import NoFaceError
+from ..errors import InputError, NoFaceError
 from ..media.video import DecodeReport, Frame, iter_frames, probe
 from ..settings import AnalysisSettings
 from .signals import measure_px, to_signals
 
 CHUNK = 256
+MAX_DAMAGED_FRACTION = 0.5  # more than this and the file is refused as damaged
 
 
 @dataclass(frozen=True)
@@ -205,6 +206,15 @@ def measure_video(
     fps = float((n - 1) / (t[-1] - t[0])) if n > 1 and t[-1] > t[0] else float(info.fps_nominal)
     signals, cal = to_signals(px, np.asarray(index), t, np.asarray(nfaces), fps, settings,
                               np.concatenate(in_frame))
+    # frames decoded from damaged data are never measured (media.video.DecodeReport)
+    damaged = np.zeros(n, dtype=bool)
+    damaged[[i for i in decoded.damaged if i < n]] = True
+    if damaged.mean() > MAX_DAMAGED_FRACTION:
+        raise InputError(
+            f"{path} is damaged: {int(damaged.sum())} of its {n} frames were decoded from broken "
+            "data; copy or export the video again")
+    signals["damaged"] = damaged
+    signals["quality_ok"] &= ~damaged
     face_fraction = float(signals["face_detected"].mean())
     if face_fraction == 0:
         raise NoFaceError(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -57,19 +57,24 @@ class DecodeReport:
 
     frames: int = 0
     header_frames: int = 0
+    damaged: list[int] = field(default_factory=list)  # indices of frames decoded from damaged data
 
     @property
     def missing_frames(self) -> int:
-        """Frames the header promised beyond those decoded (headers are often a few off)."""
+        """Frames the header promised beyond those decoded (a header may be a frame or two off)."""
         short = self.header_frames - self.frames
-        return short if self.header_frames and short > max(5, int(0.05 * self.header_frames)) else 0
+        return short if self.header_frames and short > max(2, int(0.005 * self.header_frames)) else 0
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        d["missing_frames"] = self.missing_frames
-        d["note"] = (f"the file ends early: its header promises {self.header_frames} frames, "
-                     f"{self.frames} were decoded and measured" if self.missing_frames else None)
-        return d
+        notes = []
+        if self.missing_frames:
+            notes.append(f"the file ends early: its header promises {self.header_frames} frames, "
+                         f"{self.frames} were decoded and measured")
+        if self.damaged:
+            notes.append(f"{len(self.damaged)} frames were decoded from damaged data and not measured")
+        return {"frames": self.frames, "header_frames": self.header_frames,
+                "missing_frames": self.missing_frames, "damaged_frames": len(self.damaged),
+                "note": "; ".join(notes) or None}
 
 
 @dataclass(frozen=True)
@@ -77,6 +82,8 @@ class Frame:
     index: int
     t_s: float
     rgb: np.ndarray
+    damaged: bool = False  # decoded from damaged data (FFmpeg concealed an error), or from a
+    # frame predicted from one, until the next key frame
 
 
 def _open(path: Path):
@@ -91,6 +98,21 @@ def _open(path: Path):
         ) from None
     except (av.error.FFmpegError, OSError) as err:
         raise InputError(f"cannot open {path}: {err}; check that it is a complete video file") from None
+
+
+def video_stream(container):
+    """The face video: the longest video stream that is not an attached picture (cover art)."""
+    streams = [s for s in container.streams.video
+               if not (s.disposition and "attached_pic" in str(s.disposition).lower())]
+    if not streams:
+        return None
+
+    def length(s) -> float:
+        if s.duration is not None and s.time_base is not None:
+            return float(s.duration * s.time_base)
+        return float(s.frames or 0)
+
+    return max(streams, key=length)
 
 
 def _check_path(path: Path) -> None:
@@ -111,10 +133,11 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
     container = _open(path)
     try:
         fmt = container.format.name
-        if not container.streams.video:
-            kind = "an audio-only file" if container.streams.audio else "not a video"
+        stream = video_stream(container)
+        if stream is None:
+            kind = ("only a picture" if container.streams.video else
+                    "an audio-only file" if container.streams.audio else "not a video")
             raise InputError(f"{path} is {kind}: it has no video stream; give a video of the face")
-        stream = container.streams.video[0]
         if fmt in TEXT_FORMATS or stream.codec_context.name in TEXT_CODECS:
             raise InputError(f"{path} is not a video file (it looks like text); give a video of the face")
         n_header = int(stream.frames or 0)
@@ -160,7 +183,8 @@ def _first_frame_rotation(path: Path) -> int:
 
     container = _open(path)
     try:
-        for frame in container.decode(video=0):
+        stream = video_stream(container)
+        for frame in container.decode(stream) if stream is not None else ():
             turns = _upright_turns(getattr(frame, "rotation", 0) or 0)
             return (-turns * 90) % 360
     except av.error.FFmpegError:
@@ -185,7 +209,7 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
     info = info or probe(path)
     container = _open(path)
     try:
-        stream = container.streams.video[0]
+        stream = video_stream(container)
         stream.thread_type = "AUTO"
         time_base = float(stream.time_base) if stream.time_base else None
         start = None
@@ -193,6 +217,7 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
         bad_packets = 0
         last_t = -1.0
         step = 1.0 / info.fps_nominal if info.fps_nominal else 1 / 30
+        damage = False  # damage carries over to predicted frames until the next key frame
         for packet in container.demux(stream):
             try:
                 frames = packet.decode()
@@ -214,10 +239,16 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
                 turns = _upright_turns(getattr(frame, "rotation", 0) or 0)
                 if turns:
                     rgb = np.ascontiguousarray(np.rot90(rgb, turns))
-                yield Frame(index=index, t_s=float(t), rgb=rgb)
-                index += 1
+                if frame.is_corrupt:
+                    damage = True
+                elif frame.key_frame:
+                    damage = False
+                yield Frame(index=index, t_s=float(t), rgb=rgb, damaged=damage)
                 if report is not None:
-                    report.frames = index
+                    report.frames = index + 1
+                    if damage:
+                        report.damaged.append(index)
+                index += 1
     except av.error.FFmpegError as err:
         raise InputError(
             f"{path} is corrupt: decoding stopped after {index} frames ({err.strerror or err}); "

@@ -85,6 +85,7 @@ def analysis_report(result: AnalysisResult) -> str:
         "mm per pixel (median)": f"{info.calibration['mm_per_px_median']:.4f}",
         "interpupillary distance": f"{info.calibration['ipd_mm_median']:.1f} mm",
         "faces in view (most)": info.landmarks["max_faces_seen"],
+        "decoding": (info.decode or {}).get("note") or "every frame the file promises was decoded intact",
     })]
     if result.findings:
         f = result.findings
