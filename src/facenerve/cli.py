@@ -87,14 +87,9 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _read_json(path: str, what: str) -> Any:
-    p = Path(path)
-    if not p.is_file():
-        raise InputError(f"{what} file {path} does not exist")
-    try:
-        return json.loads(p.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"{what} file {path} is not valid JSON ({str(err).splitlines()[0]}); "
-                         "check it with a JSON validator") from None
+    from .media.outputs import read_json
+
+    return read_json(path, what)
 
 
 def cmd_triage(args: argparse.Namespace) -> int:
@@ -182,6 +177,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate.render import render_exam_video, render_twitch_video
 
+    if not Path(args.out).absolute().parent.is_dir():
+        raise InputError(f"the folder of {args.out} does not exist; create it or choose another --out")
+
     if args.exam:
         if not 0 <= args.factor <= 1 or not 0 <= args.synkinesis <= 1:
             raise InputError("--factor and --synkinesis take a number from 0 to 1")
@@ -268,10 +266,44 @@ def cmd_user(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with the one-line error contract: ``facenerve: error: ...``, exit 2."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise InputError(f"{message}; see '{self.prog} --help'")
+
+
+def _number(kind: type, lo: float, hi: float):
+    """An argparse type: a finite number of ``kind`` within [lo, hi]."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"{_cut(text, 30)!r} is not a {kind.__name__}") from None
+        if not (value == value and lo <= value <= hi):  # NaN fails the first test
+            raise argparse.ArgumentTypeError(f"must be from {lo:g} to {hi:g}, got {_cut(text, 30)}")
+        return value
+    return parse
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def one_line(text: str, limit: int = 400) -> str:
+    """A message as one safe terminal line: control characters escaped, long text cut."""
+    import unicodedata
+
+    out = "".join(
+        ch if unicodedata.category(ch)[0] != "C" else ch.encode("unicode_escape").decode("ascii")
+        for ch in str(text))
+    return _cut(out, limit)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="facenerve", description=__doc__.splitlines()[0])
+    p = _Parser(prog="facenerve", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"facenerve {__version__}")
-    sub = p.add_subparsers(dest="command", required=True)
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     a = sub.add_parser("analyze", help="measure each side of the face in a video, find blinks and twitches")
     a.add_argument("video")
@@ -293,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="throughput and memory: decode, landmarks, end to end")
     b.add_argument("video")
-    b.add_argument("--repeat", type=int, default=1, help="times the video is played through")
+    b.add_argument("--repeat", type=_number(int, 1, 100), default=1, help="times the video is played through")
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
@@ -302,12 +334,12 @@ def build_parser() -> argparse.ArgumentParser:
                         "real faces; twitches: rendered videos")
     e.add_argument("folder", nargs="?", help="data folder (triage: vignettes; default the bundled set)")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
-    e.add_argument("--make", type=int, metavar="N",
+    e.add_argument("--make", type=_number(int, 1, 1000), metavar="N",
                    help="twitches: first render N videos with twitches (and 2 without) into FOLDER; "
                         "exams: any N renders the standard exam set")
-    e.add_argument("--free", type=int, default=2, metavar="K",
+    e.add_argument("--free", type=_number(int, 0, 1000), default=2, metavar="K",
                    help="twitches, with --make: also render K twitch-free videos (30 s each)")
-    e.add_argument("--seed", type=int, default=100,
+    e.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=100,
                    help="twitches, with --make: random state of the first video (then +1 each)")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
@@ -329,16 +361,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("simulate", help="render a face video with known twitches and blinks, or an exam")
     s.add_argument("--out", required=True, help="video file to write (.mp4)")
-    s.add_argument("--duration", type=float, default=20.0)
+    s.add_argument("--duration", type=_number(float, 1.0, 3600.0), default=20.0, help="seconds (1 to 3600)")
     s.add_argument("--side", choices=["left", "right", "none"], default="left")
     s.add_argument("--regions", default="eye,cheek,mouth")
-    s.add_argument("--twitch-rate", type=float, default=12.0, help="twitches per minute")
-    s.add_argument("--blink-rate", type=float, default=15.0, help="blinks per minute")
-    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--twitch-rate", type=_number(float, 0.0, 120.0), default=12.0, help="twitches per minute")
+    s.add_argument("--blink-rate", type=_number(float, 0.0, 120.0), default=15.0, help="blinks per minute")
+    s.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=0)
     s.add_argument("--exam", action="store_true", help="render a guided exam instead (--side is the weak side)")
-    s.add_argument("--factor", type=float, default=1.0, help="exam: weak side's movement, 0 (none) to 1 (normal)")
+    s.add_argument("--factor", type=_number(float, 0.0, 1.0), default=1.0,
+                   help="exam: weak side's movement, 0 (none) to 1 (normal)")
     s.add_argument("--central", action="store_true", help="exam: spare the forehead (central palsy)")
-    s.add_argument("--synkinesis", type=float, default=0.0, help="exam: co-movement strength, 0 to 1")
+    s.add_argument("--synkinesis", type=_number(float, 0.0, 1.0), default=0.0, help="exam: co-movement strength, 0 to 1")
     s.set_defaults(func=cmd_simulate)
 
     def web_options(q: argparse.ArgumentParser) -> None:
@@ -349,15 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     w = sub.add_parser("serve", help="start the web app on this machine")
     web_options(w)
     w.add_argument("--host", default="127.0.0.1")
-    w.add_argument("--port", type=int, default=8000)
-    w.add_argument("--workers", type=int, help="analysis workers in the app (default 1; 0 = use 'facenerve worker')")
-    w.add_argument("--max-upload-mb", type=int, help="largest video accepted (default 500)")
+    w.add_argument("--port", type=_number(int, 1, 65535), default=8000)
+    w.add_argument("--workers", type=_number(int, 0, 64),
+                   help="analysis workers in the app (default 1; 0 = use 'facenerve worker')")
+    w.add_argument("--max-upload-mb", type=_number(int, 1, 100_000), help="largest video accepted (default 500)")
     w.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (when served over HTTPS)")
     w.set_defaults(func=cmd_serve)
 
     k = sub.add_parser("worker", help="run analysis workers for the web app, without the web server")
     web_options(k)
-    k.add_argument("--workers", type=int, default=1)
+    k.add_argument("--workers", type=_number(int, 1, 64), default=1)
     k.set_defaults(func=cmd_worker)
 
     u = sub.add_parser("user", help="create a web account or change its role (password from "
@@ -377,14 +411,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         with native_stderr_silenced():
             return int(args.func(args) or 0)
     except FacenerveError as err:
-        print(f"facenerve: error: {err}", file=sys.stderr)
+        print(f"facenerve: error: {one_line(err)}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # the file system said no: a missing folder, a file in the way
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"facenerve: error: {one_line(where + (err.strerror or str(err)))}; check the path and "
+              "its permissions", file=sys.stderr)
+        return 2
+    except RecursionError:
+        print("facenerve: error: the input is nested too deeply to read", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("facenerve: interrupted; nothing was written", file=sys.stderr)
         return 130
@@ -394,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # noqa: BLE001 - one line, never a traceback, unless asked
         if os.environ.get("FACENERVE_DEBUG"):
             raise
-        print(f"facenerve: internal error: {type(err).__name__}: {err} "
+        print(f"facenerve: internal error: {type(err).__name__}: {one_line(err)} "
               "(run with FACENERVE_DEBUG=1 for details and report it)", file=sys.stderr)
         return 1
 

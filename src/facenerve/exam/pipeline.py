@@ -61,8 +61,10 @@ def analyze_exam(video: str | os.PathLike[str],
     else:
         segments = segment_auto(analysis.signals, protocol)
     duration = float(analysis.signals["time_s"].iloc[-1])
-    if min(s.start_s for s in segments) > duration:
-        raise InputError(f"the video ({duration:.1f} s) ends before the first task; check the task times")
+    late = [s for s in segments if s.end_s > duration + 0.5]
+    if late:
+        raise InputError(f"task {late[0].task} ({late[0].start_s:g}-{late[0].end_s:g} s) runs past the end "
+                         f"of the video ({duration:.1f} s); check the task times")
     measures = task_measures(analysis.signals, segments, protocol)
     measures.pop("features")
     return ExamResult(analysis, segments, measures, grade_exam(measures), Path(video))

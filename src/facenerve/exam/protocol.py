@@ -9,7 +9,6 @@ Shape contract
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from functools import lru_cache
 from importlib import resources
@@ -88,14 +87,9 @@ def segments_from_protocol(protocol: Protocol, offset_s: float = 0.0) -> list[Se
 
 def read_sidecar(path: str | Path, protocol: Protocol) -> list[Segment]:
     """Task times from a JSON file (the format of ``parse_tasks``)."""
-    p = Path(path)
-    try:
-        doc = json.loads(p.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise InputError(f"task file {p} does not exist") from None
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(f"task file {p} is not valid JSON ({str(err).splitlines()[0]})") from None
-    return parse_tasks(doc, protocol, f"task file {p}")
+    from ..media.outputs import read_json
+
+    return parse_tasks(read_json(path, "task"), protocol, f"task file {path}")
 
 
 def parse_tasks(doc: Any, protocol: Protocol, where: str = "the task times") -> list[Segment]:
@@ -110,7 +104,7 @@ def parse_tasks(doc: Any, protocol: Protocol, where: str = "the task times") -> 
         try:
             task = str(it.get("task", it.get("id")))
             start, end = float(it["start_s"]), float(it["end_s"])
-        except (AttributeError, KeyError, TypeError, ValueError):
+        except (AttributeError, KeyError, TypeError, ValueError, OverflowError):
             raise InputError(f"{where}: item {i} needs task, start_s and end_s (numbers)") from None
         if task not in known:
             raise InputError(f"{where}: unknown task {task!r}; tasks are {', '.join(sorted(known))}")
@@ -119,4 +113,12 @@ def parse_tasks(doc: Any, protocol: Protocol, where: str = "the task times") -> 
         out.append(Segment(task, start, end, "sidecar"))
     if "rest" not in {s.task for s in out}:
         raise InputError(f"{where} has no 'rest' task: every measure is taken from rest")
+    out.sort(key=lambda s: s.start_s)
+    for a, b in zip(out, out[1:], strict=False):
+        if b.start_s < a.end_s:
+            raise InputError(f"{where}: tasks {a.task} ({a.start_s:g}-{a.end_s:g} s) and {b.task} "
+                             f"({b.start_s:g}-{b.end_s:g} s) overlap; each task needs its own time")
+    seen = [s.task for s in out]
+    if len(set(seen)) < len(seen):
+        raise InputError(f"{where}: a task appears twice; give each task once")
     return out

@@ -1,4 +1,4 @@
-"""Atomic output folders and JSON writing.
+"""Atomic output folders, and JSON reading and writing.
 
 ``write_atomically(out_dir, names, write)`` runs ``write(tmp)`` into a temporary sibling
 folder, then moves what it wrote into ``out_dir``; a failed run leaves ``out_dir`` as it was.
@@ -26,6 +26,26 @@ def _json_default(o: Any) -> Any:
     if isinstance(o, np.ndarray):
         return o.tolist()
     raise TypeError(f"not JSON serialisable: {type(o)}")
+
+
+def read_json(path: str | os.PathLike[str], what: str) -> Any:
+    """A JSON file the user gave, or one clear ``InputError`` saying what is wrong with it."""
+    import json
+
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{what} file {p} does not exist; check the file name")
+    if not p.is_file():
+        raise InputError(f"{what} file {p} is not a file; give the path of a JSON file")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(f"{what} file {p} is not valid JSON ({str(err).splitlines()[0]}); "
+                         "check it with a JSON validator") from None
+    except RecursionError:
+        raise InputError(f"{what} file {p} is nested too deeply to be {what}") from None
+    except OSError as err:
+        raise InputError(f"cannot read {what} file {p}: {err.strerror or err}") from None
 
 
 def write_json(obj: Any, path: Path) -> None:
@@ -230,9 +250,6 @@ class OutputDir:
             if tmp is not None and tmp.exists() and exc_type is not None:
                 shutil.rmtree(tmp, ignore_errors=True)
             self._release()
-        if isinstance(exc, OSError):
-            raise FacenerveError(f"could not write the outputs to {self.out}: {exc.strerror or exc}; "
-                                 "the folder was left as it was") from None
 
 
 def write_atomically(out_dir: str | os.PathLike[str], write: Callable[[Path], None]) -> Path:

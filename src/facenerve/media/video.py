@@ -30,6 +30,7 @@ STILL_IMAGE_FORMATS = {
 # FFmpeg reads any text file as "ANSI art" video; none of these is a camera recording.
 TEXT_FORMATS = {"tty", "bin", "idf", "xbin", "adf"}
 TEXT_CODECS = {"ansi", "bintext", "xbin", "idf", "text"}
+MIN_SIDE_PX = 64  # smaller pictures cannot show a face's features
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
 
 
@@ -138,6 +139,10 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
             kind = ("only a picture" if container.streams.video else
                     "an audio-only file" if container.streams.audio else "not a video")
             raise InputError(f"{path} is {kind}: it has no video stream; give a video of the face")
+        if stream.codec_context is None:
+            tag = getattr(stream, "codec_tag", "") or "unknown"
+            raise InputError(f"{path} uses a video codec facenerve cannot decode (tag {tag!r}); "
+                             "export it again as H.264 MP4")
         if fmt in TEXT_FORMATS or stream.codec_context.name in TEXT_CODECS:
             raise InputError(f"{path} is not a video file (it looks like text); give a video of the face")
         n_header = int(stream.frames or 0)
@@ -159,6 +164,9 @@ def probe(path: str | os.PathLike[str]) -> VideoInfo:
         width, height = int(ctx.width or 0), int(ctx.height or 0)
         if width == 0 or height == 0:
             raise InputError(f"{path} has a video stream with no picture size; it is damaged")
+        if min(width, height) < MIN_SIDE_PX:
+            raise InputError(f"{path} is {width}x{height} pixels, too small to measure a face; record "
+                             f"at least {MIN_SIDE_PX} pixels on each side")
         codec = ctx.name
     finally:
         container.close()

@@ -25,7 +25,9 @@ def _bad(key: str, value: Any, q: Question) -> InputError:
         want = "a list of: " + ", ".join(q.allowed)
     else:
         want = "one of: " + ", ".join(q.allowed)
-    return InputError(f"answer {key!r} = {value!r} is not allowed; {key} takes {want}")
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return InputError(f"answer {str(key)[:60]!r} = {shown} is not allowed; {key} takes {want}")
 
 
 def _clean_value(key: str, value: Any, q: Question) -> Any:
@@ -69,7 +71,7 @@ def clean_answers(answers: Mapping[str, Any], knowledge: Knowledge | None = None
     for key, value in answers.items():
         if key not in fields:
             hint = "" if allow_findings else " (video findings go in --findings)"
-            raise InputError(f"unknown answer key {key!r}{hint}; known keys: {', '.join(fields)}")
+            raise InputError(f"unknown answer key {str(key)[:60]!r}{hint}; known keys: {', '.join(fields)}")
         if value is None or (isinstance(value, str) and value.strip().lower() == "unknown"):
             continue
         out[key] = _clean_value(key, value, fields[key])

@@ -34,6 +34,8 @@ class WebConfig:
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir).expanduser()
+        if self.data_dir.exists() and not self.data_dir.is_dir():
+            raise InputError(f"--data-dir {self.data_dir} is a file; give a folder (it is created if missing)")
         if self.database_url is None:
             self.database_url = f"sqlite:///{self.data_dir / 'facenerve.db'}"
         if not (self.database_url.startswith("sqlite") or self.database_url.startswith("postgresql")):
