@@ -69,3 +69,21 @@ def test_wolfgang_clip_gives_no_spasm_finding(wolfgang_result):
     assert all(g["smc_grade"] is None for g in f["grades"].values())
     # the footage the finding rests on is given with it
     assert 0 <= f["footage"]["assessable_s"] <= f["footage"]["recorded_s"]
+
+
+def test_twitches_injected_into_real_faces_are_found_on_their_side(tmp_path):
+    """Sensitivity on real faces: one side's cheek, mouth corner or eyelid warped in real
+    blink videos (ZJU, small faces at 320x240). The whole-set figures (README) come from
+    ``facenerve evaluate injected``; this fixed subset checks the same behaviour."""
+    from facenerve.evaluation.realfaces import evaluate_injected
+
+    from .conftest import subset_folder
+
+    names = sorted(p.name for p in need(ZJU).glob("*_F[NT]N.mp4"))  # frontal, without black frames
+    (tmp_path / "clips").mkdir()
+    folder = subset_folder(tmp_path / "clips", ZJU, names)
+    r = evaluate_injected(folder, tmp_path / "work", seed=0, twitch_rate_per_min=40)
+    rest = r["rest"]
+    assert rest["tp"] + rest["fn"] >= 10  # enough twitches fell in resting footage to judge
+    assert rest["side_correct"] == 1.0 and rest["region_correct"] >= 0.9
+    assert rest["recall"] >= 0.6 and rest["precision"] >= 0.8, rest

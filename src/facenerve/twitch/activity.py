@@ -12,7 +12,7 @@ Method
     Hemifacial spasm moves one side; people who talk, smile or look around move both, or move
     the jaw and the head. So:
     - speech: the inner lips part and close again (``mouth_open_mm`` ranging more than
-      ``speech_open_mm`` within ``ACTIVITY_WINDOW_S``);
+      ``speech_open_mm`` within ``ACTIVITY_WINDOW_S``), going on for ``SPEECH_MIN_S`` or more;
     - expression: both sides move together: the weaker side's mouth-corner lift or cheek
       lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline (a
       one-sided twitch leaves the other side still, so it never counts);
@@ -28,6 +28,9 @@ import pandas as pd
 from ..settings import AnalysisSettings
 
 ACTIVITY_WINDOW_S = 0.5
+# speech goes on: the lips open and close for at least this long. A one-sided mouth twitch
+# also parts the lips, but for a fraction of a second (or once, at each end of a tonic pull).
+SPEECH_MIN_S = 0.5
 # skin motion (measure.skin_motion) that both sides share in smiles, grimaces and speech. The
 # landmarks' brow height is left out: it rises with every blink (the iris point drops).
 # Sideways mouth movement is left out too: a one-sided pull reads on both corners once the
@@ -49,6 +52,16 @@ def _centered(x: np.ndarray, window: int, how: str) -> np.ndarray:
 def _from_baseline(x: np.ndarray, window: int) -> np.ndarray:
     base = pd.Series(x).rolling(max(window, 3), center=True, min_periods=3).median()
     return x - base.ffill().bfill().to_numpy()
+
+
+def _lasting(mask: np.ndarray, min_len: int) -> np.ndarray:
+    """``mask`` without its runs shorter than ``min_len`` frames."""
+    out = mask.copy()
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if e - s < min_len:
+            out[s:e] = False
+    return out
 
 
 def _dilate(mask: np.ndarray, pad: int) -> np.ndarray:
@@ -77,7 +90,7 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
 
     mouth = signals["mouth_open_mm"].to_numpy(dtype=np.float64) if "mouth_open_mm" in signals else np.zeros(n)
     spread = _centered(mouth, w, "max") - _centered(mouth, w, "min")
-    speech = np.nan_to_num(spread) > settings.speech_open_mm
+    speech = _lasting(np.nan_to_num(spread) > settings.speech_open_mm, int(round(SPEECH_MIN_S * fps)))
 
     thr = settings.expression_min_mm
     expr = np.zeros(n, bool)

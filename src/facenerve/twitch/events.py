@@ -159,7 +159,7 @@ def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float
             continue
         pl, pr = np.nanmax(cl[s : e + 1]), np.nanmax(cr[s : e + 1])
         dur = (e - s + 1) / fps
-        if min(pl, pr) >= on:  # both eyes: a blink, or a longer closure (never a twitch)
+        if min(pl, pr) >= on:  # both eyes: a blink or a closure, never a twitch
             kind, side = ("blink" if dur <= settings.blink_max_s else "closure"), "both"
             c = np.fmin(cl, cr)[s : e + 1]
         elif max(pl, pr) - min(pl, pr) >= settings.twitch_asym_min:
