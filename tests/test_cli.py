@@ -68,3 +68,21 @@ def test_real_video_no_face_is_one_line(tmp_path):
     assert r.stderr.strip().startswith("facenerve: error: no face was found")
     assert r.stderr.count("\n") == 1
     assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_bench_reports_every_stage_side_by_side():
+    from facenerve.simulate.render import example_video
+
+    r = run("bench", str(example_video()))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for key in ("decode_fps", "landmarks_fps", "skin_motion_fps", "end_to_end_fps", "end_to_end_peak_rss_mb"):
+        assert out[key] > 0, key
+
+
+def test_bench_ends_with_one_line_when_its_child_fails(tiny_videos):
+    r = run("bench", str(tiny_videos / "noface.mp4"))
+    assert r.returncode == 2
+    lines = [x for x in r.stderr.splitlines() if x.startswith("facenerve")]
+    assert lines == [lines[0]] and "end-to-end benchmark failed" in lines[0]

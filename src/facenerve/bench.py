@@ -28,15 +28,35 @@ def _e2e_child(path: str, conn) -> None:
     from .twitch.analyze import analyze_video
     from .twitch.outputs import write_outputs
 
-    with native_stderr_silenced():
-        t0 = time.perf_counter()
-        result = analyze_video(path)
-        with tempfile.TemporaryDirectory() as d:
-            write_outputs(result, os.path.join(d, "out"))
-        dt = time.perf_counter() - t0
-    conn.send({"frames": result.info.n_frames, "seconds": dt,
-               "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
-    conn.close()
+    try:
+        with native_stderr_silenced():
+            t0 = time.perf_counter()
+            result = analyze_video(path)
+            with tempfile.TemporaryDirectory() as d:
+                write_outputs(result, os.path.join(d, "out"))
+            dt = time.perf_counter() - t0
+        conn.send({"frames": result.info.n_frames, "seconds": dt,
+                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
+    except Exception as err:  # noqa: BLE001 - reported by the parent in one line
+        conn.send({"error": f"{type(err).__name__}: {err}"})
+    finally:
+        conn.close()
+
+
+def _child_result(proc, recv) -> dict[str, Any]:
+    """The end-to-end child's answer; one clear error if it failed or died, never a hang."""
+    from .errors import FacenerveError
+
+    while not recv.poll(0.5):
+        if not proc.is_alive():
+            proc.join()
+            raise FacenerveError(f"the end-to-end benchmark process died (exit code {proc.exitcode}); "
+                                 "run 'facenerve analyze' on the video to see why")
+    res = recv.recv()
+    proc.join()
+    if "error" in res:
+        raise FacenerveError(f"the end-to-end benchmark failed: {res['error']}")
+    return res
 
 
 def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
@@ -80,7 +100,8 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     out["landmarks_fps"] = round(lm_fps, 1)
     signals = pd.DataFrame({"quality_ok": np.isfinite(points[:, 0, 0]),
                             "time_s": np.arange(n_held) / (info.fps_nominal or 30.0),
-                            "mm_per_px": np.full(n_held, 0.2)})
+                            "mm_per_px": np.full(n_held, 0.2),
+                            "head_yaw_deg": np.zeros(n_held), "head_pitch_deg": np.zeros(n_held)})
     t0 = time.perf_counter()
     for _ in range(repeat):
         skin_motion(path, points, signals)
@@ -93,8 +114,8 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
         recv, send = ctx.Pipe(duplex=False)
         proc = ctx.Process(target=_e2e_child, args=(path, send))
         proc.start()
-        res = recv.recv()
-        proc.join()
+        send.close()
+        res = _child_result(proc, recv)
         e2e.append(res["frames"] / res["seconds"])
         peak = max(peak, res["peak_rss_mb"])
     out["end_to_end_fps"] = round(sum(e2e) / len(e2e), 1)
