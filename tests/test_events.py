@@ -66,3 +66,32 @@ def test_events_empty_without_trusted_frames():
     sig, _ = simulate_signals(duration_s=10, random_state=0)
     sig["quality_ok"] = False
     assert detect_events(sig).empty
+
+
+def _squeeze(sig, t0, t1, cheek_mm):
+    """Both eyes shut from t0 to t1 s, both cheeks raised by cheek_mm (a forced closure)."""
+    m = (sig["time_s"] >= t0) & (sig["time_s"] <= t1)
+    for side in ("left", "right"):
+        sig.loc[m, f"eye_aperture_{side}_mm"] = 0.3
+        sig.loc[m, f"lid_drop_{side}_mm"] = 5.0
+        sig.loc[m, f"cheek_lift_{side}_mm"] += cheek_mm
+
+
+def test_repeated_forced_closures_suggest_blepharospasm_but_looking_down_does_not():
+    starts = (5, 15, 25, 35, 45)
+    sig, _ = simulate_signals(duration_s=60, twitch_side="none", blink_rate=0, random_state=4)
+    for t0 in starts:
+        _squeeze(sig, t0, t0 + 1.5, cheek_mm=2.5)
+    ev = detect_events(sig)
+    closures = ev[ev["kind"] == "closure"]
+    assert len(closures) == len(starts) and (closures["pattern"] == "forced").all()
+    assert (ev["kind"] == "twitch").sum() == 0  # closures of both eyes are never twitches
+    f = summarize_events(ev, sig)
+    assert f["finding"]["blepharospasm_like"] and f["finding"]["status"] != "spasm"
+
+    down, _ = simulate_signals(duration_s=60, twitch_side="none", blink_rate=0, random_state=4)
+    for t0 in starts:  # the lids lower as the eyes look down; the cheeks stay still
+        _squeeze(down, t0, t0 + 1.5, cheek_mm=0.0)
+    ev = detect_events(down)
+    assert (ev["kind"] == "closure").sum() == len(starts) and not (ev["pattern"] == "forced").any()
+    assert not summarize_events(ev, down)["finding"]["blepharospasm_like"]

@@ -57,7 +57,7 @@ def test_healthy_talking_faces_get_no_spasm_finding(natural_report):
     frames than the file holds, and a face never within the pose limits)."""
     r = natural_report
     assert r["refused"] == []
-    assert r["clips_with_spasm_finding"] == []
+    assert r["clips_with_spasm_finding"] == [] and r["clips_with_blepharospasm_like_finding"] == []
     # the whole set gives 1.35 per 10 minutes (README); this 3-minute subset holds a clip of
     # deliberate winks (LivePortrait d19), the kind of one-sided event that may be reported
     assert r["false_twitches"] <= 2, r["what_fooled_it"]
@@ -67,6 +67,7 @@ def test_healthy_talking_faces_get_no_spasm_finding(natural_report):
 def test_wolfgang_clip_gives_no_spasm_finding(wolfgang_result):
     f = wolfgang_result.findings
     assert f["finding"]["status"] != "spasm", f["finding"]
+    assert not f["finding"]["blepharospasm_like"]  # she looks down and smiles: not blepharospasm
     assert f["affected_sides"] == []
     assert all(g["smc_grade"] is None for g in f["grades"].values())
     # the footage the finding rests on is given with it

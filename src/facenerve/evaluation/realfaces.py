@@ -3,7 +3,8 @@ injected into real recordings.
 
 ``evaluate natural DIR``: every video in DIR shows people with no facial nerve disorder, so
 every twitch reported is false and every spasm finding is wrong. Reported over the set as a
-whole: false twitches per 10 minutes, the clips with a spasm finding, the clips refused, and
+whole: false twitches per 10 minutes, the clips with a spasm (or blepharospasm-like) finding,
+the clips refused, and
 a table of what fooled the detector (each false twitch with its clip, time, side, region and
 what the face was doing).
 
@@ -102,7 +103,7 @@ def evaluate_natural(folder: str | Path, work: str | Path | None = None,
     settings = settings or AnalysisSettings()
     work = Path(work) if work else None
     total_s = assessable_s = 0.0
-    fooled, refused, spasm, clips = [], [], [], []
+    fooled, refused, spasm, bleph, clips = [], [], [], [], []
     kinds: dict[str, int] = {}
     for video in _progress(find_videos(folder), "natural", progress):
         try:
@@ -124,6 +125,8 @@ def evaluate_natural(folder: str | Path, work: str | Path | None = None,
                            "confidence": float(e["confidence"])})
         if f["finding"]["status"] == "spasm":
             spasm.append({"clip": video.name, "reason": f["finding"]["reason"]})
+        if f["finding"]["blepharospasm_like"]:
+            bleph.append({"clip": video.name, "reason": f["finding"]["blepharospasm_reason"]})
         clips.append({"clip": video.name, "seconds": round(dur, 2),
                       "assessable_s": f["footage"]["assessable_s"], "status": f["finding"]["status"],
                       "twitches": int((ev["kind"] == "twitch").sum()),
@@ -137,6 +140,7 @@ def evaluate_natural(folder: str | Path, work: str | Path | None = None,
         "false_twitches": len(fooled),
         "false_twitches_per_10_min": round(10 * len(fooled) / minutes, 2) if minutes else None,
         "clips_with_spasm_finding": spasm,
+        "clips_with_blepharospasm_like_finding": bleph,
         "finding_status_counts": {str(k): int(v) for k, v in status.items()},
         "refused": refused,
         "event_counts": kinds,

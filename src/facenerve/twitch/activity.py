@@ -70,7 +70,7 @@ def _dilate(mask: np.ndarray, pad: int) -> np.ndarray:
     return _centered(mask.astype(float), 2 * pad + 1, "max") > 0
 
 
-def _both_sides(signals: pd.DataFrame, measure: str, window: int, sign: float = 1.0) -> np.ndarray:
+def both_sides(signals: pd.DataFrame, measure: str, window: int, sign: float = 1.0) -> np.ndarray:
     """The weaker side's movement from baseline (mm, in the direction ``sign``)."""
     cols = [f"{measure}_{s}_mm" for s in ("left", "right")]
     if not all(c in signals for c in cols):
@@ -95,7 +95,7 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
     thr = settings.expression_min_mm
     expr = np.zeros(n, bool)
     for measure, sign in EXPRESSION_MOVES:
-        expr |= np.nan_to_num(_both_sides(signals, measure, base_w, sign)) > thr
+        expr |= np.nan_to_num(both_sides(signals, measure, base_w, sign)) > thr
 
     # yaw only: FaceMesh's pitch and the iris-based roll jump when the eyes close
     yaw = signals["head_yaw_deg"].to_numpy(dtype=np.float64)

@@ -5,7 +5,7 @@ Shape contract
     out: events DataFrame, one row per event, columns ``EVENT_COLUMNS``:
          kind (blink | closure | twitch | movement), side (left|right|both), region
          (eye|cheek|mouth, the main one), regions (all involved, '+'-joined), pattern
-         (clonic|tonic, empty for blinks and closures), onset_frame, offset_frame, peak_frame
+         (clonic|tonic; forced for a closure squeezed shut; empty otherwise), onset_frame, offset_frame, peak_frame
          (0-based decoded-frame indices), onset_s, offset_s, amplitude_mm, brow_raise (the
          same-side brow rose while the eye closed: the "other Babinski sign"), episode
          (twitches of one side closer than ``episode_gap_s`` share a number; -1 otherwise),
@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import AnalysisSettings
-from .activity import activity
+from .activity import activity, both_sides
 
 EVENT_COLUMNS = [
     "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",
@@ -63,6 +63,7 @@ MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from r
 # a lower-face movement during a blink must pass its threshold by this factor: the largest
 # seen in twitch-free real footage (ZJU and natural clips, as a whole) was 1.32
 BLINK_MARGIN = 1.35
+FORCED_CLOSURE = 0.85  # both eyes at least this closed (with both cheeks raised): squeezed shut
 
 
 def _fps(signals: pd.DataFrame) -> float:
@@ -242,9 +243,17 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
     context = act["context"].to_numpy()
     active = act["active"].to_numpy() | (context == "not_measured")
     out: list[dict] = []
+    cheeks = (both_sides(signals, "cheek_lift", max(5, int(settings.baseline_window_s * fps)))
+              if "cheek_lift_left_mm" in signals else np.full(len(signals), np.nan))
     for r in (r for r in eye_rows if r["kind"] in ("blink", "closure")):
         amp = np.nanmean([cl[r["peak"]] * open_ap["left"][r["peak"]], cr[r["peak"]] * open_ap["right"][r["peak"]]])
-        out.append(_row(r, r["kind"], "both", "eye", "eye", "", float(amp), False, t,
+        pattern = ""
+        if r["kind"] == "closure":  # squeezed shut: both eyes fully closed and both cheeks raised
+            s, e = r["onset"], r["offset"]
+            shut = min(np.nanmax(cl[s : e + 1]), np.nanmax(cr[s : e + 1])) >= FORCED_CLOSURE
+            raised = np.nanmax(np.nan_to_num(cheeks[s : e + 1], nan=0.0)) >= settings.expression_min_mm
+            pattern = "forced" if shut and raised else ""
+        out.append(_row(r, r["kind"], "both", "eye", "eye", pattern, float(amp), False, t,
                         _context(context, r["onset"], r["offset"]), 1.0))
     twitches = [r for r in eye_rows if r["kind"] == "twitch"]
     for r in twitches:

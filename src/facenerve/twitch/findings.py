@@ -36,7 +36,7 @@ from ..settings import AnalysisSettings
 from .activity import activity
 
 ROMAN = {0: "0", 1: "I", 2: "II", 3: "III", 4: "IV"}
-MIN_CLOSURES_PER_MIN = 2.0  # long closures of both eyes per minute that suggest blepharospasm
+MIN_CLOSURES_PER_MIN = 2.0  # forced closures of both eyes per minute that suggest blepharospasm
 
 
 def _side_summary(ev: pd.DataFrame, side: str, minutes: float) -> dict[str, Any]:
@@ -154,13 +154,20 @@ def _finding(per_side: dict[str, Any], footage: dict[str, Any], closures: pd.Dat
         status = "no_spasm"
         seen = f"; {total} isolated twitch{'es' if total != 1 else ''} seen, not a pattern" if total else ""
         reason = f"no repeated one-sided twitching in {where}{seen}"
-    minutes = footage["face_trusted_s"] / 60
+    # squeezing the eyes shut while laughing or talking is ordinary; a squeeze raises both
+    # cheeks, so the closure's own context may read as an expression
     n_cl = len(closures)
-    bleph = bool(n_cl >= settings.finding_min_twitches and minutes > 0
-                 and n_cl / minutes >= MIN_CLOSURES_PER_MIN)
-    bleph_reason = (f"{n_cl} long closures of both eyes in {footage['face_trusted_s']:.0f} s"
-                    + (": repeated forced closures, as in blepharospasm" if bleph else
-                       ": not repeated enough to suggest blepharospasm"))
+    n_forced = int(((closures["pattern"] == "forced")
+                    & closures["context"].isin(["rest", "expression"])).sum())
+    bleph = bool(status != "not_enough_footage" and n_forced >= settings.finding_min_twitches
+                 and n_forced / (secs / 60) >= MIN_CLOSURES_PER_MIN)
+    if status == "not_enough_footage":
+        bleph_reason = f"too little steady resting footage to judge closures of both eyes ({secs:.0f} s)"
+    else:
+        bleph_reason = (f"{n_cl} long closures of both eyes, {n_forced} of them squeezed shut without speech, "
+                        f"in {where}" + (": repeated forced closures, as in blepharospasm" if bleph else
+                                         ": no repeated forced closures (a slow blink or a look down "
+                                         "is not blepharospasm)"))
     return {"status": status, "affected_sides": pattern if status == "spasm" else [],
             "reason": reason, "blepharospasm_like": bleph, "blepharospasm_reason": bleph_reason}
 
