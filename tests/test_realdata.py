@@ -90,3 +90,19 @@ def test_twitches_injected_into_real_faces_are_found_on_their_side(tmp_path):
     assert rest["tp"] + rest["fn"] >= 10  # enough twitches fell in resting footage to judge
     assert rest["side_correct"] == 1.0 and rest["region_correct"] >= 0.9
     assert rest["recall"] >= 0.6 and rest["precision"] >= 0.8, rest
+
+
+def test_a_video_that_is_not_an_exam_gets_no_grades(tmp_path):
+    """A woman talking and smiling is not a facial exam: nothing is graded."""
+    import json
+    import subprocess
+    import sys
+
+    out = tmp_path / "exam"
+    r = subprocess.run([sys.executable, "-m", "facenerve.cli", "exam",
+                        str(need(FACE_MEDIA / "WolfgangLanger_Pexels.mp4")), "--out", str(out), "--quiet"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr
+    exam = json.loads((out / "summary.json").read_text())["exam"]
+    assert exam["exam_status"]["status"] == "not_an_exam"
+    assert "grades" not in exam and exam["weaker_side"] is None and not exam["central_pattern"]

@@ -67,7 +67,9 @@ def cmd_exam(args: argparse.Namespace) -> int:
         result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
                               settings=_settings(args.set), progress=not args.quiet)
         write_exam_into(result, tmp)
-    if not args.quiet:
+    if not args.quiet and result.grades["exam_status"]["status"] == "not_an_exam":
+        print(f"{result.grades['exam_status']['reason']} -> {out}/", file=sys.stderr)
+    elif not args.quiet:
         g = result.grades
         gr = g.get("grades", {})
         print(f"weaker side {g['weaker_side']}; House-Brackmann "

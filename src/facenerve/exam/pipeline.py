@@ -26,6 +26,8 @@ from .protocol import Segment, load_protocol, parse_tasks, read_sidecar, segment
 from .segment import segment_auto
 
 SEGMENTATIONS = ("auto", "protocol")
+MIN_TASK_CONFIDENCE = 0.6  # an automatically found task counts from this confidence
+MIN_TASKS = 3  # fewer clearly found movements: not an exam
 
 
 @dataclass
@@ -67,4 +69,29 @@ def analyze_exam(video: str | os.PathLike[str],
                          f"of the video ({duration:.1f} s); check the task times")
     measures = task_measures(analysis.signals, segments, protocol)
     measures.pop("features")
-    return ExamResult(analysis, segments, measures, grade_exam(measures), Path(video))
+    status = exam_status(segments, protocol)
+    if status["status"] == "not_an_exam":  # nothing to grade: say what was found, grade nothing
+        grades: dict[str, Any] = {"weaker_side": None, "central_pattern": False, "notes": [status["reason"]]}
+    else:
+        grades = grade_exam(measures)
+    grades["exam_status"] = status
+    return ExamResult(analysis, segments, measures, grades, Path(video))
+
+
+def exam_status(segments: list[Segment], protocol) -> dict[str, Any]:
+    """complete | incomplete | not_an_exam, with the tasks found and missing. Tasks found by
+    automatic segmentation count only with confidence ``MIN_TASK_CONFIDENCE``; an unguided
+    video showing fewer than ``MIN_TASKS`` of the protocol's movements is not an exam."""
+    moves = [t.id for t in protocol.tasks if t.measure != "rest"]
+    found = [s.task for s in segments if s.task in moves and s.confidence >= MIN_TASK_CONFIDENCE]
+    missing = [m for m in moves if m not in found]
+    if not missing:
+        return {"status": "complete", "tasks_found": found, "tasks_missing": [],
+                "reason": "every task of the exam was found"}
+    if len(found) < MIN_TASKS:
+        return {"status": "not_an_exam", "tasks_found": found, "tasks_missing": missing,
+                "reason": (f"this does not look like a facial exam: {len(found)} of the {len(moves)} "
+                           "movements were found clearly, so nothing is graded; record the guided exam "
+                           "(facenerve exam --segment protocol, or the web app) or give --tasks")}
+    return {"status": "incomplete", "tasks_found": found, "tasks_missing": missing,
+            "reason": f"incomplete exam: {', '.join(missing)} not found; redo those tasks"}

@@ -66,7 +66,9 @@ def _lr_figure(tasks: dict[str, Any]) -> str:
 def exam_report(result: ExamResult) -> str:
     g = result.grades
     tasks = result.measures["tasks"]
-    parts = []
+    status = g.get("exam_status") or {}
+    parts = [f"<p><b>{html.escape(status.get('status', '').replace('_', ' '))}</b>: "
+             f"{html.escape(status.get('reason', ''))}</p>"] if status else []
     if g.get("central_pattern"):
         parts.append("<p style='color:#b00;font-weight:bold'>" + html.escape(g["notes"][0]) + "</p>")
     if "grades" in g:

@@ -46,6 +46,8 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
             "sunnybrook": g.get("sunnybrook", {}).get("composite"),
             "eface": g.get("eface", {}).get("total"),
             "weaker_side": e.get("weaker_side"),
+            "exam_status": (e.get("exam_status") or {}).get("status"),
+            "exam_status_reason": (e.get("exam_status") or {}).get("reason"),
             "synkinesis": bool(e.get("synkinesis", {}).get("detected")),
             "central_pattern": bool(e.get("central_pattern")),
         })
