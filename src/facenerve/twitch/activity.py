@@ -39,7 +39,8 @@ EXPRESSION_MOVES = (("mouth_lift", 1.0), ("cheek_lift", 1.0))
 CONTEXTS = ("rest", "speech", "expression", "head_motion", "not_measured")
 
 
-def _fps(signals: pd.DataFrame) -> float:
+def frame_rate(signals: pd.DataFrame) -> float:
+    """Frames per second of a signals table, from its timestamps."""
     t = signals["time_s"].to_numpy()
     return float((len(t) - 1) / (t[-1] - t[0])) if len(t) > 1 and t[-1] > t[0] else 30.0
 
@@ -83,7 +84,7 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
     """Per-frame speech, expression and head motion; see the module docstring."""
     settings = settings or AnalysisSettings()
     n = len(signals)
-    fps = _fps(signals)
+    fps = frame_rate(signals)
     ok = signals["quality_ok"].to_numpy(dtype=bool) if n else np.zeros(0, bool)
     w = max(3, int(round(ACTIVITY_WINDOW_S * fps)))
     base_w = max(5, int(settings.baseline_window_s * fps))

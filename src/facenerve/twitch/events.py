@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import AnalysisSettings
-from .activity import activity, both_sides
+from .activity import activity, both_sides, frame_rate
 
 EVENT_COLUMNS = [
     "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",
@@ -64,11 +64,6 @@ MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from r
 # seen in twitch-free real footage (ZJU and natural clips, as a whole) was 1.32
 BLINK_MARGIN = 1.35
 FORCED_CLOSURE = 0.85  # both eyes at least this closed (with both cheeks raised): squeezed shut
-
-
-def _fps(signals: pd.DataFrame) -> float:
-    t = signals["time_s"].to_numpy()
-    return float((len(t) - 1) / (t[-1] - t[0])) if len(t) > 1 and t[-1] > t[0] else 30.0
 
 
 def _rolling(x: np.ndarray, window: int, q: float | None = None) -> np.ndarray:
@@ -233,7 +228,7 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
     settings = settings or AnalysisSettings()
     if len(signals) < 3 or not signals["quality_ok"].any():
         return pd.DataFrame(columns=EVENT_COLUMNS)
-    fps = _fps(signals)
+    fps = frame_rate(signals)
     eye_rows, cl, cr, open_ap = _eye_events(signals, settings, fps)
     brow = {
         side: signals[f"brow_height_{side}_mm"].to_numpy(dtype=np.float64) for side in ("left", "right")
