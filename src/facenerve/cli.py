@@ -176,6 +176,20 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_batch(args: argparse.Namespace) -> int:
+    from .cohort.batch import run_batch
+
+    settings = _settings(args.set).to_dict() if args.set else None
+    report = run_batch(args.input, args.out, scheduler=args.scheduler, workers=args.workers,
+                       memory_per_worker=args.memory_per_worker, settings=settings, force=args.force,
+                       csv=args.csv, progress=not args.quiet)
+    if not args.quiet:
+        print(f"{report['ok']} of {report['videos']} videos analysed ({report['failed']} failed, "
+              f"{report['skipped_as_finished']} already done) -> {args.out}/", file=sys.stderr)
+    _print_json(report)
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from .simulate.render import render_exam_video, render_twitch_video
 
@@ -350,6 +364,21 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)
+
+    bt = sub.add_parser("batch", help="a cohort of videos on Dask: every video's outputs, cohort tables, report")
+    bt.add_argument("input", help="a folder (searched recursively) or a manifest (.csv/.parquet with a 'video' column)")
+    bt.add_argument("--out", required=True, help="output folder: videos/<id>/, cohort_summary.parquet, ...")
+    bt.add_argument("--scheduler", metavar="ADDRESS",
+                    help="an existing Dask scheduler, e.g. tcp://host:8786 (default: DASK_SCHEDULER_ADDRESS, "
+                         "else a local cluster)")
+    bt.add_argument("--workers", type=_number(int, 1, 1024), help="local workers (default: one per core)")
+    bt.add_argument("--memory-per-worker", metavar="SIZE", help="local workers' memory limit, e.g. 2GB "
+                    "(default: 80%% of the memory shared out)")
+    bt.add_argument("--force", action="store_true", help="redo videos already finished")
+    bt.add_argument("--csv", action="store_true", help="also write the tables as CSV")
+    bt.add_argument("--quiet", action="store_true")
+    bt.add_argument("--set", action="append", metavar="NAME=VALUE")
+    bt.set_defaults(func=cmd_batch)
 
     t = sub.add_parser("triage", help="urgency and ranked differential from symptom answers (+ video findings)")
     t.add_argument("answers", nargs="?", help="ANSWERS.json (vocabulary: facenerve/knowledge/questions.yaml)")
