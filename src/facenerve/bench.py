@@ -124,3 +124,44 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     out["note"] = ("end-to-end includes model start-up and writing outputs; landmarks-only "
                    "excludes decoding. Ratios are measured side by side in this one run.")
     return out
+
+
+def run_batch_benchmark(folder: str, workers: int | None = None) -> dict[str, Any]:
+    """Videos per minute on one folder, side by side in one run: ``facenerve batch`` on its
+    default local cluster, the same videos through ``facenerve analyze`` one after another,
+    and the batch on 1 worker and on N workers (the scaling ratio)."""
+    import subprocess
+    import sys
+
+    from .cohort.batch import run_batch
+    from .cohort.manifest import load_manifest
+
+    videos = load_manifest(folder)["video"].tolist()
+    n = workers or os.cpu_count() or 1
+    out: dict[str, Any] = {"folder": folder, "videos": len(videos), "cpu_count": os.cpu_count()}
+
+    def batch(k: int | None) -> float:
+        with tempfile.TemporaryDirectory() as d:
+            t0 = time.perf_counter()
+            run_batch(folder, d, workers=k)
+            return time.perf_counter() - t0
+
+    t_default = batch(None)
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as d:
+        for i, v in enumerate(videos):
+            subprocess.run([sys.executable, "-m", "facenerve.cli", "analyze", v, "--out", f"{d}/{i}", "--quiet"],
+                           capture_output=True, check=False)
+    t_seq = time.perf_counter() - t0
+    t_one, t_n = batch(1), batch(n)
+    per_min = {k: round(60 * len(videos) / t, 2) for k, t in
+               (("batch_default", t_default), ("analyze_one_after_another", t_seq),
+                ("batch_1_worker", t_one), (f"batch_{n}_workers", t_n))}
+    out["videos_per_minute"] = per_min
+    out["batch_over_sequential_analyze"] = round(t_seq / t_default, 2)
+    out[f"scaling_{n}_workers_over_1"] = round(t_one / t_n, 2)
+    out["seconds"] = {"batch_default": round(t_default, 1), "analyze_one_after_another": round(t_seq, 1),
+                      "batch_1_worker": round(t_one, 1), f"batch_{n}_workers": round(t_n, 1)}
+    out["note"] = ("each batch starts its own local cluster (included); 'analyze one after another' "
+                   "starts a new process per video, as a shell loop would")
+    return out

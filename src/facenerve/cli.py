@@ -82,7 +82,11 @@ def cmd_exam(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_benchmark
+    from .bench import run_batch_benchmark, run_benchmark
+
+    if args.batch:
+        _print_json(run_batch_benchmark(args.video))
+        return 0
 
     _print_json(run_benchmark(args.video, repeat=args.repeat))
     return 0
@@ -149,11 +153,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation.realfaces import evaluate_injected, evaluate_natural
 
         if args.what == "natural":
-            report = evaluate_natural(args.folder, args.work, _settings(args.set), progress=not args.quiet)
+            report = evaluate_natural(args.folder, args.work, _settings(args.set), progress=not args.quiet,
+                                      workers=args.workers)
         else:
             if not args.work:
                 raise InputError("evaluate injected needs --work DIR, where the injected videos are written")
             report = evaluate_injected(args.folder, args.work, seed=args.seed, settings=_settings(args.set),
+                                       workers=args.workers,
                                        progress=not args.quiet)
         if not args.per_clip:
             report.pop("per_clip", None)
@@ -340,7 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_exam)
 
     b = sub.add_parser("bench", help="throughput and memory: decode, landmarks, end to end")
-    b.add_argument("video")
+    b.add_argument("video", help="a video, or with --batch a folder of videos")
+    b.add_argument("--batch", action="store_true",
+                   help="videos per minute of facenerve batch against analyze one after another, and worker scaling")
     b.add_argument("--repeat", type=_number(int, 1, 100), default=1, help="times the video is played through")
     b.set_defaults(func=cmd_bench)
 
@@ -361,6 +369,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--work", metavar="DIR",
                    help="natural, injected: keep measures (and injected videos) here; reruns reuse them")
+    e.add_argument("--workers", type=_number(int, 1, 1024),
+                   help="natural, injected: measure on this many Dask workers (default: one per core)")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)

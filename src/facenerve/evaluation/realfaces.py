@@ -17,13 +17,15 @@ what was found during activity (as a twitch, or as a movement that never counts)
 
 Measuring a video is the slow part, so both keep each video's measures in ``work``
 (signals, landmarks, injected videos), keyed by the file's content hash and the settings that
-shape the measures; a rerun only redetects events. Nothing is written next to the data.
+shape the measures; a rerun only redetects events. The measuring runs on every core through
+the cohort machinery (a Dask LocalCluster, ``prefill``). Nothing is written next to the data.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -82,6 +84,38 @@ def measured(video: Path, work: Path | None, settings: AnalysisSettings,
     return res.signals, res.landmarks
 
 
+def _measure_quietly(video: str, work: str, settings: dict[str, Any], landmarks: bool) -> bool:
+    """``measured`` where a Dask worker runs it: fills the cache, True if the video measured."""
+    from .._log import native_stderr_silenced
+
+    try:
+        with native_stderr_silenced():
+            measured(Path(video), Path(work), AnalysisSettings.from_dict(settings), landmarks)
+        return True
+    except FacenerveError:
+        return False
+
+
+def prefill(videos: list[Path], work: Path | None, settings: AnalysisSettings, landmarks: bool = False,
+            workers: int | None = None) -> None:
+    """Measure the videos not yet in ``work`` on every core (a Dask LocalCluster, the cohort
+    machinery); the evaluation then reads them from ``work``. With one worker, nothing."""
+    n = workers or os.cpu_count() or 1
+    if work is None or n <= 1 or len(videos) < 2:
+        return
+    from ..cohort.batch import make_client
+
+    client = make_client(workers=n)
+    try:
+        futures = client.map(_measure_quietly, [str(v) for v in videos], work=str(work),
+                             settings=settings.to_dict(), landmarks=landmarks, pure=False)
+        client.gather(futures, errors="skip")
+    finally:
+        cluster = client.cluster
+        client.close()
+        cluster.close()
+
+
 def _events(signals: pd.DataFrame, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
     from ..twitch.activity import activity
     from ..twitch.events import detect_events
@@ -99,13 +133,16 @@ def _progress(items: list[Path], desc: str, progress: bool) -> Iterator[Path]:
 
 
 def evaluate_natural(folder: str | Path, work: str | Path | None = None,
-                     settings: AnalysisSettings | None = None, progress: bool = False) -> dict[str, Any]:
+                     settings: AnalysisSettings | None = None, progress: bool = False,
+                     workers: int | None = None) -> dict[str, Any]:
     settings = settings or AnalysisSettings()
     work = Path(work) if work else None
     total_s = assessable_s = 0.0
     fooled, refused, spasm, bleph, clips = [], [], [], [], []
     kinds: dict[str, int] = {}
-    for video in _progress(find_videos(folder), "natural", progress):
+    videos = find_videos(folder)
+    prefill(videos, work, settings, workers=workers)
+    for video in _progress(videos, "natural", progress):
         try:
             signals, _ = measured(video, work, settings)
         except FacenerveError as err:
@@ -159,7 +196,7 @@ def _truth_context(act: pd.DataFrame, e: dict[str, Any]) -> str:
 
 def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
                       twitch_rate_per_min: float = 20.0, settings: AnalysisSettings | None = None,
-                      progress: bool = False) -> dict[str, Any]:
+                      progress: bool = False, workers: int | None = None) -> dict[str, Any]:
     from ..twitch.activity import activity
     from .inject import inject_twitches
 
@@ -170,7 +207,9 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
     side_ok = region_ok = pattern_ok = matched = 0
     by_region: dict[str, list[int]] = {}
     per_clip, refused = [], []
-    for i, video in enumerate(_progress(find_videos(folder), "inject", progress)):
+    videos = find_videos(folder)
+    prefill(videos, work, settings, landmarks=True, workers=workers)
+    for i, video in enumerate(_progress(videos, "inject", progress)):
         rng = np.random.default_rng([seed, i])
         side = ("left", "right")[int(rng.integers(2))]
         try:
