@@ -206,6 +206,7 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
     rest, any_found = EventScore(), {"activity": [0, 0], "not_measured": [0, 0]}
     side_ok = region_ok = pattern_ok = matched = 0
     by_region: dict[str, list[int]] = {}
+    by_blink: dict[str, list[int]] = {}  # rest twitches during the person's own blinks, or apart
     per_clip, refused = [], []
     videos = find_videos(folder)
     prefill(videos, work, settings, landmarks=True, workers=workers)
@@ -224,9 +225,13 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
         else:
             truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min)
         act = activity(orig, settings)
+        own, _ = _events(orig, settings)  # the person's own blinks and closures, before injection
+        own = own[own["kind"].isin(["blink", "closure"])]
         true_tw = truth["events"]
         for e in true_tw:
             e["context"] = _truth_context(act, e)
+            e["own_blink"] = bool(((own["onset_frame"] <= e["offset_frame"])
+                                   & (own["offset_frame"] >= e["onset_frame"])).any())
         signals, _ = measured(out, work, settings)
         ev, _ = _events(signals, settings)
         det = ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True)
@@ -243,6 +248,10 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
                 by_region.setdefault(e["region"], [0, 0])
                 by_region[e["region"]][0] += hit
                 by_region[e["region"]][1] += 1
+                key = "during_own_blink" if e["own_blink"] else "apart_from_blinks"
+                by_blink.setdefault(key, [0, 0])
+                by_blink[key][0] += hit
+                by_blink[key][1] += 1
                 if hit:
                     matched += 1
                     side_ok += d["side"] == e["side"]
@@ -266,7 +275,8 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
                  "side_correct": round(side_ok / matched, 4) if matched else None,
                  "region_correct": round(region_ok / matched, 4) if matched else None,
                  "pattern_correct": round(pattern_ok / matched, 4) if matched else None,
-                 "recall_by_region": {r: round(a / b, 4) for r, (a, b) in by_region.items() if b}},
+                 "recall_by_region": {r: round(a / b, 4) for r, (a, b) in by_region.items() if b},
+                 "recall_by_own_blink": {k: {"found": a, "of": b} for k, (a, b) in by_blink.items()}},
         "during_activity": {
             "twitches": any_found["activity"][1],
             "found_as_twitch_or_movement": any_found["activity"][0],
