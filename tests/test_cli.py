@@ -77,8 +77,11 @@ def test_bench_reports_every_stage_side_by_side():
     r = run("bench", str(example_video()))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    for key in ("decode_fps", "landmarks_fps", "skin_motion_fps", "end_to_end_fps", "end_to_end_peak_rss_mb"):
+    for key in ("decode_fps", "landmarks_fps", "skin_motion_fps", "plain_loop_fps", "end_to_end_fps",
+                "end_to_end_over_plain_loop", "end_to_end_cpu_s_per_video_s", "end_to_end_peak_rss_mb",
+                "startup_first_frame_s"):
         assert out[key] > 0, key
+    assert out["startup_first_frame_s"] >= out["startup_imports_and_model_s"]
 
 
 def test_bench_ends_with_one_line_when_its_child_fails(tiny_videos):

@@ -70,7 +70,7 @@ class AnalysisResult:
     landmarks: np.ndarray | None = None  # float16 [n, 478, 3] when kept
 
 
-def _threaded(it: Iterator[Frame], maxsize: int = 8) -> Iterator[Frame]:
+def decode_ahead(it: Iterator[Frame], maxsize: int = 8) -> Iterator[Frame]:
     """Decode ahead in a thread (PyAV releases the GIL), passing errors through."""
     q: queue.Queue = queue.Queue(maxsize=maxsize)
     done = object()
@@ -140,7 +140,7 @@ def measure_video(
     t0 = time.perf_counter()
     info = probe(path)
     decoded = DecodeReport()
-    frames = _threaded(iter_frames(path, info, decoded))
+    frames = decode_ahead(iter_frames(path, info, decoded))
     observations, lm_info = track_faces(
         frames, settings, fps_hint=info.fps_nominal or 30.0,
         backend_factory=backend_factory, counter_factory=counter_factory,
