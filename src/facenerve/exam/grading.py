@@ -2,7 +2,7 @@
 synkinesis and forehead sparing, each with the sub-measures that produced it.
 
 Shape contract
-    in:  the dict of ``exam.task_measures`` (rest baseline, per-task excursions per side)
+    in:  the dict of ``measures.task_measures`` (rest baseline, per-task excursions per side)
     out: dict, JSON-ready: ``weaker_side`` (left|right|none), ``affected_side`` (the side with less
          movement, graded even when the face is symmetric), ``ratios`` (affected/other per task),
          ``grades`` {house_brackmann, sunnybrook, eface}, ``synkinesis``, ``forehead_sparing``,

@@ -2,7 +2,7 @@
 the landmarks drawn and a left/right chart.
 
 Shape contract
-    in:  ``exam_pipeline.ExamResult`` (analysis with landmarks kept, segments, measures, grades)
+    in:  ``pipeline.ExamResult`` (analysis with landmarks kept, segments, measures, grades)
     out: str, one self-contained HTML page
 """
 
