@@ -16,8 +16,8 @@ resting footage; side, region and clonic/tonic accuracy among those found; and, 
 what was found during activity (as a twitch, or as a movement that never counts).
 
 Measuring a video is the slow part, so both keep each video's measures in ``work``
-(signals, landmarks, injected videos), keyed by the file's content hash and the settings that
-shape the measures; a rerun only redetects events. The measuring runs on every core through
+(signals, landmarks, injected videos), keyed by the file's content hash, the settings that
+shape the measures and the measuring code; a rerun only redetects events. The measuring runs on every core through
 the cohort machinery (a Dask LocalCluster, ``prefill``). Nothing is written next to the data.
 """
 
@@ -55,13 +55,23 @@ def find_videos(folder: str | Path) -> list[Path]:
     return videos
 
 
+def _code_hash() -> bytes:
+    """The measuring code itself (``measure/`` and ``media/``): a change there makes every
+    kept measure stale, whatever the version number says."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(__version__.encode())
+    for path in sorted([*(root / "measure").glob("*.py"), *(root / "media").glob("*.py")]):
+        h.update(path.read_bytes())
+    return h.digest()
+
+
 def _key(video: Path, settings: AnalysisSettings) -> str:
     h = hashlib.sha256()
     with open(video, "rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     h.update(json.dumps({k: getattr(settings, k) for k in MEASURE_SETTINGS}, sort_keys=True).encode())
-    h.update(__version__.encode())
+    h.update(_code_hash())
     return h.hexdigest()[:16]
 
 
