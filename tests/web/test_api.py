@@ -201,3 +201,12 @@ def test_cli_creates_the_first_admin_and_reports_a_bad_database_in_one_line(tmp_
                  "--database-url", "postgresql+psycopg://nobody:x@127.0.0.1:1/none"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "could not open or upgrade the database" in err[0]
+
+
+def test_ids_out_of_range_are_not_found_never_a_server_error(app, browser):
+    b = browser()
+    pid = b.register("ann@example.org", "Ann")
+    for path in (f"/p/{pid}/recordings/9223372036854775808", f"/p/{pid}/recordings/{10**30}",
+                 f"/p/{pid}/triage/9223372036854775808", "/p/9223372036854775808",
+                 f"/p/{pid}/recordings/0", f"/p/{pid}/recordings/-1"):
+        assert b.get(path).status_code == 404, path

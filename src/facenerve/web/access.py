@@ -16,6 +16,9 @@ from .models import Share, User
 T = TypeVar("T")
 
 
+MAX_ID = 2**63 - 1  # a larger id cannot be in any table (and would overflow the database's integer)
+
+
 def not_found() -> HTTPException:
     return HTTPException(status_code=404, detail="not found")
 
@@ -38,7 +41,7 @@ def can_see(db: Session, user: User, patient_id: int) -> bool:
 
 def patient_for(db: Session, user: User, patient_id: int) -> User:
     """The patient whose data ``user`` asks for, or 404."""
-    if not can_see(db, user, patient_id):
+    if not 0 < patient_id <= MAX_ID or not can_see(db, user, patient_id):
         raise not_found()
     patient = db.get(User, patient_id)
     if patient is None or patient.role != "patient" or not patient.active:
@@ -48,6 +51,8 @@ def patient_for(db: Session, user: User, patient_id: int) -> User:
 
 def owned(db: Session, model: type[T], item_id: int, patient: User) -> T:
     """A row of ``model`` belonging to ``patient`` (its ``owner_id``), or 404."""
+    if not 0 < item_id <= MAX_ID:
+        raise not_found()
     item = db.get(model, item_id)
     if item is None or getattr(item, "owner_id", None) != patient.id:
         raise not_found()

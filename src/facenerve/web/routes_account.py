@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import forms
-from .access import not_found, shared_patients
+from .access import MAX_ID, not_found, shared_patients
 from .deps import csrf_protect, current_user, get_db, optional_user, render
 from .models import ROLES, Share, User, utcnow
 from .security import (
@@ -151,7 +151,7 @@ def sharing(request: Request, user: User = Depends(current_user), db: Session = 
 
 @router.post("/sharing/{share_id}/{action}")
 def sharing_decide(share_id: int, action: str, user: User = Depends(current_user), db: Session = Depends(get_db)):
-    share = db.get(Share, share_id)
+    share = db.get(Share, share_id) if 0 < share_id <= MAX_ID else None
     if user.role != "patient" or share is None or (share.patient_email != user.email and share.patient_id != user.id):
         raise not_found()
     allowed = {"accept": ("pending", "accepted"), "decline": ("pending", "declined"),
@@ -201,7 +201,7 @@ def admin(request: Request, user: User = Depends(current_user), db: Session = De
 @router.post("/admin/users/{uid}")
 async def admin_update(uid: int, request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
     _only(user, "admin")
-    target = db.get(User, uid)
+    target = db.get(User, uid) if 0 < uid <= MAX_ID else None
     if target is None:
         raise not_found()
     f = await request.form()
