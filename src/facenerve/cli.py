@@ -277,9 +277,11 @@ def cmd_user(args: argparse.Namespace) -> int:
             if problem:
                 raise InputError(problem)
             user = User(email=args.email.lower(), name=args.name or args.email.split("@")[0],
-                        password_hash=hash_password(password), role=args.role)
+                        password_hash=hash_password(password), role=args.role or "patient")
             db.add(user)
             what = "created"
+        elif args.role is None:  # nothing asked: an existing account keeps its role
+            what = "unchanged"
         else:
             user.role = args.role
             what = "updated"
@@ -439,7 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
                                     "FACENERVE_PASSWORD, the terminal or stdin)")
     web_options(u)
     u.add_argument("email")
-    u.add_argument("--role", choices=["patient", "clinician", "admin"], default="patient")
+    u.add_argument("--role", choices=["patient", "clinician", "admin"],
+                   help="the account's role (a new account: patient unless given; an existing one keeps its role)")
     u.add_argument("--name")
     u.set_defaults(func=cmd_user)
 

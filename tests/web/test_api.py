@@ -194,6 +194,10 @@ def test_cli_creates_the_first_admin_and_reports_a_bad_database_in_one_line(tmp_
     app = make_app(url, tmp_path)
     with app.state.sessions() as db:
         assert db.scalar(select(User.role).where(User.email == "root@example.org")) == "admin"
+    # naming an existing account without --role leaves its role alone (never a silent demotion)
+    assert main(["user", "root@example.org", "--data-dir", str(tmp_path), "--database-url", url]) == 0
+    with app.state.sessions() as db:
+        assert db.scalar(select(User.role).where(User.email == "root@example.org")) == "admin"
     code = main(["user", "x@example.org", "--data-dir", str(tmp_path), "--database-url", "mysql://nope"])
     err = capsys.readouterr().err.strip().splitlines()
     assert code != 0 and len(err) == 1 and "--database-url must be" in err[0]
