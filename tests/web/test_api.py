@@ -57,6 +57,7 @@ def test_login_attempts_are_rate_limited(app, browser):
     assert codes == [401] * 5
     r = b.login("ann@example.org")  # the right password, but too many failures
     assert r.status_code == 429 and "too many failed attempts" in r.text
+    assert int(r.headers["retry-after"]) >= 1  # says when to try again
     other = browser()
     other.register("bob@example.org")
     other.post("/logout")

@@ -92,8 +92,10 @@ async def login(request: Request, db: Session = Depends(get_db)):
     address = request.client.host if request.client else "unknown"
     if not limiter.allowed(email, address):
         wait = limiter.retry_after_s(email, address)
-        return render(request, "login.html", {"error": f"too many failed attempts; wait {wait} s and try again",
-                                              "email": email}, status=429)
+        response = render(request, "login.html", {"error": f"too many failed attempts; wait {wait} s and try again",
+                                                  "email": email}, status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
     user = db.scalar(select(User).where(User.email == email))
     if not verify_password(user, password) or not user.active:
         limiter.failed(email, address)
