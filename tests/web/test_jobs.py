@@ -74,6 +74,7 @@ def test_a_failed_analysis_says_why_and_keeps_the_video(tmp_path, tiny_videos):
         rid = _upload(b, pid, (tiny_videos / "noface.mp4").read_bytes())
         s = _wait(b, pid, rid)
         assert s["status"] == "failed" and "no face was found" in s["error"]
+        assert str(tmp_path) not in s["error"]  # the server's paths never reach the page
         with app.state.sessions() as db:
             assert db.get(Recording, rid).video_path is not None
         assert "no face was found" in b.get(f"/p/{pid}/recordings/{rid}").text

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -77,7 +78,7 @@ def rates_figure(events: pd.DataFrame, duration_s: float) -> str:
 def analysis_report(result: AnalysisResult) -> str:
     info = result.info
     parts = ["<h2>Recording</h2>", table({
-        "file": info.video["path"], "frames": info.n_frames, "fps": info.fps,
+        "file": Path(info.video["path"]).name, "frames": info.n_frames, "fps": info.fps,
         "duration (s)": info.duration_s, "face found in": f"{100 * info.face_fraction:.1f}% of frames",
         "trusted (facing the camera)": f"{100 * info.quality_fraction:.1f}% of frames",
         "steady enough for skin motion": (f"{100 * info.skin_motion_fraction:.1f}% of trusted frames"

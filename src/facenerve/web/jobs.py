@@ -124,8 +124,9 @@ def run_job(database_url: str, data_dir: str, job_id: int) -> None:
         out_dir = Path(data_dir) / "results" / str(rec.id)
         try:
             summary = analyse(rec, out_dir, on_progress)
-        except FacenerveError as err:
-            _finish(db, job, "failed", str(err))
+        except FacenerveError as err:  # said with the user's file name, never a server path
+            message = str(err).replace(str(rec.video_path or ""), rec.original_name or "the video")
+            _finish(db, job, "failed", message.replace(str(Path(data_dir)), "…"))
             db.commit()
             return
         except Exception as err:  # noqa: BLE001 - the job fails with one line; the server lives on
