@@ -215,3 +215,10 @@ def test_ids_out_of_range_are_not_found_never_a_server_error(app, browser):
                  f"/p/{pid}/triage/9223372036854775808", "/p/9223372036854775808",
                  f"/p/{pid}/recordings/0", f"/p/{pid}/recordings/-1"):
         assert b.get(path).status_code == 404, path
+
+
+def test_the_query_string_cannot_put_words_in_the_page(app, browser):
+    b = browser()
+    pid = b.register("ann@example.org", "Ann")
+    r = b.get(f"/p/{pid}/diary?error=Your+account+is+locked.+Call+555-0100")
+    assert r.status_code == 200 and "555-0100" not in r.text

@@ -243,7 +243,12 @@ def recording_delete(pid: int, rid: int, patient: User = Depends(_patient), db: 
 
 @router.get("/p/{pid}/diary")
 def diary(request: Request, pid: int, user: User = Depends(current_user), patient: User = Depends(_patient),
-          db: Session = Depends(get_db), error: str | None = None):
+          db: Session = Depends(get_db)):
+    return _diary_page(request, user, patient, db)
+
+
+def _diary_page(request: Request, user: User, patient: User, db: Session, error: str | None = None):
+    """The diary page; ``error`` comes from a refused form, never from the query string."""
     entries = db.scalars(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id)
                          .order_by(DiaryEntry.day.desc()).limit(120)).all()
     treatments = db.scalars(select(Treatment).where(Treatment.owner_id == patient.id)
@@ -268,7 +273,7 @@ async def diary_save(request: Request, pid: int, user: User = Depends(current_us
             "notes": forms.text(f.get("notes"), "Notes", 2000),
         }
     except forms.FormError as err:
-        return diary(request, pid, user, patient, db, error=str(err))
+        return _diary_page(request, user, patient, db, error=str(err))
     entry = db.scalar(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id, DiaryEntry.day == day))
     if entry is None:
         entry = DiaryEntry(owner_id=patient.id, day=day)
@@ -294,7 +299,7 @@ async def treatment_add(request: Request, pid: int, user: User = Depends(current
                       muscles=forms.text(f.get("muscles"), "Muscles", 255),
                       notes=forms.text(f.get("notes"), "Notes", 2000))
     except forms.FormError as err:
-        return diary(request, pid, user, patient, db, error=str(err))
+        return _diary_page(request, user, patient, db, error=str(err))
     db.add(t)
     db.commit()
     return _back(pid, "/diary")
