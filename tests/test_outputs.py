@@ -170,3 +170,16 @@ def test_unwritable_destination_fails_before_the_work(tmp_path):
     f.write_text("x")
     with pytest.raises(InputError, match="not a folder"):
         OutputDir(f)
+
+
+def test_a_link_to_a_folder_stays_a_link(tmp_path):
+    """An --out that is a symbolic link to a folder elsewhere: written into, not replaced."""
+    real = tmp_path / "elsewhere"
+    real.mkdir()
+    (real / "mine.txt").write_text("keep me")
+    link = tmp_path / "out"
+    link.symlink_to(real)
+    write_atomically(link, _write_run("new"))
+    write_atomically(link, _write_run("newer"))
+    assert link.is_symlink() and _runs_seen(real) == {"newer"}
+    assert (real / "mine.txt").read_text() == "keep me"

@@ -111,7 +111,8 @@ class OutputDir:
             if not os.access(self.out, os.W_OK | os.X_OK):
                 raise InputError(f"cannot write in {self.out}; choose another --out")
             same_fs = self.out.stat().st_dev == self.parent.stat().st_dev
-            self.swap = parent_ok and same_fs and not os.path.ismount(self.out)
+            # a mount point, or a link to a folder elsewhere, is written into, never replaced
+            self.swap = parent_ok and same_fs and not os.path.ismount(self.out) and not self.out.is_symlink()
         elif parent_ok:
             self.swap = True
         else:
