@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,8 +33,17 @@ def database_url(request, tmp_path) -> Iterator[str]:
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
     yield re.sub(r"/[^/]*$", f"/{name}", PG_URL)
-    with admin.connect() as c:
-        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    # an autovacuum worker may be visiting the new database, and only a superuser may end it:
+    # try again while it finishes (a database left behind on a test server is harmless)
+    from sqlalchemy.exc import DBAPIError
+
+    for attempt in range(10):
+        try:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            break
+        except DBAPIError:
+            time.sleep(0.5 * (attempt + 1))
     admin.dispose()
 
 
