@@ -222,3 +222,18 @@ def test_the_query_string_cannot_put_words_in_the_page(app, browser):
     pid = b.register("ann@example.org", "Ann")
     r = b.get(f"/p/{pid}/diary?error=Your+account+is+locked.+Call+555-0100")
     assert r.status_code == 200 and "555-0100" not in r.text
+
+
+def test_a_stored_video_is_served_as_a_video_whatever_its_uploaded_name(database_url, tmp_path, browser, tiny_videos):
+    """A file named page.html that is a real video: kept under a generated name and served
+    back only with its video type, as a download."""
+    app = make_app(database_url, tmp_path / "data")
+    b = type(browser())(app)
+    pid = b.register("ann@example.org")
+    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": "twitch"},
+                      files={"file": ("page.html", (tiny_videos / "noface.mp4").read_bytes(), "video/mp4")},
+                      headers={"Accept": "application/json"})
+    assert r.status_code == 201
+    v = b.get(r.json()["url"] + "/video")
+    assert v.status_code == 200 and v.headers["content-type"].startswith("video/")
+    assert v.headers["content-disposition"].startswith("attachment") and ".html" not in v.headers["content-disposition"]

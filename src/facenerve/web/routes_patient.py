@@ -54,6 +54,10 @@ def _delete(db: Session, model, item_id: int, patient: User, page: str) -> Redir
     return _back(patient.id, page)
 
 
+VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm",
+               ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
+
+
 @router.get("/api/protocol")
 def protocol(user: User = Depends(current_user)) -> dict[str, Any]:
     from ..exam.protocol import load_protocol
@@ -209,7 +213,12 @@ def recording_video(pid: int, rid: int, patient: User = Depends(_patient), db: S
     rec = owned(db, Recording, rid, patient)
     if not rec.video_path or not Path(rec.video_path).is_file():
         raise not_found()
-    return FileResponse(rec.video_path, filename=rec.original_name or Path(rec.video_path).name)
+    # the type comes from the stored file (always a video suffix), never from the name the
+    # uploader gave, and the browser saves it rather than rendering it
+    stored = Path(rec.video_path)
+    media_type = VIDEO_TYPES.get(stored.suffix.lower(), "application/octet-stream")
+    name = f"{Path(rec.original_name).stem or 'recording'}{stored.suffix}"
+    return FileResponse(stored, media_type=media_type, filename=name, content_disposition_type="attachment")
 
 
 @router.post("/p/{pid}/recordings/{rid}/analyse")
