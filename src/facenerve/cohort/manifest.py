@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import InputError
+from ..media.video import VIDEO_SUFFIXES
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm", ".m4v")
 KINDS = ("analyze", "exam")
 
 

@@ -35,10 +35,10 @@ import pandas as pd
 
 from .. import __version__
 from ..errors import FacenerveError, InputError
+from ..media.video import VIDEO_SUFFIXES
 from ..settings import AnalysisSettings
 from .metrics import EventScore, match_intervals
 
-VIDEO_SUFFIXES = (".mp4", ".mov", ".avi", ".mkv", ".webm")
 # the settings that shape the per-frame measures (the rest only shape events and findings)
 MEASURE_SETTINGS = ("min_detection_confidence", "min_tracking_confidence", "face_check_every_s",
                     "max_faces", "iris_diameter_mm", "max_yaw_deg", "max_pitch_deg",
@@ -127,13 +127,9 @@ def prefill(videos: list[Path], work: Path | None, settings: AnalysisSettings, l
 
 
 def _events(signals: pd.DataFrame, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
-    from ..twitch.activity import activity
-    from ..twitch.events import detect_events
-    from ..twitch.findings import summarize_events
+    from ..twitch.analyze import events_and_findings
 
-    act = activity(signals, settings)
-    ev = detect_events(signals, settings, act)
-    return ev, summarize_events(ev, signals, settings, act)
+    return events_and_findings(signals, settings)
 
 
 def _progress(items: list[Path], desc: str, progress: bool) -> Iterator[Path]:

@@ -30,6 +30,7 @@ STILL_IMAGE_FORMATS = {
 # FFmpeg reads any text file as "ANSI art" video; none of these is a camera recording.
 TEXT_FORMATS = {"tty", "bin", "idf", "xbin", "adf"}
 TEXT_CODECS = {"ansi", "bintext", "xbin", "idf", "text"}
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")  # what a folder of videos holds
 MIN_SIDE_PX = 32  # smaller pictures cannot show a face's features
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".gif", ".tif", ".tiff", ".heic"}
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
+import pandas as pd
+
 from ..measure.run import AnalysisResult, measure_video
 from ..settings import AnalysisSettings
 from .activity import activity
@@ -17,11 +19,16 @@ from .events import detect_events
 from .findings import summarize_events
 
 
+def events_and_findings(signals: pd.DataFrame, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The events table and the twitch findings of a signals table (activity found once)."""
+    act = activity(signals, settings)
+    events = detect_events(signals, settings, act)
+    return events, summarize_events(events, signals, settings, act)
+
+
 def attach_events(result: AnalysisResult, settings: AnalysisSettings) -> None:
     """Add the events table and the twitch findings (rates, grades) to a result."""
-    act = activity(result.signals, settings)
-    result.events = detect_events(result.signals, settings, act)
-    result.findings = summarize_events(result.events, result.signals, settings, act)
+    result.events, result.findings = events_and_findings(result.signals, settings)
 
 
 def analyze_video(path: str | os.PathLike[str], settings: AnalysisSettings | None = None,

@@ -55,7 +55,6 @@ EVENT_COLUMNS = [
     "peak_frame", "onset_s", "offset_s", "amplitude_mm", "brow_raise", "episode",
     "context", "confidence",
 ]
-KINDS = ("blink", "closure", "twitch", "movement")
 OPEN_PERCENTILE = 80
 EYE_WINDOW_S = 10.0  # window of the eyes' open level
 LID_FLOW_GAIN = 2.0  # the flow at the eye's centre moves about half as far as the upper lid

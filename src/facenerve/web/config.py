@@ -9,7 +9,6 @@ from pathlib import Path
 from ..errors import InputError
 
 DEFAULT_MAX_UPLOAD_MB = 500
-VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
 
 
 def default_data_dir() -> Path:

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from ..errors import InputError
+from ..media.video import VIDEO_SUFFIXES
 from . import forms
 from .access import not_found, owned, patient_for
-from .config import VIDEO_SUFFIXES
 from .deps import csrf_protect, current_user, get_db, render
 from .jobs import enqueue
 from .models import (
