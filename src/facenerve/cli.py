@@ -63,9 +63,21 @@ def cmd_exam(args: argparse.Namespace) -> int:
     from .media.outputs import OutputDir
 
     out = Path(args.out)
+    if args.photos and args.video:
+        raise InputError("give a video or --photos, not both")
+    if not args.photos and not args.video:
+        raise InputError("give the exam video, or --photos DIR (or the photo files) for an exam from photographs")
+    if args.photos and (args.tasks or args.segment != "auto"):
+        raise InputError("--tasks and --segment are for videos; photos are matched to tasks by name or --map")
     with OutputDir(out) as tmp:  # checked and locked before the long work
-        result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
-                              settings=_settings(args.set), progress=not args.quiet)
+        if args.photos:
+            from .exam.photos import analyze_photo_exam
+
+            photos = args.photos[0] if len(args.photos) == 1 and Path(args.photos[0]).is_dir() else args.photos
+            result = analyze_photo_exam(photos, mapping=args.map, settings=_settings(args.set))
+        else:
+            result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
+                                  settings=_settings(args.set), progress=not args.quiet)
         write_exam_into(result, tmp)
     if not args.quiet and result.grades["exam_status"]["status"] == "not_an_exam":
         print(f"{result.grades['exam_status']['reason']} -> {out}/", file=sys.stderr)
@@ -141,6 +153,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation.normals import evaluate_normal_faces
 
         _print_json(evaluate_normal_faces(args.folder, progress=not args.quiet))
+        return 0
+    if args.what == "real-exams":
+        from .evaluation.realexams import build_real_exams, evaluate_real_exams
+
+        if not args.work:
+            raise InputError("evaluate real-exams needs --work DIR, where the cut and injected exams are written")
+        build_real_exams(args.folder, Path(args.work) / "real-exams", work=args.work, settings=_settings(args.set),
+                         workers=args.workers, progress=not args.quiet)
+        report = evaluate_real_exams(Path(args.work) / "real-exams", progress=not args.quiet)
+        if not args.per_clip:
+            report.pop("per_exam", None)
+        _print_json(report)
         return 0
     if args.what == "exams":
         from .evaluation.exams import evaluate_exams, make_exam_set
@@ -338,7 +362,11 @@ def build_parser() -> argparse.ArgumentParser:
     a.set_defaults(func=cmd_analyze)
 
     x = sub.add_parser("exam", help="grade a guided facial exam: House-Brackmann, Sunnybrook, eFACE-like, synkinesis")
-    x.add_argument("video")
+    x.add_argument("video", nargs="?", help="the exam video (or give --photos)")
+    x.add_argument("--photos", nargs="+", metavar="PHOTO",
+                   help="an exam from photographs: a folder of them, or the files; one photo per task, "
+                        "matched by file name (rest.jpg, brow_raise.jpg, ...), by --map, or in protocol order")
+    x.add_argument("--map", metavar="TASKS.yaml", help="photos: task -> file name (e.g. smile: IMG_0412.jpg)")
     x.add_argument("--out", required=True, help="output folder (created; our files in it are replaced)")
     x.add_argument("--tasks", metavar="TASKS.json", help="task start/end times (else found from the video)")
     x.add_argument("--segment", choices=["auto", "protocol"], default="auto",
@@ -355,9 +383,11 @@ def build_parser() -> argparse.ArgumentParser:
     b.set_defaults(func=cmd_bench)
 
     e = sub.add_parser("evaluate", help="accuracy against annotated or simulated data")
-    e.add_argument("what", choices=["natural", "injected", "blinks", "twitches", "exams", "normals", "triage"],
+    e.add_argument("what", choices=["natural", "injected", "blinks", "twitches", "exams", "real-exams", "normals",
+                                       "triage"],
                    help="natural: false twitches on healthy real faces; injected: twitches injected into "
-                        "real faces; twitches: rendered videos")
+                        "real faces; twitches: rendered videos; real-exams: palsy grading on exams cut from "
+                        "real faces (FOLDER: videos of healthy people), healthy and with weakness injected")
     e.add_argument("folder", nargs="?", help="data folder (triage: vignettes; default the bundled set)")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
     e.add_argument("--make", type=_number(int, 1, 1000), metavar="N",
@@ -370,7 +400,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--work", metavar="DIR",
-                   help="natural, injected: keep measures (and injected videos) here; reruns reuse them")
+                   help="natural, injected, real-exams: keep measures (and injected videos or photos) here; "
+                        "reruns reuse them")
     e.add_argument("--workers", type=_number(int, 1, 1024),
                    help="natural, injected: measure on this many Dask workers (default: one per core)")
     e.add_argument("--quiet", action="store_true")

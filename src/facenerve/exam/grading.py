@@ -57,7 +57,7 @@ def affected_side(tasks: dict[str, Any]) -> tuple[str, float]:
     """Side with less movement over the performed tasks, and its mean shortfall (0..1)."""
     rel = {s: [] for s in SIDES}
     for t in tasks.values():
-        if not t.get("performed"):
+        if not t.get("graded"):
             continue
         exc = t["excursion"]
         strong = max(exc.values())
@@ -72,7 +72,7 @@ def affected_side(tasks: dict[str, Any]) -> tuple[str, float]:
 
 def _ratio(tasks: dict[str, Any], task: str, side: str) -> float | None:
     t = tasks.get(task)
-    if not t or not t.get("performed"):
+    if not t or not t.get("graded"):
         return None
     exc = t["excursion"]
     other = exc[_other(side)]

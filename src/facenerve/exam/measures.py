@@ -21,12 +21,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .protocol import EMOTRICS, MIN_MOVE, SIDES, Protocol, Segment
+from .protocol import EMOTRICS, MIN_EFFORT, MIN_MOVE, MIN_USABLE, SIDES, UNITS, Protocol, Segment
+
+MIN_IRIS_DARK = 0.08  # the iris must be this much darker than the skin at rest to see the lid cover it
 
 
-def rest_baseline(signals: pd.DataFrame, mask: np.ndarray) -> dict[str, float]:
+def rest_baseline(signals: pd.DataFrame, mask: np.ndarray, min_frames: int = 3) -> dict[str, float]:
     ok = mask & signals["quality_ok"].to_numpy()
-    if ok.sum() < 3:
+    if ok.sum() < min_frames:
         raise InputError("too few usable frames at rest (face turned away or missing); "
                          "record again facing the camera, starting with the face relaxed")
     base = {}
@@ -35,12 +37,20 @@ def rest_baseline(signals: pd.DataFrame, mask: np.ndarray) -> dict[str, float]:
             col = f"{m}_{s}_mm"
             if col in signals:
                 base[col] = float(np.nanmedian(signals.loc[ok, col]))
+    for s in SIDES:
+        col = f"iris_dark_{s}"
+        if col in signals and np.isfinite(signals.loc[ok, col]).any():
+            base[col] = float(np.nanmedian(signals.loc[ok, col]))
     return base
 
 
 def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataFrame:
     """Per frame and side, movement from rest: brow_up (mm), closure (fraction), corner_up,
-    corner_out (mm), smile (up-and-out distance, mm), pucker (inward, mm)."""
+    corner_out (mm), smile (up-and-out distance, mm), pucker (inward, mm).
+
+    Eye closure is the larger of the landmarks' aperture lost and the lid's cover of the iris
+    (``texture.exam_texture``: 1 when the resting iris's place is as bright as the skin),
+    the second only where the iris is clearly darker than the skin at rest."""
     out = {}
     for s in SIDES:
         def d(m: str, s: str = s) -> np.ndarray:
@@ -51,10 +61,15 @@ def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataF
         lat0 = base[f"commissure_lateral_{s}_mm"]
         yaw_fix = 0.5 * (base["commissure_lateral_left_mm"] + base["commissure_lateral_right_mm"]) / lat0
         up, outw = -d("mouth_corner_drop"), d("commissure_lateral") * yaw_fix
-        # the brow's own texture when measured (texture.brow_shift), else its landmarks
+        # the brow's own texture when measured (texture.exam_texture), else its landmarks
         out[f"brow_up_{s}"] = d("brow_shift") if f"brow_shift_{s}_mm" in signals else d("brow_height")
         # fraction of the resting aperture, 1 = lids meet (landmarks may cross a little beyond)
-        out[f"closure_{s}"] = np.minimum(-d("eye_aperture") / base[f"eye_aperture_{s}_mm"], 1.0)
+        closure = np.minimum(-d("eye_aperture") / base[f"eye_aperture_{s}_mm"], 1.0)
+        dark0 = base.get(f"iris_dark_{s}", float("nan"))
+        if dark0 >= MIN_IRIS_DARK:
+            cover = np.clip(1.0 - signals[f"iris_dark_{s}"].to_numpy(np.float64) / dark0, 0.0, 1.0)
+            closure = np.fmax(closure, cover)
+        out[f"closure_{s}"] = closure
         out[f"corner_up_{s}"] = up
         out[f"corner_out_{s}"] = outw
         out[f"smile_{s}"] = np.hypot(np.clip(up, 0, None), np.clip(outw, 0, None))
@@ -80,12 +95,13 @@ def _in(signals: pd.DataFrame, seg: Segment) -> np.ndarray:
     return (t >= seg.start_s) & (t < seg.end_s)
 
 
-def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Protocol) -> dict[str, Any]:
-    """See the module's shape contract."""
+def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Protocol,
+                  min_frames: int = 3) -> dict[str, Any]:
+    """See the module's shape contract. ``min_frames``: usable frames a task needs (1 for photos)."""
     by_task = {s.task: s for s in segments}
     if "rest" not in by_task:
         raise InputError("no rest segment was found; start the recording with the face relaxed")
-    base = rest_baseline(signals, _in(signals, by_task["rest"]))
+    base = rest_baseline(signals, _in(signals, by_task["rest"]), min_frames)
     feats = movement_features(signals, base)
     tasks: dict[str, Any] = {}
     for task in protocol.tasks:
@@ -94,16 +110,23 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             continue
         m = _in(signals, seg)
         usable = int((m & signals["quality_ok"].to_numpy()).sum())
-        if usable < 3:
-            tasks[task.id] = {"performed": False, "reason": "face not measurable during the task",
-                              "segment": asdict(seg)}
+        if usable < min_frames or usable < MIN_USABLE * m.sum():
+            tasks[task.id] = {"performed": False, "graded": False, "segment": asdict(seg),
+                              "reason": (f"not graded: the face was measurable in {usable} of its {int(m.sum())} "
+                                         "frames (turned away, hidden or out of the picture)")}
             continue
         f = feats[m]
         main = _feature(task.measure)
         exc = {s: _peak(f[f"{main}_{s}"].to_numpy()) for s in SIDES}
         strong = max(exc.values())
         performed = bool(strong >= MIN_MOVE[task.measure])
-        ratio = max(min(exc.values()), 0.0) / strong if performed else float("nan")
+        graded = bool(strong >= MIN_EFFORT[task.measure])
+        ratio = max(min(exc.values()), 0.0) / strong if graded else float("nan")
+        fmt = (lambda v: f"{v:.0%}") if task.measure == "eye_closure" else (lambda v: f"{v:.1f} mm")
+        reason = None if graded else (
+            f"not graded: too little movement to compare the sides (the stronger side moved "
+            f"{fmt(max(strong, 0.0))} {UNITS[task.measure]}, at least {fmt(MIN_EFFORT[task.measure])} is "
+            "needed); repeat it with full effort")
         co = {
             "eye_narrowing": {s: _peak(f[f"closure_{s}"].to_numpy()) for s in SIDES},
             "corner_move_mm": {s: _peak(f[f"corner_move_{s}"].to_numpy()) for s in SIDES},
@@ -116,10 +139,12 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         tasks[task.id] = {
             "measure": task.measure,
             "performed": performed,
+            "graded": graded,
+            "reason": reason,
             "excursion": {s: round(float(v), 3) for s, v in exc.items()},
             "unit": "fraction of resting aperture" if task.measure == "eye_closure" else "mm",
             "left_right_ratio": round(float(exc["left"] / exc["right"]), 3) if exc["right"] > 0 else None,
-            "weak_over_strong": round(ratio, 3) if performed else None,
+            "weak_over_strong": round(ratio, 3) if graded else None,
             "co_movement": co,
             "peak_frame": int(peak_row["frame"]),
             "emotrics_at_peak": emotrics,

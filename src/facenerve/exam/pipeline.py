@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import InputError
@@ -37,6 +38,7 @@ class ExamResult:
     measures: dict[str, Any]
     grades: dict[str, Any]
     video: Path
+    frames: dict[int, np.ndarray] | None = None  # the pictures themselves (an exam from photos)
 
 
 def analyze_exam(video: str | os.PathLike[str],
@@ -52,9 +54,9 @@ def analyze_exam(video: str | os.PathLike[str],
                       else read_sidecar(tasks, protocol) if tasks else None)
     analysis = measure_video(video, settings, progress=progress, keep_landmarks=True,
                              motion=False, on_progress=on_progress)
-    from ..measure.texture import brow_shift
+    from ..measure.texture import video_texture
 
-    shift = brow_shift(video, analysis.landmarks, analysis.signals)
+    shift = video_texture(video, analysis.landmarks, analysis.signals)
     analysis.signals = pd.concat([analysis.signals, shift], axis=1)
     if segs_from_file is not None:
         segments = segs_from_file

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 def _keyframes(result: ExamResult, frames: set[int]) -> dict[int, np.ndarray]:
     from ..media.video import iter_frames
 
+    if result.frames is not None:
+        return {i: result.frames[i] for i in frames if i in result.frames}
     out = {}
     last = max(frames)
     for f in iter_frames(result.video):

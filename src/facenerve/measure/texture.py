@@ -6,17 +6,26 @@ brow's own texture is followed instead: a patch above each eye, resampled in the
 face-aligned frame, is reduced to its vertical brightness profile (the brow is a dark band
 across it) and registered to its resting profile by cross-correlation.
 
+The eyelid, likewise: FaceMesh's shape model pulls towards open, symmetric eyes, and reads
+eyes squeezed shut as two-thirds closed. The pixels where the iris was at rest are dark while
+the eye is open and turn skin-bright once the lid covers them (``iris_dark``).
+
 Shape contract
-    ``brow_shift(video, landmarks, signals)``:
-        video path, landmarks float [n, 478, 3] (NaN rows without a face), the signals table
-        -> DataFrame [n] with ``brow_shift_left_mm``, ``brow_shift_right_mm``: how far the brow
-           patch has moved up (positive) from its appearance in the first second of trusted
-           frames, in mm. NaN where there is no trusted face.
+    ``exam_texture(frames, landmarks, signals)``:
+        (index, uint8 grayscale) of the trusted frames, landmarks float [n, 478, 3] (NaN rows
+        without a face), the signals table -> DataFrame [n] with
+        ``brow_shift_left_mm``, ``brow_shift_right_mm``: how far the brow patch has moved up
+           (positive) from its appearance in the first second of trusted frames, in mm;
+        ``iris_dark_left``, ``iris_dark_right``: (cheek skin - disc at the iris's resting place)
+           / cheek skin brightness, the iris's place found in the same first second.
+        NaN where there is no trusted face.
+    ``video_texture(video, landmarks, signals)``: the same over a video file.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
@@ -46,10 +55,42 @@ def _patch_maps(points: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
-    import cv2
+def _eye_frames(points: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """Per side: the eye's centre (between its corners), unit axes along and across the eye
+    (y down the face) and the eye's width, in image pixels."""
+    out = {}
+    for s, ix in SIDES.items():
+        a, b = points[ix.eye_outer, :2], points[ix.eye_inner, :2]
+        ex = b - a
+        w = float(np.linalg.norm(ex))
+        ex = ex / w
+        ey = np.array([-ex[1], ex[0]])
+        if ey[1] < 0:
+            ey = -ey
+        out[s] = ((a + b) / 2, np.stack([ex, ey]), w)
+    return out
 
-    from ..media.video import iter_gray
+
+def _disc_mean(gray: np.ndarray, centre: np.ndarray, r: float) -> float:
+    h, w = gray.shape
+    x0, x1 = int(max(centre[0] - r, 0)), int(min(centre[0] + r + 1, w))
+    y0, y1 = int(max(centre[1] - r, 0)), int(min(centre[1] + r + 1, h))
+    if x1 <= x0 or y1 <= y0:
+        return float("nan")
+    yy, xx = np.mgrid[y0:y1, x0:x1]
+    m = (xx - centre[0]) ** 2 + (yy - centre[1]) ** 2 <= r * r
+    return float(gray[y0:y1, x0:x1][m].mean()) if m.any() else float("nan")
+
+
+IRIS_DISC = 0.12  # radius of the disc sampled at the resting iris centre, in eye widths
+CHEEK_BELOW = 0.75  # the skin reference: a disc this far below the eye centre, in eye widths
+
+
+def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray,
+                 signals: pd.DataFrame) -> pd.DataFrame:
+    """Brow shift and iris darkness from the pixels (see the module's shape contract);
+    ``frames`` yields (index, uint8 grayscale) of the trusted frames in order."""
+    import cv2
 
     n = len(signals)
     ok = signals["quality_ok"].to_numpy() & np.isfinite(landmarks[:, 0, 0])
@@ -59,9 +100,14 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
     refs: dict[str, list[np.ndarray]] = {s: [] for s in SIDES}
     profiles: dict[str, dict[int, np.ndarray]] = {s: {} for s in SIDES}  # 48 numbers a frame
     scale = np.full(n, np.nan)
-    for i, gray in iter_gray(video, ok):
-        gray = gray.astype(np.float64)
-        maps = _patch_maps(landmarks[i].astype(np.float64))
+    # where the iris sits at rest, in each eye's own frame (units of eye width)
+    iris_at_rest: dict[str, list[np.ndarray]] = {s: [] for s in SIDES}
+    dark = {s: np.full(n, np.nan) for s in SIDES}
+    pending: list[tuple[int, np.ndarray, dict]] = []
+    for i, gray8 in frames:
+        gray = gray8.astype(np.float64)
+        pts = landmarks[i].astype(np.float64)
+        maps = _patch_maps(pts)
         for s, m in maps.items():
             p = cv2.warpAffine(gray, m, (PATCH, PATCH), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)
@@ -70,6 +116,16 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
             if t[i] <= ref_until:
                 refs[s].append(p)
         scale[i] = np.hypot(maps["left"][0, 0], maps["left"][1, 0])  # image px per patch sample
+        eyes = _eye_frames(pts)
+        if t[i] <= ref_until:
+            for s, ix in SIDES.items():
+                c, axes, w = eyes[s]
+                iris_at_rest[s].append(axes @ (pts[ix.iris_center, :2] - c) / w)
+        pending.append((i, gray8, eyes))  # the first second waits for the iris's resting place
+        if t[i] > ref_until:
+            _iris_darkness(pending, iris_at_rest, dark)
+            pending = []
+    _iris_darkness(pending, iris_at_rest, dark)
     out = {}
     for s in SIDES:
         col = np.full(n, np.nan)
@@ -79,7 +135,32 @@ def brow_shift(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd
                 # content that moved up appears higher in the patch (smaller row): shift < 0
                 col[i] = -_shift_1d(ref, prof) * scale[i] * mm_per_px[i]
         out[f"brow_shift_{s}_mm"] = col.astype(np.float32)
+    for s in SIDES:
+        out[f"iris_dark_{s}"] = dark[s].astype(np.float32)
     return pd.DataFrame(out)
+
+
+def _iris_darkness(pending: list[tuple[int, np.ndarray, dict]], iris_at_rest: dict[str, list[np.ndarray]],
+                   dark: dict[str, np.ndarray]) -> None:
+    """How much darker than the cheek's skin the place of the resting iris is, as a fraction
+    of the skin's brightness: the iris and pupil at rest, the lid's skin once it covers them."""
+    for i, gray, eyes in pending:
+        for s in SIDES:
+            if not iris_at_rest[s]:
+                continue
+            c, axes, w = eyes[s]
+            u = np.median(np.stack(iris_at_rest[s]), axis=0)
+            iris = _disc_mean(gray, c + axes.T @ u * w, IRIS_DISC * w)
+            skin = _disc_mean(gray, c + axes[1] * CHEEK_BELOW * w, 2 * IRIS_DISC * w)
+            dark[s][i] = (skin - iris) / (skin + 1.0)
+
+
+def video_texture(video: str | os.PathLike[str], landmarks: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
+    """``exam_texture`` over a video's trusted frames."""
+    from ..media.video import iter_gray
+
+    ok = signals["quality_ok"].to_numpy() & np.isfinite(landmarks[:, 0, 0])
+    return exam_texture(iter_gray(video, ok), landmarks, signals)
 
 
 def _profile(patch: np.ndarray) -> np.ndarray:

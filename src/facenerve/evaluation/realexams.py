@@ -1,0 +1,384 @@
+"""Palsy grading on real faces: exams cut from real recordings of healthy people, and weakness
+injected into them.
+
+``build_real_exams(folder, out)``: in every video of ``folder`` (healthy people raising brows,
+closing eyes, smiling, snarling, puckering: ``../shared/data/natural``), ``pick_exam_frames``
+finds a resting frame and, for each exam task, the frame where both sides do that movement most
+clearly, facing the camera as at rest. A clip with rest, a brow raise, an eye closure and a
+smile becomes a case: ``photos/`` (one PNG per task, the real frame) and ``exam.mp4`` with
+``exam.tasks.json`` (the real footage around each chosen frame, in protocol order).
+
+``inject_weakness(photos, out, side, factor, central)``: one side's movement of every task photo
+is pulled back towards rest by ``factor`` (0 none, 1 no movement at all): the landmarks of that
+side move ``factor`` of the way back to where they are in the rest photo and the picture is
+warped with them (a thin-plate spline of the landmarks' displacements); for eye closure the
+weak eye is the rest photo's eye, closed only ``1 - factor`` of the way, blended in. Central
+cases spare the forehead and the eyes (upper face).
+
+``evaluate_real_exams(out)``: grades every case from photographs and from video, and every
+injected case, and reports the healthy grades, the weaker side found, Spearman of the factor
+with House-Brackmann and Sunnybrook, and the central flag.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..errors import FacenerveError, InputError
+from ..settings import AnalysisSettings
+
+FRONTAL_DEG = 6.0  # task frames face the camera within this of the clip's usual pose
+# both sides must move at least this much for a frame to stand for a task (a clear movement)
+PICK = {"brow_raise": ("brow_up", 2.0), "tight_eye_closure": ("closure", 0.6),
+        "smile": ("smile", 3.0), "snarl": ("corner_up", 1.5), "lip_pucker": ("pucker", 1.5)}
+NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
+FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
+HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
+REST_WINDOW_S = 0.6
+
+
+def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
+    """Frame index (row) per task found: rest, and each task of ``PICK`` whose movement both
+    sides show clearly; the gentle eye closure is the closure's first frame at 80 % of its
+    deepest. Frames within 0.5 s of another task's frame are not reused."""
+    from ..exam.measures import movement_features, rest_baseline
+
+    ok = signals["quality_ok"].to_numpy() & ~signals.get("damaged", pd.Series(False, index=signals.index)).to_numpy()
+    if ok.sum() < 10:
+        return {}
+    pose = signals[["head_yaw_deg", "head_pitch_deg", "head_roll_deg"]].to_numpy(np.float64)
+    frontal = ok & (np.abs(pose - np.nanmedian(pose[ok], axis=0)) < FRONTAL_DEG).all(axis=1)
+    mouth = signals["mouth_open_mm"].to_numpy(np.float64)
+    closed = frontal & (mouth <= np.nanpercentile(mouth[frontal], 30) + 0.5) if frontal.any() else frontal
+    if closed.sum() < 3:
+        return {}
+    feats = movement_features(signals, rest_baseline(signals, closed)).rolling(3, center=True, min_periods=1).median()
+
+    def side(col: str, s: str) -> np.ndarray:
+        return feats[f"{col}_{s}"].to_numpy(np.float64)
+
+    act = np.fmax.reduce([np.abs(side(c, s)) / k for c, k in (("brow_up", 2.0), ("closure", 0.5),
+                                                              ("corner_move", 2.5)) for s in ("left", "right")])
+    rest = int(np.argmin(np.where(closed, act, np.inf)))
+    # measure from that resting moment
+    t = signals["time_s"].to_numpy()
+    near = closed & (np.abs(t - t[rest]) <= REST_WINDOW_S)
+    feats = movement_features(signals, rest_baseline(signals, near, 1)).rolling(3, center=True, min_periods=1).median()
+    picks = {"rest": rest}
+    taken = [t[rest]]
+    for task, (col, need) in PICK.items():
+        both = np.fmin(side(col, "left"), side(col, "right"))
+        if task == "brow_raise":  # eyes open
+            both = np.where(np.fmax(side("closure", "left"), side("closure", "right")) < 0.3, both, np.nan)
+        if task == "snarl":  # the upper lip up, corners not pulled out as in a smile
+            both = np.where(np.fmax(side("corner_out", "left"), side("corner_out", "right")) < 1.5, both, np.nan)
+        score = np.where(frontal & np.isfinite(both), both, -np.inf)
+        for j in np.argsort(-score):
+            if score[j] < need:
+                break
+            if all(abs(t[j] - u) >= 0.5 for u in taken):
+                picks[task] = int(j)
+                taken.append(t[j])
+                if task == "tight_eye_closure":  # the same closure, on its way down
+                    c = np.fmin(side("closure", "left"), side("closure", "right"))
+                    k = int(j)
+                    while k > 0 and frontal[k - 1] and c[k - 1] >= 0.8 * c[j]:
+                        k -= 1
+                    if k != j:
+                        picks["gentle_eye_closure"] = k
+                break
+    return picks
+
+
+def _frames_at(video: Path, rows: set[int]) -> dict[int, np.ndarray]:
+    from ..media.video import iter_frames
+
+    out = {}
+    for f in iter_frames(video):
+        if f.index in rows:
+            out[f.index] = f.rgb
+        if f.index >= max(rows):
+            break
+    return out
+
+
+def _write_png(rgb: np.ndarray, path: Path) -> None:
+    from PIL import Image
+
+    Image.fromarray(rgb).save(path)
+
+
+def build_case(video: Path, signals: pd.DataFrame, out: Path) -> dict[str, Any] | None:
+    """Photos and a video exam of one clip in ``out`` (see the module); None when the clip
+    lacks a task of ``NEEDED``."""
+    from ..exam.protocol import load_protocol
+    from ..simulate.render import write_video
+
+    picks = pick_exam_frames(signals)
+    if not all(k in picks for k in NEEDED):
+        return None
+    order = [t.id for t in load_protocol().tasks if t.id in picks]
+    frame = signals["frame"].to_numpy()
+    t = signals["time_s"].to_numpy()
+    fps = float(1.0 / np.median(np.diff(t))) if len(t) > 1 else 25.0
+    pieces = {}
+    for task in order:
+        half = REST_WINDOW_S if task == "rest" else HALF_WINDOW_S
+        rows = np.flatnonzero(np.abs(t - t[picks[task]]) <= half)
+        pieces[task] = [int(frame[r]) for r in rows]
+    wanted = {f for fs in pieces.values() for f in fs}
+    imgs = _frames_at(video, wanted)
+    (out / "photos").mkdir(parents=True, exist_ok=True)
+    for task in order:
+        _write_png(imgs[int(frame[picks[task]])], out / "photos" / f"{task}.png")
+    frames, tasks, n = [], [], 0
+    for task in order:
+        fs = [imgs[f] for f in pieces[task] if f in imgs]
+        tasks.append({"task": task, "start_s": n / fps, "end_s": (n + len(fs)) / fps})
+        frames += fs
+        n += len(fs)
+    h, w = frames[0].shape[:2]
+    frames = [f[: h - h % 2, : w - w % 2] for f in frames]
+    write_video(frames, out / "exam.mp4", fps, crf=14)
+    (out / "exam.tasks.json").write_text(json.dumps({"tasks": tasks}, indent=1))
+    case = {"clip": video.name, "tasks": order, "frames": {k: int(frame[v]) for k, v in picks.items()}}
+    (out / "case.json").write_text(json.dumps(case, indent=1))
+    return case
+
+
+def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | None = None,
+                     settings: AnalysisSettings | None = None, workers: int | None = None,
+                     progress: bool = True) -> list[dict[str, Any]]:
+    from .realfaces import _progress, find_videos, measured, prefill
+
+    settings = settings or AnalysisSettings()
+    videos = find_videos(folder)
+    out = Path(out)
+    work_p = Path(work) if work else None
+    prefill(videos, work_p, settings, landmarks=False, workers=workers)
+    cases = []
+    for v in _progress(videos, "cutting exams", progress):
+        try:
+            signals, _ = measured(v, work_p, settings)
+        except FacenerveError:
+            continue
+        case = build_case(v, signals, out / "cases" / v.stem)
+        if case:
+            cases.append(case)
+    return cases
+
+
+# --- weakness injected into real photos --------------------------------------------------------
+
+def _eye_indices() -> dict[str, list[int]]:
+    import itertools
+
+    from mediapipe.python.solutions import face_mesh_connections as c
+
+    return {"left": sorted(set(itertools.chain.from_iterable(c.FACEMESH_LEFT_EYE))),
+            "right": sorted(set(itertools.chain.from_iterable(c.FACEMESH_RIGHT_EYE)))}
+
+
+def _warp(img: np.ndarray, targets: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Warp ``img`` so that what is at ``targets + back`` lands at ``targets`` (points [k, 2],
+    backward displacements [k, 2]), smoothly in between (thin-plate spline on a coarse grid)."""
+    import cv2
+    from scipy.interpolate import RBFInterpolator
+
+    h, w = img.shape[:2]
+    step = max(2, int(max(h, w) / 320))
+    gy, gx = np.mgrid[0:h + step:step, 0:w + step:step]
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64)
+    rbf = RBFInterpolator(targets, back, kernel="thin_plate_spline", smoothing=1.0, neighbors=80)
+    d = rbf(grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
+    d = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)  # grid origin is pixel 0
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, xx + d[..., 0], yy + d[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _anchors(points: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Fixed points: a ring around the face and the picture's border."""
+    c = points[:, :2].mean(axis=0)
+    ring = c + 1.35 * (points[:, :2] - c)
+    hull = ring[::6]
+    border = np.array([[x, y] for x in np.linspace(0, w - 1, 6) for y in (0, h - 1)]
+                      + [[x, y] for y in np.linspace(0, h - 1, 6) for x in (0, w - 1)], dtype=np.float64)
+    return np.vstack([hull, border])
+
+
+def weak_weights(points: np.ndarray, side: str, central: bool) -> np.ndarray:
+    """Per landmark, how much of the ``side``'s weakness it takes: 0 at the midline rising to 1
+    a sixth of the eyes' distance out; for central cases 0 above the nose's middle (the
+    forehead and the eyes are spared), rising to 1 at the nose's base."""
+    from ..measure.geometry import align
+
+    a = align(points[None].astype(np.float64))[0]
+    ipd = float(np.linalg.norm(a[263] - a[33]))
+    x = a[:, 0] / ipd  # the person's left has larger aligned x (see geometry)
+    sgn = 1.0 if side == "left" else -1.0
+    w = np.clip(sgn * x / (1 / 6), 0, 1)
+    if central:
+        y = a[:, 1] / ipd
+        w *= np.clip((y - 0.45) / 0.25, 0, 1)
+    return w
+
+
+def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: bool,
+                    settings: AnalysisSettings | None = None) -> None:
+    """See the module's docstring. ``photos`` holds ``<task>.png``; ``out`` gets the same names."""
+    import cv2
+
+    from ..exam.protocol import load_protocol
+    from ..measure.landmarks import landmarks_single_image
+    from ..measure.skin_motion import STABLE
+    from ..media.photos import load_photo
+
+    out.mkdir(parents=True, exist_ok=True)
+    measure = {t.id: t.measure for t in load_protocol().tasks}
+    rest = load_photo(photos / "rest.png")
+    rest_pts = landmarks_single_image(rest, settings)
+    if rest_pts is None:
+        raise InputError(f"no face in {photos / 'rest.png'}")
+    _write_png(rest, out / "rest.png")
+    eye = _eye_indices()[side]
+    for p in sorted(photos.glob("*.png")):
+        if p.stem == "rest":
+            continue
+        img = load_photo(p)
+        pts = landmarks_single_image(img, settings)
+        if pts is None:
+            raise InputError(f"no face in {p}")
+        h, w = img.shape[:2]
+        m, _ = cv2.estimateAffinePartial2D(rest_pts[list(STABLE), :2], pts[list(STABLE), :2], method=cv2.LMEDS)
+        rest_here = rest_pts[:, :2] @ m[:, :2].T + m[:, 2]
+        move = pts[:, :2] - rest_here
+        wts = weak_weights(pts, side, central)
+        closing = measure[p.stem] == "eye_closure" and not central
+        if closing:
+            wts[eye] = 0.0  # the eye itself comes from the rest photo below
+        targets = pts[:, :2] - factor * wts[:, None] * move
+        anchors = _anchors(pts, h, w)
+        img2 = _warp(img, np.vstack([targets, anchors]),
+                     np.vstack([factor * wts[:, None] * move, np.zeros_like(anchors)]))
+        if closing:
+            # the rest photo's eye, closed only (1 - factor) of the way the task closes it
+            rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            tgt = rest_here[eye] + (1 - factor) * move[eye]
+            fixed = np.array([i for i in range(len(pts)) if i not in set(eye) and i < 468])
+            eye_img = _warp(rest_img, np.vstack([tgt, rest_here[fixed], anchors]),
+                            np.vstack([rest_here[eye] - tgt, np.zeros((len(fixed) + len(anchors), 2))]))
+            c = pts[eye, :2].mean(axis=0)
+            ew = float(np.ptp(pts[eye, 0]))
+            mask = np.zeros((h, w), np.float32)
+            cv2.ellipse(mask, (int(c[0]), int(c[1])), (int(0.75 * ew), int(0.55 * ew)), 0, 0, 360, 1.0, -1)
+            k = int(ew * 0.25) | 1
+            mask = cv2.GaussianBlur(mask, (k, k), 0)[..., None]
+            img2 = (img2 * (1 - mask) + eye_img * mask).astype(np.uint8)
+        _write_png(img2, out / p.name)
+
+
+# --- grading the real cases --------------------------------------------------------------------
+
+def _row(res, **truth: Any) -> dict[str, Any]:
+    g = res.grades
+    gr = g.get("grades", {})
+    hb = gr.get("house_brackmann", {})
+    return {
+        **truth,
+        "hb": hb.get("grade"), "hb_reasons": hb.get("reasons", [hb.get("reason")]),
+        "sunnybrook": gr.get("sunnybrook", {}).get("composite"),
+        "eface": gr.get("eface", {}).get("total"),
+        "weaker_side": g.get("weaker_side"), "affected_side": g.get("affected_side"),
+        "asymmetry": g.get("asymmetry"),
+        "central_flag": bool(g.get("central_pattern")),
+        "synkinesis_found": bool(g.get("synkinesis", {}).get("detected")),
+        "exam_status": g["exam_status"]["status"],
+        "ratios": g.get("ratios"),
+    }
+
+
+def _spearman(x: list[float], y: list[float]) -> float | None:
+    from scipy.stats import spearmanr
+
+    ok = [(a, b) for a, b in zip(x, y, strict=True) if a is not None and b is not None]
+    if len(ok) < 3:
+        return None
+    return round(float(spearmanr(*zip(*ok, strict=True)).statistic), 3)
+
+
+def _pct(xs: list[bool]) -> float | None:
+    return round(100 * sum(xs) / len(xs), 1) if xs else None
+
+
+def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
+                        progress: bool = True) -> dict[str, Any]:
+    """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs and
+    from video, and with weakness injected (``out``/injected, made once)."""
+    from tqdm import tqdm
+
+    from ..exam.photos import analyze_photo_exam
+    from ..exam.pipeline import analyze_exam
+
+    out = Path(out)
+    cases = sorted(p for p in (out / "cases").glob("*") if (p / "case.json").exists())
+    if not cases:
+        raise InputError(f"no real exam cases in {out / 'cases'}; build them first")
+    healthy_photos, healthy_video, injected = [], [], []
+    for c in tqdm(cases, desc="healthy exams", disable=not progress):
+        try:
+            healthy_photos.append(_row(analyze_photo_exam(c / "photos"), case=c.name, source="photos"))
+            if video:
+                healthy_video.append(_row(analyze_exam(c / "exam.mp4", tasks=c / "exam.tasks.json"),
+                                          case=c.name, source="video"))
+        except FacenerveError as err:
+            healthy_photos.append({"case": c.name, "error": str(err)})
+    jobs = [(c, f, s, central) for c in cases for f in factors for s in ("left", "right") for central in (False, True)]
+    for c, f, side, central in tqdm(jobs, desc="injected weakness", disable=not progress):
+        d = out / "injected" / f"{c.name}_{side}_{f:.2f}{'_central' if central else ''}"
+        try:
+            if not (d / "rest.png").exists():
+                inject_weakness(c / "photos", d, side, f, central)
+            injected.append(_row(analyze_photo_exam(d), case=c.name, side=side, factor=f, central=central))
+        except FacenerveError as err:
+            injected.append({"case": c.name, "side": side, "factor": f, "central": central, "error": str(err)})
+
+    def healthy_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        ok = [r for r in rows if "error" not in r]
+        return {
+            "cases": len(rows), "refused": len(rows) - len(ok),
+            "house_brackmann": {str(g): sum(r["hb"] == g for r in ok) for g in sorted({r["hb"] for r in ok}, key=str)},
+            "hb_I_or_II_pct": _pct([r["hb"] in (1, 2) for r in ok]),
+            "central_flags": sum(r["central_flag"] for r in ok),
+            "synkinesis_flags": sum(r["synkinesis_found"] for r in ok),
+            "worse_than_II": [{k: r[k] for k in ("case", "hb", "hb_reasons", "ratios")} for r in ok
+                              if r["hb"] not in (1, 2)],
+        }
+
+    inj = [r for r in injected if "error" not in r]
+    periph = [r for r in inj if not r["central"]]
+    central = [r for r in inj if r["central"]]
+    from04 = [r for r in inj if r["factor"] >= 0.4 - 1e-9]
+    return {
+        "cases": len(cases),
+        "healthy_photos": healthy_summary(healthy_photos),
+        "healthy_video": healthy_summary(healthy_video) if video else None,
+        "injected": {
+            "exams": len(injected), "refused": len(injected) - len(inj), "factors": list(factors),
+            "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
+            "weaker_side_correct_by_factor_pct": {
+                f"{f:.2f}": _pct([r["weaker_side"] == r["side"] for r in inj if r["factor"] == f]) for f in factors},
+            "spearman_factor_hb_peripheral": _spearman([r["factor"] for r in periph], [r["hb"] for r in periph]),
+            "spearman_factor_sunnybrook_peripheral": _spearman([r["factor"] for r in periph],
+                                                               [r["sunnybrook"] for r in periph]),
+            "spearman_factor_hb_all": _spearman([r["factor"] for r in inj], [r["hb"] for r in inj]),
+            "spearman_factor_sunnybrook_all": _spearman([r["factor"] for r in inj], [r["sunnybrook"] for r in inj]),
+            "central_flag_on_central_pct": _pct([r["central_flag"] for r in central]),
+            "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in periph]),
+        },
+        "per_exam": {"healthy_photos": healthy_photos, "healthy_video": healthy_video, "injected": injected},
+    }

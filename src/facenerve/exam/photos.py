@@ -1,0 +1,248 @@
+"""The guided exam from photographs: one photo per task, as clinicians and Emotrics take them.
+
+Photos of an exam are not one continuous video: the face's size, place and lighting differ from
+photo to photo. Each photo is therefore
+    1. read upright (``media.photos``) and its face found (FaceMesh on the still image);
+    2. aligned to the rest photo by the similarity that best maps its ``STABLE`` landmarks
+       (forehead, nose, face outline: points no exam task moves) onto the rest photo's
+       (least median of squares), both the picture and its landmarks;
+    3. given the rest photo's lighting over the face (gain and offset per colour channel);
+then measured as the frames of a video are (``measure.signals``, ``measure.texture``), one
+photo standing for ``PHOTO_SPACING_S`` seconds, and graded the same way (``grading``).
+
+Tasks are matched to photos by a mapping (task -> file name), else by the files' names
+(``TASK_WORDS``), else, when no name says its task, in the protocol's order of the files
+sorted by name.
+
+Shape contract
+    ``match_photos(paths, mapping=None)`` -> {task id: Path} in protocol order, rest first
+    ``analyze_photo_exam(photos, mapping=None, settings=None)`` -> ``pipeline.ExamResult`` whose
+        ``frames`` are the aligned photos (uint8 RGB, by frame index) and whose
+        ``video`` is the folder (or first photo)
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..media.photos import PHOTO_SUFFIXES, load_photo
+from ..settings import AnalysisSettings
+from .protocol import Protocol, Segment, load_protocol
+
+PHOTO_SPACING_S = 2.0  # each photo stands for a moment this far apart; the first second is rest alone
+# words in a file name that say its task, most specific first
+TASK_WORDS = (
+    ("tight_eye_closure", ("tight", "squeeze", "forced")),
+    ("gentle_eye_closure", ("gentle", "eye_clos", "eyes_clos", "closed", "close")),
+    ("brow_raise", ("brow", "forehead", "raise")),
+    ("lip_pucker", ("pucker", "kiss", "whistle", "pout")),
+    ("snarl", ("snarl", "nose", "wrinkle")),
+    ("smile", ("smile", "teeth", "grin")),
+    ("rest", ("rest", "neutral", "relax", "repose")),
+)
+MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
+
+
+def _words(path: Path) -> str:
+    return "_" + re.sub(r"[^a-z0-9]+", "_", path.stem.lower()) + "_"
+
+
+def task_of_name(path: Path) -> str | None:
+    name = _words(path)
+    for task, words in TASK_WORDS:
+        if any(w in name for w in words):
+            return task
+    return None
+
+
+def _photo_files(photos: str | os.PathLike[str] | list) -> tuple[list[Path], Path | None]:
+    """The photo files and the folder's mapping file (if any)."""
+    if isinstance(photos, (str, os.PathLike)):
+        folder = Path(photos)
+        if not folder.is_dir():
+            raise InputError(f"{folder} is not a folder; give a folder of exam photos or the photos themselves")
+        files = sorted(p for p in folder.iterdir() if p.suffix.lower() in PHOTO_SUFFIXES and p.is_file())
+        mapping = next((folder / m for m in MAPPING_NAMES if (folder / m).is_file()), None)
+        if not files:
+            raise InputError(f"{folder} has no photo ({', '.join(PHOTO_SUFFIXES)})")
+        return files, mapping
+    files = [Path(p) for p in photos]
+    for p in files:
+        if not p.is_file():
+            raise InputError(f"{p} does not exist; check the file name")
+    return files, None
+
+
+def _read_mapping(path: Path) -> dict[str, str]:
+    import yaml
+
+    try:
+        doc = yaml.safe_load(path.read_text())  # JSON is YAML
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+        raise InputError(f"cannot read the task mapping {path} ({type(err).__name__}); "
+                         "write it as task: file name, one a line") from None
+    if not isinstance(doc, dict) or not all(isinstance(v, str) for v in doc.values()):
+        raise InputError(f"the task mapping {path} must map each task to a file name, e.g. smile: IMG_0412.jpg")
+    return {str(k): v for k, v in doc.items()}
+
+
+def match_photos(files: list[Path], mapping: dict[str, str] | None = None,
+                 protocol: Protocol | None = None) -> dict[str, Path]:
+    protocol = protocol or load_protocol()
+    order = [t.id for t in protocol.tasks]
+    if mapping is not None:
+        by_name = {p.name: p for p in files}
+        out = {}
+        for task, name in mapping.items():
+            if task not in order:
+                raise InputError(f"the task mapping names an unknown task {task!r}; tasks are {', '.join(order)}")
+            if name not in by_name:
+                raise InputError(f"the task mapping gives {name} for {task}, but there is no such photo")
+            out[task] = by_name[name]
+    else:
+        named = {p: task_of_name(p) for p in files}
+        if any(named.values()):
+            unnamed = [p.name for p, t in named.items() if t is None]
+            if unnamed:
+                raise InputError(f"{unnamed[0]} does not say its task in its name (like the others do); "
+                                 "rename it (e.g. smile.jpg) or give a task mapping")
+            out = {}
+            for p, task in named.items():
+                if task in out:
+                    raise InputError(f"two photos for {task}: {out[task].name} and {p.name}; keep one")
+                out[task] = p
+        else:  # protocol order
+            if len(files) > len(order):
+                raise InputError(f"{len(files)} photos for {len(order)} tasks; give one photo per task "
+                                 f"({', '.join(order)})")
+            out = dict(zip(order, sorted(files), strict=False))
+    if "rest" not in out:
+        raise InputError("no rest photo (the face relaxed): every measure is taken from rest; "
+                         "name it rest.jpg or map it in the task mapping")
+    return {t: out[t] for t in order if t in out}
+
+
+def _similarity(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    import cv2
+
+    m, _ = cv2.estimateAffinePartial2D(src.astype(np.float32), dst.astype(np.float32), method=cv2.LMEDS)
+    if m is None:
+        raise InputError("the photos' faces could not be aligned to the rest photo; take them again "
+                         "from the front")
+    return m
+
+
+def _match_light(img: np.ndarray, ref: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Gain and offset per channel so that the face region's mean and spread match ``ref``'s."""
+    out = img.astype(np.float32)
+    for c in range(3):
+        a, b = out[..., c][mask], ref[..., c][mask].astype(np.float32)
+        out[..., c] = (out[..., c] - a.mean()) * (b.std() / max(a.std(), 1.0)) + b.mean()
+    return np.clip(out, 0, 255).astype(np.uint8)
+
+
+def align_photos(images: list[np.ndarray], points: list[np.ndarray]) -> tuple[list[np.ndarray], np.ndarray]:
+    """Photos and landmarks in the first (rest) photo's frame and lighting: (images, [n, 478, 3])."""
+    import cv2
+
+    from ..measure.skin_motion import STABLE
+
+    ref, ref_pts = images[0], points[0]
+    h, w = ref.shape[:2]
+    hull = cv2.convexHull(ref_pts[:, :2].astype(np.int32))
+    mask = np.zeros((h, w), np.uint8)
+    cv2.fillConvexPoly(mask, hull, 1)
+    mask = mask.astype(bool)
+    out_img, out_pts = [ref], [ref_pts]
+    for img, pts in zip(images[1:], points[1:], strict=True):
+        m = _similarity(pts[list(STABLE), :2], ref_pts[list(STABLE), :2])
+        warped = cv2.warpAffine(img, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        xy = pts[:, :2] @ m[:, :2].T + m[:, 2]
+        z = pts[:, 2:] * float(np.sqrt(abs(np.linalg.det(m[:, :2]))))
+        out_img.append(_match_light(warped, ref, mask))
+        out_pts.append(np.hstack([xy, z]).astype(np.float32))
+    return out_img, np.stack(out_pts)
+
+
+def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.PathLike[str] | dict | None = None,
+                       settings: AnalysisSettings | None = None):
+    """See the module's shape contract."""
+    import cv2
+    import pandas as pd
+
+    from ..measure.landmarks import landmarks_single_image
+    from ..measure.run import AnalysisResult, RunInfo, _versions
+    from ..measure.signals import measure_px, to_signals
+    from ..measure.texture import exam_texture
+    from .grading import grade_exam
+    from .measures import task_measures
+    from .pipeline import ExamResult, exam_status
+
+    settings = settings or AnalysisSettings()
+    t0 = time.perf_counter()
+    protocol = load_protocol()
+    files, found_mapping = _photo_files(photos)
+    if isinstance(mapping, (str, os.PathLike)):
+        mapping = _read_mapping(Path(mapping))
+    elif mapping is None and found_mapping is not None:
+        mapping = _read_mapping(found_mapping)
+    matched = match_photos(files, mapping, protocol)
+    tasks = list(matched)
+    images, points = [], []
+    for task, path in matched.items():
+        rgb = load_photo(path)
+        pts = landmarks_single_image(rgb, settings)
+        if pts is None:
+            raise InputError(f"no face was found in {path.name} ({task.replace('_', ' ')}); take it again "
+                             "from the front, well lit, the face filling a good part of the picture")
+        images.append(rgb)
+        points.append(pts)
+    images, lm = align_photos(images, points)
+    n = len(images)
+    px = measure_px(lm)
+    h, w = images[0].shape[:2]
+    xy = lm[:, :, :2]
+    in_frame = (xy[..., 0].min(1) >= -0.02 * w) & (xy[..., 0].max(1) <= 1.02 * w) \
+        & (xy[..., 1].min(1) >= -0.02 * h) & (xy[..., 1].max(1) <= 1.02 * h)
+    t = PHOTO_SPACING_S * np.arange(n, dtype=np.float64)
+    signals, cal = to_signals(px, np.arange(n), t, np.ones(n, dtype=np.int16), 1.0 / PHOTO_SPACING_S,
+                              settings, in_frame)
+    signals["damaged"] = False
+    ok = signals["quality_ok"].to_numpy()
+    if not ok[0]:
+        raise InputError(f"the face in the rest photo {matched['rest'].name} is turned too far to measure; "
+                         "take it again facing the camera")
+    gray = ((i, cv2.cvtColor(images[i], cv2.COLOR_RGB2GRAY)) for i in range(n) if ok[i])
+    signals = pd.concat([signals, exam_texture(gray, lm, signals)], axis=1)
+    segments = [Segment(task, t[i] - 0.5, t[i] + 0.5, "photos") for i, task in enumerate(tasks)]
+    measures = task_measures(signals, segments, protocol, min_frames=1)
+    measures.pop("features")
+    status = exam_status(segments, protocol)
+    if status["status"] == "not_an_exam":
+        status["reason"] = (f"too few exam photos: {len(status['tasks_found'])} of the "
+                            f"{len(status['tasks_found']) + len(status['tasks_missing'])} movements, so "
+                            "nothing is graded; take one photo per task")
+        grades: dict[str, Any] = {"weaker_side": None, "central_pattern": False, "notes": [status["reason"]]}
+    else:
+        grades = grade_exam(measures)
+    grades["exam_status"] = status
+    folder = Path(photos) if isinstance(photos, (str, os.PathLike)) else files[0].parent
+    info = RunInfo(
+        video={"path": str(folder), "kind": "photos", "width": w, "height": h,
+               "photos": {task: p.name for task, p in matched.items()}},
+        n_frames=n, fps=1.0 / PHOTO_SPACING_S, duration_s=float(n * PHOTO_SPACING_S),
+        face_fraction=1.0, quality_fraction=round(float(ok.mean()), 4), calibration=cal.to_dict(),
+        landmarks={"backend": "mediapipe-facemesh", "mode": "static image", "aligned_to": "rest photo"},
+        versions=_versions(), settings=settings.to_dict(), elapsed_s=round(time.perf_counter() - t0, 3),
+        created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    )
+    analysis = AnalysisResult(signals=signals, info=info, landmarks=lm.astype(np.float16))
+    return ExamResult(analysis, segments, measures, grades, folder, frames=dict(enumerate(images)))
+

@@ -1,0 +1,142 @@
+"""The exam from photographs: task matching, alignment of photos that differ in size, place
+and lighting, grading, the command, and photos cut from a real recording."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from facenerve.errors import InputError
+from facenerve.exam.photos import match_photos, task_of_name
+from facenerve.exam.protocol import load_protocol
+
+from .conftest import NATURAL, need
+from .test_cli import run
+
+TASKS = [t.id for t in load_protocol().tasks]
+
+
+def _touch(folder: Path, names) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in names:
+        (folder / n).write_bytes(b"")
+        out.append(folder / n)
+    return out
+
+
+def test_tasks_matched_by_name_mapping_or_order(tmp_path):
+    files = _touch(tmp_path / "a", ["IMG_rest.jpg", "brows-up.jpg", "eyes closed gently.jpg", "squeeze.jpg",
+                                    "Smile.JPG", "snarl.jpg", "pucker.jpg"])
+    m = match_photos(files)
+    assert list(m) == TASKS
+    assert m["gentle_eye_closure"].name == "eyes closed gently.jpg" and m["tight_eye_closure"].name == "squeeze.jpg"
+    # names that say nothing: the protocol's order of the sorted files
+    plain = _touch(tmp_path / "b", [f"IMG_{i:04d}.jpg" for i in range(5)])
+    assert [p.name for p in match_photos(plain).values()] == [p.name for p in plain]
+    assert list(match_photos(plain)) == TASKS[:5]
+    # a mapping wins
+    m = match_photos(plain, {"rest": "IMG_0003.jpg", "smile": "IMG_0000.jpg"})
+    assert m["rest"].name == "IMG_0003.jpg" and list(m) == ["rest", "smile"]
+    assert task_of_name(Path("tight_eye_closure.png")) == "tight_eye_closure"
+    assert task_of_name(Path("gentle_eye_closure.png")) == "gentle_eye_closure"
+
+
+@pytest.mark.parametrize("names,mapping,fragment", [
+    (["rest.jpg", "smile.jpg", "grin.jpg"], None, "two photos for smile"),
+    (["rest.jpg", "smile.jpg", "IMG_1.jpg"], None, "IMG_1.jpg does not say its task"),
+    (["smile.jpg", "brow.jpg"], None, "no rest photo"),
+    (["a.jpg", "b.jpg"], {"frown": "a.jpg"}, "unknown task"),
+    (["a.jpg", "b.jpg"], {"rest": "c.jpg"}, "no such photo"),
+    ([f"{i}.jpg" for i in range(9)], None, "9 photos for 7 tasks"),
+])
+def test_bad_photo_sets_are_clear_errors(tmp_path, names, mapping, fragment):
+    with pytest.raises(InputError, match=fragment):
+        match_photos(_touch(tmp_path, names), mapping)
+
+
+def _photo_set(tmp_path: Path, factor: float, side: str, seed: int) -> Path:
+    """One frame per task of a rendered exam, each photo scaled, moved and lit differently."""
+    import cv2
+    from PIL import Image
+
+    from facenerve.media.video import iter_frames
+    from facenerve.simulate.render import render_exam_video
+
+    video = tmp_path / f"exam_{factor}.mp4"
+    render_exam_video(video, factor=factor, side=side, fps=10, head_motion=False, random_state=seed)
+    tasks = json.loads(video.with_suffix(".tasks.json").read_text())["tasks"]
+    want = {int(round(10 * (t["start_s"] + (0.5 if t["task"] == "rest" else 0.6) * (t["end_s"] - t["start_s"])))):
+            t["task"] for t in tasks}
+    folder = tmp_path / f"photos_{factor}"
+    folder.mkdir()
+    rng = np.random.default_rng(seed)
+    for f in iter_frames(video):
+        if f.index in want:
+            img = f.rgb
+            if want[f.index] != "rest":  # another distance, place and light than the rest photo
+                s = rng.uniform(0.8, 1.25)
+                m = np.array([[s, 0, rng.uniform(-25, 25)], [0, s, rng.uniform(-25, 25)]])
+                img = cv2.warpAffine(img, m, (int(img.shape[1] * 1.1), int(img.shape[0] * 1.1)),
+                                     borderMode=cv2.BORDER_REPLICATE)
+                img = np.clip(img * rng.uniform(0.75, 1.2) + rng.uniform(-15, 15), 0, 255).astype(np.uint8)
+            Image.fromarray(img).save(folder / f"{want[f.index]}.jpg", quality=92)
+    return folder
+
+
+def test_photo_exam_grades_like_the_video(tmp_path):
+    """A right palsy from photographs of different size, place and lighting: found, graded."""
+    from facenerve.exam.photos import analyze_photo_exam
+
+    weak = analyze_photo_exam(_photo_set(tmp_path, 0.2, "right", 3))
+    g = weak.grades
+    assert g["exam_status"]["status"] == "complete"
+    assert g["weaker_side"] == "right"
+    assert g["grades"]["house_brackmann"]["grade"] >= 4
+    normal = analyze_photo_exam(_photo_set(tmp_path, 1.0, "left", 4)).grades
+    assert normal["grades"]["house_brackmann"]["grade"] <= 2
+    assert not normal["central_pattern"] and not normal["synkinesis"]["detected"]
+    assert normal["grades"]["sunnybrook"]["composite"] > g["grades"]["sunnybrook"]["composite"] + 30
+
+
+def test_exam_photos_command(tmp_path):
+    folder = _photo_set(tmp_path, 0.3, "left", 7)
+    (folder / "snarl.jpg").unlink()
+    out = tmp_path / "out"
+    r = run("exam", "--photos", str(folder), "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    s = json.loads((out / "summary.json").read_text())
+    assert s["video"]["kind"] == "photos" and s["video"]["photos"]["smile"] == "smile.jpg"
+    ex = s["exam"]
+    assert ex["exam_status"]["status"] == "incomplete" and ex["exam_status"]["tasks_missing"] == ["snarl"]
+    assert ex["weaker_side"] == "left"
+    html = (out / "report.html").read_text()
+    assert "incomplete" in html and html.count("data:image/png") >= 7
+    # a photo that is not one: one line, exit 2, the earlier output kept
+    (folder / "smile.jpg").write_bytes(b"not a jpeg")
+    r = run("exam", "--photos", str(folder), "--out", str(out))
+    assert r.returncode == 2 and r.stderr.count("\n") == 1 and "smile.jpg" in r.stderr, r.stderr
+    assert json.loads((out / "summary.json").read_text())["exam"]["weaker_side"] == "left"
+    r = run("exam", str(folder / "rest.jpg"), "--photos", str(folder), "--out", str(out))
+    assert r.returncode == 2 and "not both" in r.stderr
+
+
+def test_photos_cut_from_a_real_recording_grade_normal(tmp_path):
+    """Real frames of a healthy person raising brows, closing eyes, smiling, snarling and
+    puckering (a LivePortrait driving clip): graded I or II, no central or synkinesis flag."""
+    from facenerve.evaluation.realexams import build_case
+    from facenerve.exam.photos import analyze_photo_exam
+    from facenerve.measure.run import measure_video
+
+    clip = need(NATURAL / "LivePortrait__driving_d6.mp4")
+    case = build_case(clip, measure_video(clip, motion=False).signals, tmp_path / "case")
+    assert case is not None and {"rest", "brow_raise", "tight_eye_closure", "smile"} <= set(case["tasks"])
+    g = analyze_photo_exam(tmp_path / "case" / "photos").grades
+    assert g["grades"]["house_brackmann"]["grade"] in (1, 2), g["grades"]["house_brackmann"]
+    assert not g["central_pattern"] and not g["synkinesis"]["detected"]
+    # the tight closure reads as closed, on both sides
+    tight = analyze_photo_exam(tmp_path / "case" / "photos").measures["tasks"]["tight_eye_closure"]
+    assert min(tight["excursion"].values()) >= 0.85, tight["excursion"]
