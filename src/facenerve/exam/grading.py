@@ -41,6 +41,7 @@ ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
 # beyond this (the measurement noise plus normal variation seen on real normal faces, ZJU set).
 STATIC_TOLERANCE_PCT = 5.0
 COMMISSURE_TOLERANCE_MM = 1.0
+EYE_CLOSED = 0.9  # an eye closed this far (fraction of its resting opening) at maximal effort is closed
 HB_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI"}
 
 
@@ -114,7 +115,9 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
                       f"eye closure, beyond the other side's (thresholds {OCULAR_SYNK} and {ORAL_SYNK_MM} mm)"}
 
 
-def house_brackmann(ratios: dict[str, float | None], synk: dict[str, Any]) -> dict[str, Any]:
+def house_brackmann(ratios: dict[str, float | None], synk: dict[str, Any], side: str | None = None,
+                    closure: dict[str, float] | None = None) -> dict[str, Any]:
+    """``closure``: per side, the fraction of the eye closed at maximal effort."""
     brow, mouth = ratios.get("brow_raise"), _mean([ratios.get("smile"), ratios.get("snarl")])
     if brow is None or not np.isfinite(mouth):
         return {"grade": None, "reason": "brow raise or smile was not measured"}
@@ -123,9 +126,13 @@ def house_brackmann(ratios: dict[str, float | None], synk: dict[str, Any]) -> di
     reasons = [f"brow movement {brow:.0%} and commissure movement {mouth:.0%} of the other side: "
                f"{points}/8 points (House & Brackmann 1985)"]
     tight = ratios.get("tight_eye_closure")
-    if tight is not None and tight < 0.75 and grade < 4:
+    closed = (closure or {}).get(side) if side else None
+    # incomplete closure: the affected eye stays open where the other closes; a closure the
+    # lid completes on both sides (FaceMesh may still read two-thirds) is not incomplete
+    if tight is not None and tight < 0.75 and closed is not None and closed < EYE_CLOSED and grade < 4:
         grade = 4
-        reasons.append(f"incomplete eye closure at maximal effort ({tight:.0%}): at least IV")
+        reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closed:.0%}, "
+                       f"{tight:.0%} of the other): at least IV")
     if synk["detected"] and grade < 3:
         grade = 3
         reasons.append("noticeable synkinesis: at least III")
@@ -226,7 +233,8 @@ def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
         "affected_side": side,
         "asymmetry": round(shortfall, 3),
         "ratios": {k: (round(v, 3) if v is not None else None) for k, v in ratios.items()},
-        "grades": {"house_brackmann": house_brackmann(ratios, synk),
+        "grades": {"house_brackmann": house_brackmann(ratios, synk, side,
+                                                      tasks.get("tight_eye_closure", {}).get("excursion")),
                    "sunnybrook": sunnybrook(rest, ratios, synk, side),
                    "eface": eface(rest, ratios, synk, side)},
         "synkinesis": synk,

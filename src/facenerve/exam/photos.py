@@ -27,7 +27,6 @@ import os
 import re
 import time
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -181,9 +180,8 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
     from ..measure.run import AnalysisResult, RunInfo, _versions
     from ..measure.signals import measure_px, to_signals
     from ..measure.texture import exam_texture
-    from .grading import grade_exam
     from .measures import task_measures
-    from .pipeline import ExamResult, exam_status
+    from .pipeline import ExamResult, grades_with_status
 
     settings = settings or AnalysisSettings()
     t0 = time.perf_counter()
@@ -224,15 +222,10 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
     segments = [Segment(task, t[i] - 0.5, t[i] + 0.5, "photos") for i, task in enumerate(tasks)]
     measures = task_measures(signals, segments, protocol, min_frames=1)
     measures.pop("features")
-    status = exam_status(segments, protocol)
-    if status["status"] == "not_an_exam":
-        status["reason"] = (f"too few exam photos: {len(status['tasks_found'])} of the "
-                            f"{len(status['tasks_found']) + len(status['tasks_missing'])} movements, so "
-                            "nothing is graded; take one photo per task")
-        grades: dict[str, Any] = {"weaker_side": None, "central_pattern": False, "notes": [status["reason"]]}
-    else:
-        grades = grade_exam(measures)
-    grades["exam_status"] = status
+    n_moves = sum(t.measure != "rest" for t in protocol.tasks)
+    grades = grades_with_status(measures, segments, protocol, not_an_exam=(
+        f"too few exam photos: {len(tasks) - 1} of the {n_moves} movements, so nothing is graded; "
+        "take one photo per task"))
     folder = Path(photos) if isinstance(photos, (str, os.PathLike)) else files[0].parent
     info = RunInfo(
         video={"path": str(folder), "kind": "photos", "width": w, "height": h,

@@ -71,13 +71,31 @@ def analyze_exam(video: str | os.PathLike[str],
                          f"of the video ({duration:.1f} s); check the task times")
     measures = task_measures(analysis.signals, segments, protocol)
     measures.pop("features")
+    return ExamResult(analysis, segments, measures, grades_with_status(measures, segments, protocol), Path(video))
+
+
+def grades_with_status(measures: dict[str, Any], segments: list[Segment], protocol,
+                       not_an_exam: str | None = None) -> dict[str, Any]:
+    """The grades and the exam's status (``exam_status``): nothing graded when it is not an exam
+    (``not_an_exam`` replaces the reason), provisional grades when it is incomplete."""
     status = exam_status(segments, protocol)
     if status["status"] == "not_an_exam":  # nothing to grade: say what was found, grade nothing
-        grades: dict[str, Any] = {"weaker_side": None, "central_pattern": False, "notes": [status["reason"]]}
+        if not_an_exam:
+            status["reason"] = not_an_exam
+        return {"weaker_side": None, "central_pattern": False, "notes": [status["reason"]], "exam_status": status}
+    grades = grade_exam(measures)
+    ungraded = [k for k, t in measures["tasks"].items() if not t.get("graded")]
+    if status["status"] == "incomplete" or ungraded:
+        grades["provisional"] = True
+        grades.setdefault("notes", []).append(
+            "Provisional grades: " + "; ".join(
+                ([f"tasks not found: {', '.join(status['tasks_missing'])}"] if status["tasks_missing"] else [])
+                + ([f"tasks not graded: {', '.join(ungraded)}"] if ungraded else []))
+            + ". Redo those tasks for a full grade.")
     else:
-        grades = grade_exam(measures)
+        grades["provisional"] = False
     grades["exam_status"] = status
-    return ExamResult(analysis, segments, measures, grades, Path(video))
+    return grades
 
 
 def exam_status(segments: list[Segment], protocol) -> dict[str, Any]:
