@@ -104,3 +104,39 @@ def test_a_job_cut_off_by_a_restart_is_picked_up_again(tmp_path, example_bytes):
         job = db.scalar(select(Job).where(Job.recording_id == rid))
         assert job.attempts == 2
         assert db.scalar(select(User.keep_video)) is True
+
+
+def test_exam_photos_are_uploaded_graded_and_shown(tmp_path):
+    """The photo set of ``facenerve exam --photos`` through the web app: checked on upload
+    (a set without its rest photo is refused and nothing kept), graded by a worker, shown as
+    an incomplete exam when a task is missing, and deleted with its folder."""
+    from ..test_exam_photos import _photo_set
+
+    folder = _photo_set(tmp_path, 0.3, "left", 7)
+    app = make_app(f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path / "data", workers=1)
+    media = tmp_path / "data" / "media"
+    with TestClient(app):
+        b = Browser(app)
+        pid = b.register("ann@example.org")
+
+        def files(names):
+            return [("photos", (n, (folder / n).read_bytes(), "image/jpeg")) for n in names]
+
+        r = b.client.post(f"/p/{pid}/recordings/photos", data={"csrf": b.csrf}, files=files(["smile.jpg", "snarl.jpg"]))
+        assert r.status_code == 400 and "no rest photo" in r.text
+        assert not any(p.is_file() for p in media.rglob("*"))
+        names = ["rest.jpg", "brow_raise.jpg", "gentle_eye_closure.jpg", "tight_eye_closure.jpg", "smile.jpg",
+                 "lip_pucker.jpg"]
+        r = b.client.post(f"/p/{pid}/recordings/photos", data={"csrf": b.csrf}, files=files(names),
+                          headers={"Accept": "application/json"})
+        assert r.status_code == 201, r.text
+        rid = r.json()["id"]
+        s = _wait(b, pid, rid)
+        assert s["status"] == "done", s
+        assert s["metrics"]["exam_status"] == "incomplete"
+        page = b.get(f"/p/{pid}/recordings/{rid}").text
+        assert "snarl not found" in page
+        assert "facenerve facial exam" in b.get(f"/p/{pid}/recordings/{rid}/report").text
+        r = b.post(f"/p/{pid}/recordings/{rid}/delete", {})
+        assert r.status_code in (200, 303)
+        assert not any(media.rglob("*.jpg"))

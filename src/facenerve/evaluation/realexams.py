@@ -32,10 +32,13 @@ import pandas as pd
 from ..errors import FacenerveError, InputError
 from ..settings import AnalysisSettings
 
-FRONTAL_DEG = 6.0  # task frames face the camera within this of the clip's usual pose
-# both sides must move at least this much for a frame to stand for a task (a clear movement)
-PICK = {"brow_raise": ("brow_up", 2.0), "tight_eye_closure": ("closure", 0.6),
-        "smile": ("smile", 3.0), "snarl": ("corner_up", 1.5), "lip_pucker": ("pucker", 1.5)}
+FRONTAL_DEG = 6.0  # task frames face the camera within this of the clip's usual pose ...
+MAX_YAW_DEG = 10.0  # ... and within this of straight on
+REST_MOUTH_MM = 3.0  # a resting mouth is closed (lips apart at most this much)
+# both sides must move at least this much for a frame to stand for a task: a clear, deliberate
+# movement, as an exam asks for (talking moves the face too, but less)
+PICK = {"brow_raise": ("brow_up", 3.0), "tight_eye_closure": ("closure", 0.6),
+        "smile": ("smile", 4.0), "snarl": ("corner_up", 2.5), "lip_pucker": ("pucker", 2.5)}
 NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
 FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
@@ -52,9 +55,10 @@ def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
     if ok.sum() < 10:
         return {}
     pose = signals[["head_yaw_deg", "head_pitch_deg", "head_roll_deg"]].to_numpy(np.float64)
-    frontal = ok & (np.abs(pose - np.nanmedian(pose[ok], axis=0)) < FRONTAL_DEG).all(axis=1)
+    frontal = ok & (np.abs(pose - np.nanmedian(pose[ok], axis=0)) < FRONTAL_DEG).all(axis=1) \
+        & (np.abs(pose[:, 0]) <= MAX_YAW_DEG)
     mouth = signals["mouth_open_mm"].to_numpy(np.float64)
-    closed = frontal & (mouth <= np.nanpercentile(mouth[frontal], 30) + 0.5) if frontal.any() else frontal
+    closed = frontal & (mouth <= REST_MOUTH_MM)
     if closed.sum() < 3:
         return {}
     feats = movement_features(signals, rest_baseline(signals, closed)).rolling(3, center=True, min_periods=1).median()

@@ -33,7 +33,7 @@ import numpy as np
 SIDES = ("left", "right")
 SB_EXPRESSIONS = ("brow_raise", "gentle_eye_closure", "smile", "snarl", "lip_pucker")
 OCULAR_TASKS = ("smile", "snarl", "lip_pucker")
-ORAL_TASKS = ("gentle_eye_closure", "tight_eye_closure")
+ORAL_TASKS = ("gentle_eye_closure",)  # a squeeze pulls healthy mouths too; Sunnybrook rates gentle closure
 SYMMETRIC_BELOW = 0.12  # mean shortfall of the weaker side under which the face is called symmetric
 OCULAR_SYNK = 0.15  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side

@@ -21,7 +21,17 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
-from .protocol import EMOTRICS, MIN_EFFORT, MIN_MOVE, MIN_USABLE, SIDES, UNITS, Protocol, Segment
+from .protocol import (
+    EMOTRICS,
+    EXAM_MAX_YAW_DEG,
+    MIN_EFFORT,
+    MIN_MOVE,
+    MIN_USABLE,
+    SIDES,
+    UNITS,
+    Protocol,
+    Segment,
+)
 
 MIN_IRIS_DARK = 0.08  # the iris must be this much darker than the skin at rest to see the lid cover it
 
@@ -61,8 +71,11 @@ def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataF
         lat0 = base[f"commissure_lateral_{s}_mm"]
         yaw_fix = 0.5 * (base["commissure_lateral_left_mm"] + base["commissure_lateral_right_mm"]) / lat0
         up, outw = -d("mouth_corner_drop"), d("commissure_lateral") * yaw_fix
-        # the brow's own texture when measured (texture.exam_texture), else its landmarks
-        out[f"brow_up_{s}"] = d("brow_shift") if f"brow_shift_{s}_mm" in signals else d("brow_height")
+        # the larger of the brow's own texture (texture.exam_texture) and its landmarks: each
+        # fails by missing a movement (landmarks pulled to symmetry, texture locked onto another
+        # dark band), not by inventing one
+        brow = d("brow_height")
+        out[f"brow_up_{s}"] = np.fmax(brow, d("brow_shift")) if f"brow_shift_{s}_mm" in signals else brow
         # fraction of the resting aperture, 1 = lids meet (landmarks may cross a little beyond)
         closure = np.minimum(-d("eye_aperture") / base[f"eye_aperture_{s}_mm"], 1.0)
         dark0 = base.get(f"iris_dark_{s}", float("nan"))
@@ -103,6 +116,10 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         raise InputError("no rest segment was found; start the recording with the face relaxed")
     base = rest_baseline(signals, _in(signals, by_task["rest"]), min_frames)
     feats = movement_features(signals, base)
+    yaw = signals["head_yaw_deg"].to_numpy(np.float64)
+    ok_all = signals["quality_ok"].to_numpy()
+    rest_m = _in(signals, by_task["rest"]) & ok_all
+    rest_yaw = float(np.nanmedian(yaw[rest_m])) if rest_m.any() else float("nan")
     tasks: dict[str, Any] = {}
     for task in protocol.tasks:
         seg = by_task.get(task.id)
@@ -114,6 +131,13 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             tasks[task.id] = {"performed": False, "graded": False, "segment": asdict(seg),
                               "reason": (f"not graded: the face was measurable in {usable} of its {int(m.sum())} "
                                          "frames (turned away, hidden or out of the picture)")}
+            continue
+        turned = max(abs(rest_yaw), abs(float(np.nanmedian(yaw[m & ok_all]))))
+        if turned > EXAM_MAX_YAW_DEG:
+            tasks[task.id] = {"performed": False, "graded": False, "segment": asdict(seg),
+                              "reason": (f"not graded: the face is turned {turned:.0f} degrees to the side "
+                                         f"{'at rest' if abs(rest_yaw) > EXAM_MAX_YAW_DEG else 'in this task'} "
+                                         f"(at most {EXAM_MAX_YAW_DEG:.0f}); face the camera squarely")}
             continue
         f = feats[m]
         main = _feature(task.measure)

@@ -27,9 +27,12 @@ MIN_MOVE = {"brow": 1.0, "eye_closure": 0.2, "smile": 1.2, "snarl": 1.0, "pucker
 # a movement is graded (its two sides compared) only when the stronger side moves at least this
 # much: below it, measurement noise and normal asymmetry decide which side looks weaker, and a
 # person who barely raised both brows is not weak on one side
-MIN_EFFORT = {"brow": 2.0, "eye_closure": 0.5, "smile": 2.5, "snarl": 1.5, "pucker": 1.5}
+MIN_EFFORT = {"brow": 2.5, "eye_closure": 0.5, "smile": 3.5, "snarl": 2.0, "pucker": 2.0}
 UNITS = {"brow": "mm", "eye_closure": "of the eye's opening", "smile": "mm", "snarl": "mm", "pucker": "mm"}
 MIN_USABLE = 0.5  # and only when at least this share of the task's frames is measurable
+# and only when the face is this square to the camera (at rest and during the task): a turned face
+# foreshortens one side and its movements look weaker
+EXAM_MAX_YAW_DEG = 12.0
 # scale of each movement class for automatic segmentation (a typical clear movement)
 CLASS_SCALE = {"brow": 2.5, "eye_closure": 0.45, "smile": 2.5, "pucker": 2.0}
 EMOTRICS = ("brow_height", "mrd1", "mrd2", "eye_aperture", "fissure_width", "mouth_excursion",

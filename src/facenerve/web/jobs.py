@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import multiprocessing as mp
+import shutil
 import threading
 import time
 from pathlib import Path
@@ -25,6 +26,14 @@ from .trends import metrics_from_summary
 log = logging.getLogger("facenerve.web")
 MAX_ATTEMPTS = 3
 HEARTBEAT_S = 2.0
+
+
+def discard_media(path: str) -> None:
+    """Remove a recording's stored video, or its folder of exam photos."""
+    if Path(path).is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        Path(path).unlink(missing_ok=True)
 
 
 def enqueue(db: Session, rec: Recording) -> Job:
@@ -81,7 +90,7 @@ def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
     from ..twitch.outputs import build_summary, write_outputs
 
     video = rec.video_path
-    if not video or not Path(video).is_file():
+    if not video or not Path(video).exists():
         raise FacenerveError("the video of this recording is no longer stored; record it again")
 
     def frames(scale: float):
@@ -90,9 +99,15 @@ def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
 
     if rec.kind == "exam":
         from ..exam.outputs import exam_summary, write_exam_outputs
-        from ..exam.pipeline import analyze_exam
+        if Path(video).is_dir():  # an exam from photographs
+            from ..exam.photos import analyze_photo_exam
 
-        result = analyze_exam(video, tasks=rec.tasks or None, on_progress=frames(0.8))
+            on_progress(0.1, "measuring the photos")
+            result = analyze_photo_exam(video)
+        else:
+            from ..exam.pipeline import analyze_exam
+
+            result = analyze_exam(video, tasks=rec.tasks or None, on_progress=frames(0.8))
         on_progress(0.9, "grading and writing the report")
         write_exam_outputs(result, out_dir)
         return exam_summary(result)
@@ -139,7 +154,7 @@ def run_job(database_url: str, data_dir: str, job_id: int) -> None:
         rec.results_path = str(out_dir)
         owner = db.get(User, rec.owner_id)
         if owner is not None and not owner.keep_video and rec.video_path:
-            Path(rec.video_path).unlink(missing_ok=True)  # only after a successful analysis
+            discard_media(rec.video_path)  # only after a successful analysis
             rec.video_path = None
         _finish(db, job, "done", "finished")
         db.commit()

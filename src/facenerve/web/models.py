@@ -84,7 +84,7 @@ class Recording(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(16))  # twitch | exam
-    source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | browser
+    source: Mapped[str] = mapped_column(String(16), default="upload")  # upload | browser | photos
     original_name: Mapped[str] = mapped_column(String(255), default="")
     video_path: Mapped[str | None] = mapped_column(Text, nullable=True)  # None once deleted
     size_bytes: Mapped[int] = mapped_column(Integer, default=0)

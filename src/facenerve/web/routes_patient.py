@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -22,7 +23,7 @@ from ..media.video import VIDEO_SUFFIXES
 from . import forms
 from .access import not_found, owned, patient_for
 from .deps import csrf_protect, current_user, get_db, render
-from .jobs import enqueue
+from .jobs import discard_media, enqueue
 from .models import (
     RECORDING_KINDS,
     TREATMENTS,
@@ -100,8 +101,13 @@ def recordings(request: Request, pid: int, user: User = Depends(current_user),
 @router.get("/p/{pid}/record")
 def record_page(request: Request, pid: int, user: User = Depends(current_user), patient: User = Depends(_patient)):
     cfg = request.app.state.config
+    from ..exam.protocol import load_protocol
+    from ..media.photos import PHOTO_SUFFIXES
+
     return render(request, "record.html", {"patient": patient, "max_mb": cfg.max_upload_mb,
-                                           "suffixes": ", ".join(VIDEO_SUFFIXES)}, user=user)
+                                           "suffixes": ", ".join(VIDEO_SUFFIXES),
+                                           "photo_suffixes": ", ".join(PHOTO_SUFFIXES),
+                                           "max_photos": len(load_protocol().tasks)}, user=user)
 
 
 def _tasks(raw: str) -> list[dict[str, Any]] | None:
@@ -180,6 +186,69 @@ async def upload(request: Request, pid: int, patient: User = Depends(_patient), 
     return RedirectResponse(url, status_code=303)
 
 
+def _safe_name(i: int, name: str, suffix: str) -> str:
+    """A stored photo's name: its place in the upload and the words of the uploaded name (which
+    may say its task), nothing a path could be built from."""
+    stem = re.sub(r"[^a-z0-9]+", "_", Path(name).stem.lower()).strip("_")[:40]
+    return f"{i:02d}_{stem or 'photo'}{suffix}"
+
+
+@router.post("/p/{pid}/recordings/photos")
+async def upload_photos(request: Request, pid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    """An exam from photographs (``facenerve exam --photos``): the set is checked (one photo
+    per task, each a readable picture) before it is kept."""
+    from ..exam.photos import match_photos
+    from ..exam.protocol import load_protocol
+    from ..media.photos import PHOTO_SUFFIXES, load_photo
+
+    cfg = request.app.state.config
+    f = await request.form()
+    photos = [p for p in f.getlist("photos") if isinstance(p, UploadFile) and p.filename]
+    try:
+        notes = forms.text(f.get("notes"), "Notes", 2000)
+    except forms.FormError as err:
+        raise HTTPException(400, str(err)) from None
+    n_tasks = len(load_protocol().tasks)
+    if not photos:
+        raise HTTPException(400, "choose the exam photos to upload, one per task")
+    if len(photos) > n_tasks:
+        raise HTTPException(400, f"{len(photos)} photos for {n_tasks} tasks; give one photo per task")
+    for p in photos:
+        if Path(p.filename).suffix.lower() not in PHOTO_SUFFIXES:
+            raise HTTPException(415, f"{p.filename} is not a photo we can read; use one of {', '.join(PHOTO_SUFFIXES)}")
+    folder = cfg.media_dir / str(patient.id) / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    size = 0
+    try:
+        names = {}
+        for i, p in enumerate(photos):
+            dest = folder / _safe_name(i, p.filename, Path(p.filename).suffix.lower())
+            size += await _store_upload(p, dest, cfg.max_upload_mb << 20)
+            names[dest.name] = p.filename
+        try:
+            match_photos(sorted(folder.iterdir()))
+            for path in folder.iterdir():
+                load_photo(path)
+        except InputError as err:
+            msg = str(err)
+            for stored, original in names.items():
+                msg = msg.replace(str(folder / stored), original).replace(stored, original)
+            raise HTTPException(400, msg) from None
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # our copies only
+        raise
+    rec = Recording(owner_id=patient.id, kind="exam", source="photos",
+                    original_name=f"{len(photos)} exam photos", video_path=str(folder), size_bytes=size,
+                    notes=notes)
+    db.add(rec)
+    db.commit()
+    enqueue(db, rec)
+    url = f"/p/{patient.id}/recordings/{rec.id}"
+    if "application/json" in request.headers.get("accept", ""):
+        return JSONResponse({"id": rec.id, "url": url}, status_code=201)
+    return RedirectResponse(url, status_code=303)
+
+
 def _latest_job(db: Session, rec: Recording) -> Job | None:
     return db.scalar(select(Job).where(Job.recording_id == rec.id).order_by(Job.id.desc()).limit(1))
 
@@ -226,7 +295,7 @@ def recording_reanalyse(pid: int, rid: int, patient: User = Depends(_patient), d
     rec = owned(db, Recording, rid, patient)
     if rec.status in ("queued", "running"):
         raise HTTPException(409, "this recording is already being analysed")
-    if not rec.video_path or not Path(rec.video_path).is_file():
+    if not rec.video_path or not Path(rec.video_path).exists():
         raise HTTPException(409, "the video was not kept, so it cannot be analysed again")
     enqueue(db, rec)
     return _back(pid, f"/recordings/{rid}")
@@ -237,9 +306,8 @@ def recording_delete(pid: int, rid: int, patient: User = Depends(_patient), db: 
     rec = owned(db, Recording, rid, patient)
     if rec.status == "running":
         raise HTTPException(409, "this recording is being analysed; delete it when the analysis ends")
-    for p in (rec.video_path,):
-        if p:
-            Path(p).unlink(missing_ok=True)
+    if rec.video_path:
+        discard_media(rec.video_path)
     if rec.results_path:
         shutil.rmtree(rec.results_path, ignore_errors=True)
     db.execute(delete(Job).where(Job.recording_id == rec.id))
