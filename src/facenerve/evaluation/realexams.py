@@ -179,27 +179,34 @@ def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | Non
 
 # --- weakness injected into real photos --------------------------------------------------------
 
-def _eye_indices() -> dict[str, list[int]]:
+def _mesh_indices(name: str) -> list[int]:
     import itertools
 
     from mediapipe.python.solutions import face_mesh_connections as c
 
-    return {"left": sorted(set(itertools.chain.from_iterable(c.FACEMESH_LEFT_EYE))),
-            "right": sorted(set(itertools.chain.from_iterable(c.FACEMESH_RIGHT_EYE)))}
+    return sorted(set(itertools.chain.from_iterable(getattr(c, name))))
+
+
+def _eye_indices() -> dict[str, list[int]]:
+    return {"left": _mesh_indices("FACEMESH_LEFT_EYE"), "right": _mesh_indices("FACEMESH_RIGHT_EYE")}
 
 
 def _warp(img: np.ndarray, targets: np.ndarray, back: np.ndarray) -> np.ndarray:
     """Warp ``img`` so that what is at ``targets + back`` lands at ``targets`` (points [k, 2],
-    backward displacements [k, 2]), smoothly in between (thin-plate spline on a coarse grid)."""
+    backward displacements [k, 2]): piecewise affine over the points' triangles (no overshoot
+    between points), evaluated on a coarse grid and interpolated to every pixel."""
     import cv2
-    from scipy.interpolate import RBFInterpolator
+    from skimage.transform import PiecewiseAffineTransform
 
     h, w = img.shape[:2]
     step = max(2, int(max(h, w) / 320))
     gy, gx = np.mgrid[0:h + step:step, 0:w + step:step]
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64)
-    rbf = RBFInterpolator(targets, back, kernel="thin_plate_spline", smoothing=1.0, neighbors=80)
-    d = rbf(grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
+    pwa = PiecewiseAffineTransform.from_estimate(targets, targets + back)
+    src = pwa(grid)
+    outside = ~np.isfinite(src).all(axis=1) | (src == -1).all(axis=1)
+    src[outside] = grid[outside]
+    d = (src - grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
     d = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)  # grid origin is pixel 0
     xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(img, xx + d[..., 0], yy + d[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -215,20 +222,27 @@ def _anchors(points: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.vstack([hull, border])
 
 
-def weak_weights(points: np.ndarray, side: str, central: bool) -> np.ndarray:
-    """Per landmark, how much of the ``side``'s weakness it takes: 0 at the midline rising to 1
-    a sixth of the eyes' distance out; for central cases 0 above the nose's middle (the
-    forehead and the eyes are spared), rising to 1 at the nose's base."""
+def weak_weights(points: np.ndarray, side: str, central: bool, measure: str) -> np.ndarray:
+    """Per landmark, how much of the ``side``'s weakness it takes in a task that moves
+    ``measure``: 0 at the midline rising to 1 a quarter of the eyes' distance out, and only in
+    the region the task moves (above the eyes for the brow, below the nose's middle for the
+    mouth; eye closure moves no landmark, see ``inject_weakness``), so that the rest of the
+    face, and any other movement caught in the photo, stays as it is. Central cases spare the
+    brow and the eyes."""
     from ..measure.geometry import align
 
     a = align(points[None].astype(np.float64))[0]
     ipd = float(np.linalg.norm(a[263] - a[33]))
-    x = a[:, 0] / ipd  # the person's left has larger aligned x (see geometry)
+    x, y = a[:, 0] / ipd, a[:, 1] / ipd  # the person's left has larger aligned x; y towards the chin
     sgn = 1.0 if side == "left" else -1.0
-    w = np.clip(sgn * x / (1 / 6), 0, 1)
-    if central:
-        y = a[:, 1] / ipd
-        w *= np.clip((y - 0.45) / 0.25, 0, 1)
+    w = np.clip(sgn * x / 0.25, 0, 1)
+    if measure == "brow" and not central:
+        w *= np.clip((-y - 0.08) / 0.08, 0, 1)
+    elif measure in ("smile", "snarl", "pucker"):
+        w *= np.clip((y - 0.35) / 0.15, 0, 1)
+    else:
+        w[:] = 0.0
+    w[_mesh_indices("FACEMESH_FACE_OVAL")] = 0.0  # the face's outline stays: no bulging edges
     return w
 
 
@@ -261,10 +275,8 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         m, _ = cv2.estimateAffinePartial2D(rest_pts[list(STABLE), :2], pts[list(STABLE), :2], method=cv2.LMEDS)
         rest_here = rest_pts[:, :2] @ m[:, :2].T + m[:, 2]
         move = pts[:, :2] - rest_here
-        wts = weak_weights(pts, side, central)
+        wts = weak_weights(pts, side, central, measure[p.stem])
         closing = measure[p.stem] == "eye_closure" and not central
-        if closing:
-            wts[eye] = 0.0  # the eye itself comes from the rest photo below
         targets = pts[:, :2] - factor * wts[:, None] * move
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),

@@ -53,6 +53,8 @@ def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> 
 def _lr_figure(tasks: dict[str, Any]) -> str:
     plt = plt_agg()
     names = [k for k, t in tasks.items() if "excursion" in t]
+    if not names:
+        return "<p>No task was measured.</p>"
     fig, axes = plt.subplots(1, len(names), figsize=(1.7 * len(names), 2.4))
     for ax, name in zip(np.atleast_1d(axes), names, strict=False):
         t = tasks[name]
@@ -75,7 +77,10 @@ def exam_report(result: ExamResult) -> str:
         parts.append("<p style='color:#b00;font-weight:bold'>" + html.escape(g["notes"][0]) + "</p>")
     if "grades" in g:
         hb, sb, ef = (g["grades"][k] for k in ("house_brackmann", "sunnybrook", "eface"))
-        parts += ["<h2>Grades</h2>", table({
+        title = "Provisional grades (the exam is not complete)" if g.get("provisional") else "Grades"
+        parts += [f"<h2>{title}</h2>"] + [f"<p>{html.escape(n)}</p>" for n in g.get("notes", [])
+                                         if n.startswith("Provisional")]
+        parts += [table({
             "weaker side": g["weaker_side"], "asymmetry (mean shortfall)": f"{100 * g['asymmetry']:.0f}%",
             "House-Brackmann": f"{hb.get('roman', 'not graded')} - " + "; ".join(hb.get("reasons", [hb.get("reason", "")])),
             "Sunnybrook composite": f"{sb['composite']} (voluntary {sb['voluntary']}, resting {sb['resting']}, synkinesis {sb['synkinesis']})",
@@ -85,6 +90,9 @@ def exam_report(result: ExamResult) -> str:
         })]
         parts.append("<h3>Affected side relative to the other, per task</h3>" + table(
             {k: ("not measured" if v is None else f"{100 * v:.0f}%") for k, v in g["ratios"].items()}))
+    ungraded = {k: t["reason"] for k, t in tasks.items() if t.get("reason")}
+    if ungraded:
+        parts += ["<h3>Tasks not graded</h3>", table(ungraded)]
     parts += ["<h2>Left and right, per task</h2>", _lr_figure(tasks)]
     frames = {t["peak_frame"] for t in tasks.values() if "peak_frame" in t}
     rest = next(s for s in result.segments if s.task == "rest")

@@ -129,9 +129,54 @@ class _RigidFit:
         return out
 
 
-def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
-    import cv2
+class Steadier:
+    """Steps 1, 2 and 4-5 of the method for one recording: frames warped into the steadied
+    crop of its template, and the skin's motion per region from a reference crop."""
 
+    def __init__(self, points: np.ndarray, ok: np.ndarray, mm_per_px: np.ndarray):
+        import cv2
+
+        self.tmpl = template(points, ok)
+        self.discs = _discs(self.tmpl)
+        self.rigid = _RigidFit(self.discs["rigid"])
+        right, left = _eye_centres(points)
+        span_mm = np.linalg.norm(left - right, axis=1) * mm_per_px
+        self.mm_per_crop_px = float(np.nanmedian(span_mm[ok])) / (EYE_SPAN * CROP)
+        self.stable = _idx(STABLE)
+        self.target = self.tmpl[self.stable].astype(np.float32)
+        self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+
+    def crop(self, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None:
+        """``gray`` warped into the crop by its ``MOTION_POINTS`` [k, 2]; None if no fit."""
+        import cv2
+
+        m, _ = cv2.estimateAffinePartial2D(points[self.stable].astype(np.float32), self.target,
+                                           method=cv2.LMEDS)
+        if m is None:
+            return None
+        scale = float(np.hypot(m[0, 0], m[1, 0]))
+        if scale < 0.7:  # a large face: shrink by area first, or the warp aliases
+            gray = cv2.resize(gray, None, fx=scale * 1.4, fy=scale * 1.4, interpolation=cv2.INTER_AREA)
+            m = m.copy()
+            m[:, :2] /= scale * 1.4
+        return cv2.warpAffine(gray, m, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def motion(self, ref: np.ndarray, crop: np.ndarray) -> dict[str, float]:
+        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in mm."""
+        flow = self.rigid.remove(self.dis.calc(ref, crop, None))
+        k = self.mm_per_crop_px
+        out = {}
+        for s in SIDES:
+            outward = 1.0 if s == "left" else -1.0  # the person's left is towards +x
+            cheek, mouth = flow[self.discs[f"cheek_{s}"]], flow[self.discs[f"mouth_{s}"]]
+            out[f"lid_drop_{s}_mm"] = float(np.median(flow[self.discs[f"lid_{s}"]][:, 1])) * k
+            out[f"cheek_lift_{s}_mm"] = -float(np.median(cheek[:, 1])) * k
+            out[f"mouth_lift_{s}_mm"] = -float(np.median(mouth[:, 1])) * k
+            out[f"mouth_out_{s}_mm"] = outward * float(np.median(mouth[:, 0])) * k
+        return out
+
+
+def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
     from ..media.video import iter_gray
 
     n = len(signals)
@@ -139,51 +184,30 @@ def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.D
     out = {c: np.full(n, np.nan, np.float32) for c in MOTION_COLUMNS}
     if ok.sum() < 3:
         return pd.DataFrame(out)
-    tmpl = template(points, ok)
-    discs = _discs(tmpl)
-    rigid = _RigidFit(discs["rigid"])
-    right, left = _eye_centres(points)
-    span_mm = np.linalg.norm(left - right, axis=1) * signals["mm_per_px"].to_numpy()
-    mm_per_crop_px = float(np.nanmedian(span_mm[ok])) / (EYE_SPAN * CROP)
-    stable = _idx(STABLE)
-    target = tmpl[stable].astype(np.float32)
-    dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+    steady = Steadier(points, ok, signals["mm_per_px"].to_numpy())
     t = signals["time_s"].to_numpy()
     t0 = t[ok][0]
     pose = signals[["head_yaw_deg", "head_pitch_deg"]].to_numpy(np.float64)
 
     def measure(block: list[tuple[int, np.ndarray]], ref: np.ndarray | None) -> np.ndarray:
         rows = [i for i, _ in block]
-        steady = np.all(np.abs(pose[rows] - np.median(pose[rows], axis=0)) <= POSE_TOL_DEG, axis=1)
-        block = [b for b, keep in zip(block, steady, strict=True) if keep]
+        steady_rows = np.all(np.abs(pose[rows] - np.median(pose[rows], axis=0)) <= POSE_TOL_DEG, axis=1)
+        block = [b for b, keep in zip(block, steady_rows, strict=True) if keep]
         if not block:
             return ref
         if ref is None or len(block) >= 15:
             ref = np.median(np.stack([c for _, c in block]), axis=0).astype(np.uint8)
         for i, crop in block:
-            flow = rigid.remove(dis.calc(ref, crop, None))
-            for s in SIDES:
-                outward = 1.0 if s == "left" else -1.0  # the person's left is towards +x
-                cheek, mouth = flow[discs[f"cheek_{s}"]], flow[discs[f"mouth_{s}"]]
-                out[f"lid_drop_{s}_mm"][i] = np.median(flow[discs[f"lid_{s}"]][:, 1]) * mm_per_crop_px
-                out[f"cheek_lift_{s}_mm"][i] = -np.median(cheek[:, 1]) * mm_per_crop_px
-                out[f"mouth_lift_{s}_mm"][i] = -np.median(mouth[:, 1]) * mm_per_crop_px
-                out[f"mouth_out_{s}_mm"][i] = outward * np.median(mouth[:, 0]) * mm_per_crop_px
+            for col, v in steady.motion(ref, crop).items():
+                out[col][i] = v
         return ref
 
     block: list[tuple[int, np.ndarray]] = []
     block_no, ref = 0, None
     for i, gray in iter_gray(video, ok):
-        m, _ = cv2.estimateAffinePartial2D(points[i, stable].astype(np.float32), target,
-                                           method=cv2.LMEDS)
-        if m is None:
+        crop = steady.crop(gray, points[i])
+        if crop is None:
             continue
-        scale = float(np.hypot(m[0, 0], m[1, 0]))
-        if scale < 0.7:  # a large face: shrink by area first, or the warp aliases
-            gray = cv2.resize(gray, None, fx=scale * 1.4, fy=scale * 1.4, interpolation=cv2.INTER_AREA)
-            m = m.copy()
-            m[:, :2] /= scale * 1.4
-        crop = cv2.warpAffine(gray, m, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         b = int((t[i] - t0) // BLOCK_S)
         if b != block_no and block:
             ref = measure(block, ref)

@@ -48,6 +48,8 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
             "weaker_side": e.get("weaker_side"),
             "exam_status": (e.get("exam_status") or {}).get("status"),
             "exam_status_reason": (e.get("exam_status") or {}).get("reason"),
+            "provisional": bool(e.get("provisional")),
+            "notes": [n for n in e.get("notes", []) if n.startswith("Provisional")],
             "synkinesis": bool(e.get("synkinesis", {}).get("detected")),
             "central_pattern": bool(e.get("central_pattern")),
         })
