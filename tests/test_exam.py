@@ -76,11 +76,12 @@ def test_grades_monotonic_and_house_brackmann_within_one_grade():
     assert hb == sorted(hb, reverse=True), hb
     assert sb == sorted(sb) and ef == sorted(ef), (sb, ef)
     assert all(abs(h - implied_hb(f)) <= 1 for h, f in zip(hb, factors, strict=True)), hb
-    assert all(g["weaker_side"] == "right" for g in gs[:-1])
+    # 80 % of the other side's movement is within what healthy faces show (grading.NORMAL_RATIO)
+    assert all(g["weaker_side"] == "right" for g in gs[:-2]) and gs[-2]["weaker_side"] == "none"
 
 
 def test_forehead_sparing_flags_central_pattern_only():
-    for f in (0.0, 0.3, 0.6):
+    for f in (0.0, 0.3):  # a mouth moving 60 % of the other side is within reach of healthy faces
         g = grade(f, central=True, side="left")
         assert g["forehead_sparing"]["detected"] and g["central_pattern"], g["ratios"]
         assert "urgent" in g["notes"][0]

@@ -163,7 +163,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError("evaluate real-exams needs --work DIR, where the cut and injected exams are written")
         build_real_exams(args.folder, Path(args.work) / "real-exams", work=args.work, settings=_settings(args.set),
                          workers=args.workers, progress=not args.quiet)
-        report = evaluate_real_exams(Path(args.work) / "real-exams", progress=not args.quiet)
+        report = evaluate_real_exams(Path(args.work) / "real-exams", workers=args.workers, progress=not args.quiet)
         if not args.per_clip:
             report.pop("per_exam", None)
         _print_json(report)
@@ -405,7 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="natural, injected, real-exams: keep measures (and injected videos or photos) here; "
                         "reruns reuse them")
     e.add_argument("--workers", type=_number(int, 1, 1024),
-                   help="natural, injected: measure on this many Dask workers (default: one per core)")
+                   help="natural, injected, real-exams: measure on this many Dask workers (default: one per core)")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)

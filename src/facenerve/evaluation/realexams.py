@@ -23,6 +23,7 @@ with House-Brackmann and Sunnybrook, and the central flag.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -165,6 +166,9 @@ def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | Non
     out = Path(out)
     work_p = Path(work) if work else None
     prefill(videos, work_p, settings, landmarks=False, workers=workers)
+    import shutil
+
+    shutil.rmtree(out / "cases", ignore_errors=True)  # ours: cases of an earlier build may differ
     cases = []
     for v in _progress(videos, "cutting exams", progress):
         try:
@@ -331,37 +335,69 @@ def _pct(xs: list[bool]) -> float | None:
     return round(100 * sum(xs) / len(xs), 1) if xs else None
 
 
-def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
-                        progress: bool = True) -> dict[str, Any]:
-    """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs and
-    from video, and with weakness injected (``out``/injected, made once)."""
-    from tqdm import tqdm
-
+def _grade_one(job: tuple) -> dict[str, Any]:
+    """One exam of the evaluation: ("photos" | "video", case) or ("injected", case, factor,
+    side, central, folder). Errors become a row with ``error``."""
+    from .._log import native_stderr_silenced
     from ..exam.photos import analyze_photo_exam
     from ..exam.pipeline import analyze_exam
+
+    kind, case = job[0], Path(job[1])
+    truth: dict[str, Any] = {"case": case.name, "source": kind}
+    try:
+        with native_stderr_silenced():
+            if kind == "photos":
+                return _row(analyze_photo_exam(case / "photos"), **truth)
+            if kind == "video":
+                return _row(analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json"), **truth)
+            _, _, factor, side, central, folder = job
+            truth.update(side=side, factor=factor, central=central)
+            folder = Path(folder)
+            if not (folder / "rest.png").exists():
+                inject_weakness(case / "photos", folder, side, factor, central)
+            return _row(analyze_photo_exam(folder), **truth)
+    except FacenerveError as err:
+        return {**truth, "error": str(err)}
+
+
+def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
+                        workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+    """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs and
+    from video, and with weakness injected (``out``/injected, made once, named by the case's
+    chosen frames so that new frames make new injections), on ``workers`` Dask workers."""
+    import hashlib
+
+    from tqdm import tqdm
 
     out = Path(out)
     cases = sorted(p for p in (out / "cases").glob("*") if (p / "case.json").exists())
     if not cases:
         raise InputError(f"no real exam cases in {out / 'cases'}; build them first")
-    healthy_photos, healthy_video, injected = [], [], []
-    for c in tqdm(cases, desc="healthy exams", disable=not progress):
+    jobs: list[tuple] = [("photos", str(c)) for c in cases] + ([("video", str(c)) for c in cases] if video else [])
+    for c in cases:
+        tag = hashlib.sha256((c / "case.json").read_bytes()).hexdigest()[:8]
+        for f in factors:
+            for side in ("left", "right"):
+                for central in (False, True):
+                    name = f"{c.name}_{tag}_{side}_{f:.2f}{'_central' if central else ''}"
+                    jobs.append(("injected", str(c), f, side, central, str(out / "injected" / name)))
+    n = workers or os.cpu_count() or 1
+    if n > 1:
+        from ..cohort.batch import make_client
+
+        client = make_client(workers=n)
         try:
-            healthy_photos.append(_row(analyze_photo_exam(c / "photos"), case=c.name, source="photos"))
-            if video:
-                healthy_video.append(_row(analyze_exam(c / "exam.mp4", tasks=c / "exam.tasks.json"),
-                                          case=c.name, source="video"))
-        except FacenerveError as err:
-            healthy_photos.append({"case": c.name, "error": str(err)})
-    jobs = [(c, f, s, central) for c in cases for f in factors for s in ("left", "right") for central in (False, True)]
-    for c, f, side, central in tqdm(jobs, desc="injected weakness", disable=not progress):
-        d = out / "injected" / f"{c.name}_{side}_{f:.2f}{'_central' if central else ''}"
-        try:
-            if not (d / "rest.png").exists():
-                inject_weakness(c / "photos", d, side, f, central)
-            injected.append(_row(analyze_photo_exam(d), case=c.name, side=side, factor=f, central=central))
-        except FacenerveError as err:
-            injected.append({"case": c.name, "side": side, "factor": f, "central": central, "error": str(err)})
+            futures = client.map(_grade_one, jobs, pure=False)
+            rows = [f.result() for f in tqdm(futures, desc="grading real exams", disable=not progress)]
+        finally:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
+    else:
+        rows = [_grade_one(j) for j in tqdm(jobs, desc="grading real exams", disable=not progress)]
+    healthy_photos = [r for r in rows if r["source"] == "photos"]
+    healthy_video = [r for r in rows if r["source"] == "video"]
+    injected = [r for r in rows if r["source"] == "injected"]
 
     def healthy_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ok = [r for r in rows if "error" not in r]

@@ -41,7 +41,7 @@ ORAL_TASKS = ("gentle_eye_closure",)  # a squeeze pulls healthy mouths too; Sunn
 NORMAL_RATIO = 0.8
 UPPER_FACE = ("brow_raise", "gentle_eye_closure", "tight_eye_closure")
 LOWER_FACE = ("smile", "snarl", "lip_pucker")
-SPARED = 0.9  # forehead sparing: the upper face moves at least this much of normal ...
+SPARED = 0.9  # forehead sparing: the brow moves at least this much of normal ...
 CENTRAL_GAP = 0.3  # ... and the mouth corners at least this much less than normal
 COMMISSURE = ("smile", "snarl")  # the lips' own pucker drags the weak side along: not evidence
 OCULAR_SYNK = 0.15  # extra eye narrowing (fraction of aperture) of the affected side
@@ -233,16 +233,15 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
 
 
 def forehead_sparing(ratios: dict[str, float | None]) -> dict[str, Any]:
-    """Clear evidence only: the brow and eye closure move normally while every graded mouth
-    task is clearly weak (normal-scaled ratios)."""
-    upper = [ratios[t] for t in UPPER_FACE if ratios.get(t) is not None]
+    """Clear evidence only: the brow moves normally while the mouth corners are clearly weak in
+    every graded smile and snarl (normal-scaled ratios); eye closure is reported beside."""
     lower = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
     if ratios.get("brow_raise") is None or not lower:
         return {"detected": False, "reason": "the brow raise and the smile or snarl must be graded"}
-    detected = bool(min(upper) >= SPARED and max(lower) <= 1 - CENTRAL_GAP)
+    detected = bool(ratios["brow_raise"] >= SPARED and max(lower) <= 1 - CENTRAL_GAP)
     return {"detected": detected, "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
             "mouth_corners": {t: round(ratios[t], 3) for t in COMMISSURE if ratios.get(t) is not None},
-            "rule": f"brow and eye closure move normally ({SPARED:.0%} or more of normal) while the mouth "
+            "rule": f"the brow moves normally ({SPARED:.0%} or more of normal) while the mouth "
                     f"corners (smile, snarl) move at most {1 - CENTRAL_GAP:.0%} of normal (normal = {NORMAL_RATIO:.0%} of the "
                     "other side, as healthy faces)"}
 

@@ -157,8 +157,11 @@ LOWER_FACE = {"smile", "snarl", "pucker", "cheek", "mouth"}
 
 def implied_hb(factor: float) -> int:
     """House-Brackmann grade a peripheral palsy of this movement factor implies, by the scale's
-    own 8-point measure (brow and commissure at ``factor`` of normal: 8 x factor points)."""
-    return {8: 1, 7: 2, 6: 3, 5: 3, 4: 4, 3: 4, 2: 5, 1: 5, 0: 6}[int(round(8 * factor))]
+    own 8-point measure (every movement at ``factor`` of normal: 8 x factor points), with the
+    movement healthy faces themselves show (``grading.NORMAL_RATIO`` of the other side) as normal."""
+    from ..exam.grading import NORMAL_RATIO
+
+    return {8: 1, 7: 2, 6: 3, 5: 3, 4: 4, 3: 4, 2: 5, 1: 5, 0: 6}[int(round(8 * min(1.0, factor / NORMAL_RATIO)))]
 
 
 def exam_activations(t: np.ndarray, factor: float, side: str, central: bool, synkinesis: float,
