@@ -140,3 +140,26 @@ def test_photos_cut_from_a_real_recording_grade_normal(tmp_path):
     # the tight closure reads as closed, on both sides
     tight = analyze_photo_exam(tmp_path / "case" / "photos").measures["tasks"]["tight_eye_closure"]
     assert min(tight["excursion"].values()) >= 0.85, tight["excursion"]
+
+
+def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
+    """A real healthy face (LivePortrait d9) with its left side pulled fully back to rest in
+    every task: graded weak on the left, worse than the untouched face; with the forehead
+    spared (central), the brow stays normal."""
+    from facenerve.evaluation.realexams import build_case, inject_weakness
+    from facenerve.exam.photos import analyze_photo_exam
+    from facenerve.measure.run import measure_video
+
+    clip = need(NATURAL / "LivePortrait__driving_d9.mp4")
+    assert build_case(clip, measure_video(clip, motion=False).signals, tmp_path / "case") is not None
+    photos = tmp_path / "case" / "photos"
+    healthy = analyze_photo_exam(photos).grades
+    inject_weakness(photos, tmp_path / "weak", "left", 1.0, central=False)
+    weak = analyze_photo_exam(tmp_path / "weak").grades
+    assert weak["weaker_side"] == "left", weak["ratios"]
+    hb = weak["grades"]["house_brackmann"]["grade"]
+    assert hb >= 4 and hb > healthy["grades"]["house_brackmann"]["grade"]
+    assert weak["grades"]["sunnybrook"]["composite"] < healthy["grades"]["sunnybrook"]["composite"] - 30
+    inject_weakness(photos, tmp_path / "central", "left", 1.0, central=True)
+    central = analyze_photo_exam(tmp_path / "central").grades
+    assert central["normal_scaled_ratios"]["brow_raise"] >= 0.9

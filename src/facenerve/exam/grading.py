@@ -9,19 +9,27 @@ Shape contract
          ``central_pattern`` (bool) and ``notes``.
 
 Methods (sources in ../shared/CLINICAL.md):
-- House-Brackmann (House & Brackmann 1985) by its own 8-point measure: brow elevation and
-  lateral/upward commissure movement, 4 points each, here as a fraction of the other side's
-  movement; I = 8, II = 7, III = 5-6, IV = 3-4, V = 1-2, VI = 0. Clinical modifiers of the scale
-  description: incomplete closure at maximal effort means at least IV; noticeable synkinesis at
-  least III.
+- Only graded tasks count (``measures``: enough effort on the stronger side, enough measurable,
+  frontal footage); the others are listed with the reason.
+- Healthy faces' own asymmetry is taken out first: per task, the affected side's movement as a
+  fraction of the other's is divided by ``NORMAL_RATIO`` (the fraction healthy real faces reach,
+  learned from ``evaluate real-exams``) and capped at 1 ("normal-scaled").
+- House-Brackmann (House & Brackmann 1985) on its own 8-point scale, the points being 8 x the
+  affected side's normal-scaled median movement over the graded tasks (a median, so that one
+  odd task does not decide): I = 8, II = 7, III = 5-6, IV = 3-4, V = 1-2, VI = 0. Clinical
+  modifiers of the scale description: incomplete closure at maximal effort (the affected eye
+  closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV;
+  noticeable synkinesis at least III.
 - Sunnybrook (Ross 1996): resting symmetry (eye, cheek, mouth) x5, voluntary movement of the five
-  expressions scored 1-5 from the affected/other ratio, x4; synkinesis 0-3 per expression;
+  expressions scored 1-5 from the normal-scaled ratio, x4; synkinesis 0-3 per expression;
   composite = voluntary - resting - synkinesis.
 - eFACE-like (Banks 2015; auto-eFACE): static items 100 - |100 - L/R ratio %| beyond a small
   tolerance for normal asymmetry (commissure position from its height difference in mm, since a
   ratio of 70 mm distances hides a droop);
-  dynamic items = affected / other excursion x 100, capped at 100; synkinesis items from the
-  palpebral fissure during smile and pucker (ocular) and the commissure during eye closure (oral).
+  dynamic items = normal-scaled ratio x 100; synkinesis items from the palpebral fissure during
+  smile and pucker (ocular) and the commissure during gentle eye closure (oral).
+- Forehead sparing (a central pattern) only on clear evidence: the brow moves normally while the
+  mouth corners (smile, snarl) are clearly weak; the figures are given with the flag.
 """
 
 from __future__ import annotations
