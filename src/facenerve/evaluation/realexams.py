@@ -12,7 +12,7 @@ smile becomes a case: ``photos/`` (one PNG per task, the real frame) and ``exam.
 is pulled back towards rest by ``factor`` (0 none, 1 no movement at all): the landmarks of that
 side move ``factor`` of the way back to where they are in the rest photo and the picture is
 warped with them (a thin-plate spline of the landmarks' displacements); for eye closure the
-weak eye is the rest photo's eye, closed only ``1 - factor`` of the way, blended in. Central
+weak eye is the rest photo's eye, closed only ``lid_closure(factor)`` of the way, blended in. Central
 cases spare the forehead and the eyes (upper face).
 
 ``evaluate_real_exams(out)``: grades every case from photographs and from video, and every
@@ -250,6 +250,16 @@ def weak_weights(points: np.ndarray, side: str, central: bool, measure: str) -> 
     return w
 
 
+EYE_RESERVE = 0.5
+
+
+def lid_closure(factor: float) -> float:
+    """How far the weak eye still closes (1 = as the task photo) at weakness ``factor``: the lids
+    close fully until half the muscle's strength is lost, then less and less (House-Brackmann
+    II-III close completely, IV does not)."""
+    return float(min(1.0, (1.0 - factor) / EYE_RESERVE))
+
+
 def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: bool,
                     settings: AnalysisSettings | None = None) -> None:
     """See the module's docstring. ``photos`` holds ``<task>.png``; ``out`` gets the same names."""
@@ -288,7 +298,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         if closing:
             # the rest photo's eye, closed only (1 - factor) of the way the task closes it
             rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            tgt = rest_here[eye] + (1 - factor) * move[eye]
+            tgt = rest_here[eye] + lid_closure(factor) * move[eye]
             fixed = np.array([i for i in range(len(pts)) if i not in set(eye) and i < 468])
             eye_img = _warp(rest_img, np.vstack([tgt, rest_here[fixed], anchors]),
                             np.vstack([rest_here[eye] - tgt, np.zeros((len(fixed) + len(anchors), 2))]))
@@ -304,8 +314,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
 
 # --- grading the real cases --------------------------------------------------------------------
 
-def _row(res, **truth: Any) -> dict[str, Any]:
-    g = res.grades
+def _row(g: dict[str, Any], **truth: Any) -> dict[str, Any]:
     gr = g.get("grades", {})
     hb = gr.get("house_brackmann", {})
     return {
@@ -322,6 +331,20 @@ def _row(res, **truth: Any) -> dict[str, Any]:
     }
 
 
+def _measuring_code() -> str:
+    """The code that measures an exam and injects weakness: a change makes kept measures stale."""
+    import hashlib
+
+    from .realfaces import _code_hash
+
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256(_code_hash())
+    for name in ("measures.py", "photos.py", "pipeline.py", "protocol.py"):
+        h.update((root / "exam" / name).read_bytes())
+    h.update(Path(__file__).read_bytes())
+    return h.hexdigest()[:12]
+
+
 def _spearman(x: list[float], y: list[float]) -> float | None:
     from scipy.stats import spearmanr
 
@@ -335,36 +358,56 @@ def _pct(xs: list[bool]) -> float | None:
     return round(100 * sum(xs) / len(xs), 1) if xs else None
 
 
-def _grade_one(job: tuple) -> dict[str, Any]:
-    """One exam of the evaluation: ("photos" | "video", case) or ("injected", case, factor,
-    side, central, folder). Errors become a row with ``error``."""
+def _measure_one(job: tuple) -> dict[str, Any]:
+    """The measures of one exam of the evaluation: ("photos" | "video", case) or ("injected",
+    case, factor, side, central, folder), kept in ``job[-1]`` (a JSON file) and read from it
+    when kept before; errors are kept as ``error``."""
+    from dataclasses import asdict
+
     from .._log import native_stderr_silenced
     from ..exam.photos import analyze_photo_exam
     from ..exam.pipeline import analyze_exam
 
-    kind, case = job[0], Path(job[1])
-    truth: dict[str, Any] = {"case": case.name, "source": kind}
+    kind, case, keep = job[0], Path(job[1]), Path(job[-1])
+    if keep.exists():
+        return json.loads(keep.read_text())
     try:
         with native_stderr_silenced():
             if kind == "photos":
-                return _row(analyze_photo_exam(case / "photos"), **truth)
-            if kind == "video":
-                return _row(analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json"), **truth)
-            _, _, factor, side, central, folder = job
-            truth.update(side=side, factor=factor, central=central)
-            folder = Path(folder)
-            if not (folder / "rest.png").exists():
-                inject_weakness(case / "photos", folder, side, factor, central)
-            return _row(analyze_photo_exam(folder), **truth)
+                res = analyze_photo_exam(case / "photos")
+            elif kind == "video":
+                res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
+            else:
+                _, _, factor, side, central, folder, _ = job
+                folder = Path(folder)
+                if not (folder / "rest.png").exists():
+                    inject_weakness(case / "photos", folder, side, factor, central)
+                res = analyze_photo_exam(folder)
+        measures = res.measures
+        out = {"measures": measures, "segments": [asdict(x) for x in res.segments]}
     except FacenerveError as err:
-        return {**truth, "error": str(err)}
+        out = {"error": str(err)}
+    keep.parent.mkdir(parents=True, exist_ok=True)
+    keep.write_text(json.dumps(out, default=float))
+    return out
+
+
+def _grade_kept(kept: dict[str, Any], **truth: Any) -> dict[str, Any]:
+    from ..exam.pipeline import grades_with_status
+    from ..exam.protocol import Segment, load_protocol
+
+    if "error" in kept:
+        return {**truth, "error": kept["error"]}
+    segments = [Segment(**x) for x in kept["segments"]]
+    return _row(grades_with_status(kept["measures"], segments, load_protocol()), **truth)
 
 
 def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
                         workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs and
-    from video, and with weakness injected (``out``/injected, made once, named by the case's
-    chosen frames so that new frames make new injections), on ``workers`` Dask workers."""
+    from video, and with weakness injected (``out``/injected), on ``workers`` Dask workers.
+    Each exam's measures are kept in ``out``/measures, named by the case's chosen frames and
+    the measuring code, so that a rerun only grades again."""
     import hashlib
 
     from tqdm import tqdm
@@ -373,28 +416,37 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     cases = sorted(p for p in (out / "cases").glob("*") if (p / "case.json").exists())
     if not cases:
         raise InputError(f"no real exam cases in {out / 'cases'}; build them first")
-    jobs: list[tuple] = [("photos", str(c)) for c in cases] + ([("video", str(c)) for c in cases] if video else [])
+    code = _measuring_code()
+    jobs: list[tuple] = []
+    truths: list[dict[str, Any]] = []
     for c in cases:
         tag = hashlib.sha256((c / "case.json").read_bytes()).hexdigest()[:8]
+        for kind in ("photos", "video") if video else ("photos",):
+            jobs.append((kind, str(c), str(out / "measures" / f"{c.name}_{tag}_{kind}_{code}.json")))
+            truths.append({"case": c.name, "source": kind})
         for f in factors:
             for side in ("left", "right"):
                 for central in (False, True):
                     name = f"{c.name}_{tag}_{side}_{f:.2f}{'_central' if central else ''}"
-                    jobs.append(("injected", str(c), f, side, central, str(out / "injected" / name)))
+                    jobs.append(("injected", str(c), f, side, central, str(out / "injected" / f"{name}_{code}"),
+                                 str(out / "measures" / f"{name}_{code}.json")))
+                    truths.append({"case": c.name, "source": "injected", "side": side, "factor": f,
+                                   "central": central})
     n = workers or os.cpu_count() or 1
     if n > 1:
         from ..cohort.batch import make_client
 
         client = make_client(workers=n)
         try:
-            futures = client.map(_grade_one, jobs, pure=False)
-            rows = [f.result() for f in tqdm(futures, desc="grading real exams", disable=not progress)]
+            futures = client.map(_measure_one, jobs, pure=False)
+            kept = [f.result() for f in tqdm(futures, desc="measuring real exams", disable=not progress)]
         finally:
             cluster = client.cluster
             client.close()
             cluster.close()
     else:
-        rows = [_grade_one(j) for j in tqdm(jobs, desc="grading real exams", disable=not progress)]
+        kept = [_measure_one(j) for j in tqdm(jobs, desc="measuring real exams", disable=not progress)]
+    rows = [_grade_kept(k, **t) for k, t in zip(kept, truths, strict=True)]
     healthy_photos = [r for r in rows if r["source"] == "photos"]
     healthy_video = [r for r in rows if r["source"] == "video"]
     injected = [r for r in rows if r["source"] == "injected"]

@@ -240,16 +240,32 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
             "synkinesis_items": {k: round(v, 1) for k, v in synk_items.items()}}
 
 
-def forehead_sparing(ratios: dict[str, float | None]) -> dict[str, Any]:
+def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
+    """The brow raise's normal-scaled ratio by landmarks and by texture, where measured."""
+    by = tasks.get("brow_raise", {}).get("co_movement", {}).get("brow_up_by", {})
+    out = {}
+    for k, exc in by.items():
+        other = exc[_other(side)]
+        if np.isfinite(other) and other > 0 and np.isfinite(exc[side]):
+            out[k] = normal_scaled(float(np.clip(max(exc[side], 0) / other, 0, 1)))
+    return out
+
+
+def forehead_sparing(ratios: dict[str, float | None], brow_by: dict[str, float] | None = None) -> dict[str, Any]:
     """Clear evidence only: the brow moves normally while the mouth corners are clearly weak in
     every graded smile and snarl (normal-scaled ratios); eye closure is reported beside."""
     lower = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
     if ratios.get("brow_raise") is None or not lower:
         return {"detected": False, "reason": "the brow raise and the smile or snarl must be graded"}
-    detected = bool(ratios["brow_raise"] >= SPARED and max(lower) <= 1 - CENTRAL_GAP)
-    return {"detected": detected, "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
+    # each of the brow's measures must see it move normally (texture and landmarks each fail by
+    # missing a movement, so a weak brow shows in one of them at least)
+    brow = min([ratios["brow_raise"], *(brow_by or {}).values()])
+    detected = bool(brow >= SPARED and max(lower) <= 1 - CENTRAL_GAP)
+    return {"detected": detected, "brow_by_measure": {k: round(v, 3) for k, v in (brow_by or {}).items()},
+            "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
             "mouth_corners": {t: round(ratios[t], 3) for t in COMMISSURE if ratios.get(t) is not None},
-            "rule": f"the brow moves normally ({SPARED:.0%} or more of normal) while the mouth "
+            "rule": f"the brow moves normally ({SPARED:.0%} or more of normal, by its landmarks and by its "
+                    "texture) while the mouth "
                     f"corners (smile, snarl) move at most {1 - CENTRAL_GAP:.0%} of normal (normal = {NORMAL_RATIO:.0%} of the "
                     "other side, as healthy faces)"}
 
@@ -263,7 +279,7 @@ def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
     raw = {name: _ratio(tasks, name, side) for name in tasks}
     ratios = {k: normal_scaled(v) for k, v in raw.items()}
     synk = synkinesis(tasks, side)
-    fs = forehead_sparing(ratios)
+    fs = forehead_sparing(ratios, _brow_by_each(tasks, side))
     weak_lower = fs["detected"]  # a central pattern is weakness even when the upper face is normal
     weaker = side if normal_scaled(movement) < 1 or weak_lower else "none"
     central = bool(fs["detected"] and weaker != "none")

@@ -75,7 +75,9 @@ def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataF
         # fails by missing a movement (landmarks pulled to symmetry, texture locked onto another
         # dark band), not by inventing one
         brow = d("brow_height")
-        out[f"brow_up_{s}"] = np.fmax(brow, d("brow_shift")) if f"brow_shift_{s}_mm" in signals else brow
+        texture = d("brow_shift") if f"brow_shift_{s}_mm" in signals else np.full(len(signals), np.nan)
+        out[f"brow_up_{s}"] = np.fmax(brow, texture)
+        out[f"brow_up_landmarks_{s}"], out[f"brow_up_texture_{s}"] = brow, texture
         # fraction of the resting aperture, 1 = lids meet (landmarks may cross a little beyond)
         closure = np.minimum(-d("eye_aperture") / base[f"eye_aperture_{s}_mm"], 1.0)
         dark0 = base.get(f"iris_dark_{s}", float("nan"))
@@ -156,6 +158,9 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             "corner_move_mm": {s: _peak(f[f"corner_move_{s}"].to_numpy()) for s in SIDES},
             "brow_up_mm": {s: _peak(f[f"brow_up_{s}"].to_numpy()) for s in SIDES},
         }
+        if task.measure == "brow":  # each of the brow's two measures, for clear evidence
+            co["brow_up_by"] = {k: {s: round(_peak(f[f"brow_up_{k}_{s}"].to_numpy()), 3) for s in SIDES}
+                                for k in ("landmarks", "texture")}
         peak_i = int(np.nanargmax(np.nan_to_num(f[f"{main}_left"].to_numpy() + f[f"{main}_right"].to_numpy(),
                                                 nan=-np.inf)))
         peak_row = signals[m].iloc[peak_i]
