@@ -10,10 +10,10 @@ smile becomes a case: ``photos/`` (one PNG per task, the real frame) and ``exam.
 
 ``inject_weakness(photos, out, side, factor, central)``: one side's movement of every task photo
 is pulled back towards rest by ``factor`` (0 none, 1 no movement at all): the landmarks of that
-side move ``factor`` of the way back to where they are in the rest photo and the picture is
-warped with them (a thin-plate spline of the landmarks' displacements); for eye closure the
-weak eye is the rest photo's eye, closed only ``lid_closure(factor)`` of the way, blended in. Central
-cases spare the forehead and the eyes (upper face).
+side in the region the task moves (the brow, the mouth) move ``factor`` of the way back to
+where they are in the rest photo and the picture is warped with them (piecewise affine between
+the landmarks); for eye closure the weak eye is the rest photo's eye, closed only
+``lid_closure(factor)`` of the way, blended in. Central cases spare the brow and the eyes.
 
 ``evaluate_real_exams(out)``: grades every case from photographs and from video, and every
 injected case, and reports the healthy grades, the weaker side found, Spearman of the factor
