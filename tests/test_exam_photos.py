@@ -163,3 +163,24 @@ def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
     inject_weakness(photos, tmp_path / "central", "left", 1.0, central=True)
     central = analyze_photo_exam(tmp_path / "central").grades
     assert central["normal_scaled_ratios"]["brow_raise"] >= 0.9
+
+
+def test_real_exam_evaluation_on_one_clip(tmp_path):
+    """``evaluate real-exams`` end to end on one real clip, one factor: a case is cut, graded
+    healthy, and its injected weakness found; a rerun only grades again (kept measures)."""
+    from facenerve.evaluation.realexams import build_real_exams, evaluate_real_exams
+
+    from .conftest import subset_folder
+
+    (tmp_path / "clips").mkdir()
+    folder = subset_folder(tmp_path / "clips", NATURAL, ["LivePortrait__driving_d9.mp4"])
+    cases = build_real_exams(folder, tmp_path / "out", progress=False)
+    assert [c["clip"] for c in cases] == ["LivePortrait__driving_d9.mp4"]
+    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, workers=1, progress=False)
+    assert r["healthy_photos"]["hb_I_or_II_pct"] == 100.0 and r["healthy_photos"]["central_flags"] == 0
+    peripheral = [x for x in r["per_exam"]["injected"] if not x["central"]]
+    assert [x["weaker_side"] for x in peripheral] == [x["side"] for x in peripheral]
+    kept = sorted((tmp_path / "out" / "measures").iterdir())
+    assert len(kept) == 5
+    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, workers=1, progress=False)
+    assert again["injected"] == r["injected"]

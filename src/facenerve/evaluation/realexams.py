@@ -44,6 +44,7 @@ NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
 FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
+INJECTION_VERSION = 1  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
@@ -332,7 +333,8 @@ def _row(g: dict[str, Any], **truth: Any) -> dict[str, Any]:
 
 
 def _measuring_code() -> str:
-    """The code that measures an exam and injects weakness: a change makes kept measures stale."""
+    """The code that measures an exam, and the injection's version: a change to either makes
+    kept measures stale (bump ``INJECTION_VERSION`` with any change to ``inject_weakness``)."""
     import hashlib
 
     from .realfaces import _code_hash
@@ -341,7 +343,7 @@ def _measuring_code() -> str:
     h = hashlib.sha256(_code_hash())
     for name in ("measures.py", "photos.py", "pipeline.py", "protocol.py"):
         h.update((root / "exam" / name).read_bytes())
-    h.update(Path(__file__).read_bytes())
+    h.update(f"injection {INJECTION_VERSION}".encode())
     return h.hexdigest()[:12]
 
 
@@ -349,8 +351,8 @@ def _spearman(x: list[float], y: list[float]) -> float | None:
     from scipy.stats import spearmanr
 
     ok = [(a, b) for a, b in zip(x, y, strict=True) if a is not None and b is not None]
-    if len(ok) < 3:
-        return None
+    if len(ok) < 3 or len({a for a, _ in ok}) < 2 or len({b for _, b in ok}) < 2:
+        return None  # undefined
     return round(float(spearmanr(*zip(*ok, strict=True)).statistic), 3)
 
 
