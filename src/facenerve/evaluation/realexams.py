@@ -44,7 +44,7 @@ NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
 FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-INJECTION_VERSION = 1  # of inject_weakness and what it calls: part of the kept measures' names
+INJECTION_VERSION = 2  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
@@ -291,7 +291,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         rest_here = rest_pts[:, :2] @ m[:, :2].T + m[:, 2]
         move = pts[:, :2] - rest_here
         wts = weak_weights(pts, side, central, measure[p.stem])
-        closing = measure[p.stem] == "eye_closure" and not central
+        closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
         targets = pts[:, :2] - factor * wts[:, None] * move
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),

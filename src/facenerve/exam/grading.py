@@ -52,7 +52,10 @@ LOWER_FACE = ("smile", "snarl", "lip_pucker")
 SPARED = 0.9  # forehead sparing: the brow moves at least this much of normal ...
 CENTRAL_GAP = 0.3  # ... and the mouth corners at least this much less than normal
 COMMISSURE = ("smile", "snarl")  # the lips' own pucker drags the weak side along: not evidence
-OCULAR_SYNK = 0.15  # extra eye narrowing (fraction of aperture) of the affected side
+# Synkinesis, on clear evidence only: healthy real exams (``evaluate real-exams``) show up to
+# 0.36 of the eye's opening of extra narrowing on one side in a smile, snarl or pucker, and up
+# to 1.8 mm of extra commissure movement in gentle eye closure
+OCULAR_SYNK = 0.4  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
 # Normal faces are not perfectly symmetric. Static eFACE-like items deduct only the asymmetry
 # beyond this (the measurement noise plus normal variation seen on real normal faces, ZJU set).
@@ -139,7 +142,7 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
         if name in OCULAR_TASKS or name == "brow_raise":
             excess = co["eye_narrowing"][side] - co["eye_narrowing"][o]
             per[name] = {"kind": "ocular", "excess": round(float(excess), 3), "unit": "fraction of aperture",
-                         "level": _synk_level(excess, (OCULAR_SYNK, 0.3, 0.5))}
+                         "level": _synk_level(excess, (OCULAR_SYNK, 0.55, 0.7))}
         elif name in ORAL_TASKS:
             excess = co["corner_move_mm"][side] - co["corner_move_mm"][o]
             per[name] = {"kind": "oral", "excess": round(float(excess), 3), "unit": "mm",
@@ -280,8 +283,10 @@ def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
     ratios = {k: normal_scaled(v) for k, v in raw.items()}
     synk = synkinesis(tasks, side)
     fs = forehead_sparing(ratios, _brow_by_each(tasks, side))
-    weak_lower = fs["detected"]  # a central pattern is weakness even when the upper face is normal
-    weaker = side if normal_scaled(movement) < 1 or weak_lower else "none"
+    # a clearly weak mouth is weakness even when the upper face moves normally (a central palsy)
+    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
+    weak_mouth = bool(corners) and max(corners) <= 1 - CENTRAL_GAP
+    weaker = side if normal_scaled(movement) < 1 or weak_mouth else "none"
     central = bool(fs["detected"] and weaker != "none")
     notes = []
     if central:

@@ -17,10 +17,7 @@ Shape contract
         ``brow_shift_left_mm``, ``brow_shift_right_mm``: how far the brow patch has moved up
            (positive) from its appearance in the first second of trusted frames, in mm;
         ``iris_dark_left``, ``iris_dark_right``: (cheek skin - disc at the iris's resting place)
-           / cheek skin brightness, the iris's place found in the same first second;
-        ``corner_up_flow_*_mm``, ``corner_out_flow_*_mm``: how far each mouth corner's skin has
-           moved up and outwards from the first second's face, by optical flow in the steadied
-           face crop (``skin_motion.Steadier``), in mm.
+           / cheek skin brightness, the iris's place found in the same first second.
         NaN where there is no trusted face.
     ``video_texture(video, landmarks, signals)``: the same over a video file.
 """
@@ -34,7 +31,6 @@ import numpy as np
 import pandas as pd
 
 from .geometry import SIDES
-from .skin_motion import MOTION_POINTS, Steadier
 
 PATCH = 48  # samples across the patch
 SIZE = 0.6  # patch side as a fraction of the distance between the eyes
@@ -108,19 +104,7 @@ def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray
     iris_at_rest: dict[str, list[np.ndarray]] = {s: [] for s in SIDES}
     dark = {s: np.full(n, np.nan) for s in SIDES}
     pending: list[tuple[int, np.ndarray, dict]] = []
-    # the mouth corners' skin, followed by optical flow from the resting face
-    motion_pts = landmarks[:, list(MOTION_POINTS), :2].astype(np.float64)
-    rest = ok & (t <= ref_until)
-    steady = Steadier(motion_pts, rest, mm_per_px) if rest.any() else None
-    ref_crops: list[np.ndarray] = []
-    crops: dict[int, np.ndarray] = {}
     for i, gray8 in frames:
-        if steady is not None:
-            crop = steady.crop(gray8, motion_pts[i])
-            if crop is not None:
-                crops[i] = crop
-                if t[i] <= ref_until:
-                    ref_crops.append(crop)
         gray = gray8.astype(np.float64)
         pts = landmarks[i].astype(np.float64)
         maps = _patch_maps(pts)
@@ -153,15 +137,7 @@ def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray
         out[f"brow_shift_{s}_mm"] = col.astype(np.float32)
     for s in SIDES:
         out[f"iris_dark_{s}"] = dark[s].astype(np.float32)
-    flow = {f"corner_{k}_flow_{s}_mm": np.full(n, np.nan, np.float32) for k in ("up", "out") for s in SIDES}
-    if ref_crops:
-        ref_crop = np.median(np.stack(ref_crops), axis=0).astype(np.uint8)
-        for i, crop in crops.items():
-            m = steady.motion(ref_crop, crop)
-            for s in SIDES:
-                flow[f"corner_up_flow_{s}_mm"][i] = m[f"mouth_lift_{s}_mm"]
-                flow[f"corner_out_flow_{s}_mm"][i] = m[f"mouth_out_{s}_mm"]
-    return pd.DataFrame({**out, **flow})
+    return pd.DataFrame(out)
 
 
 def _iris_darkness(pending: list[tuple[int, np.ndarray, dict]], iris_at_rest: dict[str, list[np.ndarray]],
