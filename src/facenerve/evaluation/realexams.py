@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -167,8 +168,6 @@ def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | Non
     out = Path(out)
     work_p = Path(work) if work else None
     prefill(videos, work_p, settings, landmarks=False, workers=workers)
-    import shutil
-
     shutil.rmtree(out / "cases", ignore_errors=True)  # ours: cases of an earlier build may differ
     cases = []
     for v in _progress(videos, "cutting exams", progress):

@@ -177,10 +177,15 @@ async def upload(request: Request, pid: int, patient: User = Depends(_patient), 
     rec = Recording(owner_id=patient.id, kind=kind, source="browser" if f.get("source") == "browser" else "upload",
                     original_name=file.filename[:255], video_path=str(dest), size_bytes=size, tasks=tasks,
                     notes=notes)
+    return _queued(request, db, rec)
+
+
+def _queued(request: Request, db: Session, rec: Recording) -> Response:
+    """Keep a new recording, queue its analysis and send the browser (or a script) to it."""
     db.add(rec)
     db.commit()
     enqueue(db, rec)
-    url = f"/p/{patient.id}/recordings/{rec.id}"
+    url = f"/p/{rec.owner_id}/recordings/{rec.id}"
     if "application/json" in request.headers.get("accept", ""):
         return JSONResponse({"id": rec.id, "url": url}, status_code=201)
     return RedirectResponse(url, status_code=303)
@@ -240,13 +245,7 @@ async def upload_photos(request: Request, pid: int, patient: User = Depends(_pat
     rec = Recording(owner_id=patient.id, kind="exam", source="photos",
                     original_name=f"{len(photos)} exam photos", video_path=str(folder), size_bytes=size,
                     notes=notes)
-    db.add(rec)
-    db.commit()
-    enqueue(db, rec)
-    url = f"/p/{patient.id}/recordings/{rec.id}"
-    if "application/json" in request.headers.get("accept", ""):
-        return JSONResponse({"id": rec.id, "url": url}, status_code=201)
-    return RedirectResponse(url, status_code=303)
+    return _queued(request, db, rec)
 
 
 def _latest_job(db: Session, rec: Recording) -> Job | None:
