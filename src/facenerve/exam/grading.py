@@ -50,7 +50,10 @@ NORMAL_RATIO = 0.8
 UPPER_FACE = ("brow_raise", "gentle_eye_closure", "tight_eye_closure")
 LOWER_FACE = ("smile", "snarl", "lip_pucker")
 SPARED = 0.9  # forehead sparing: the brow moves at least this much of normal ...
-CENTRAL_GAP = 0.3  # ... and the mouth corners at least this much less than normal
+# ... and the mouth corners at least this much less than normal: at most half of normal. Healthy
+# real photo exams caught mid-speech reach 0.45-0.53 of the other side in both smile and snarl
+# (0.56-0.66 of normal); a false "possible stroke" is worse than a missed central pattern here
+CENTRAL_GAP = 0.5
 COMMISSURE = ("smile", "snarl")  # the lips' own pucker drags the weak side along: not evidence
 # Synkinesis, on clear evidence only: healthy real exams (``evaluate real-exams``) show up to
 # 0.36 of the eye's opening of extra narrowing on one side in a smile, snarl or pucker, and up
