@@ -176,11 +176,13 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     folder = subset_folder(tmp_path / "clips", NATURAL, ["LivePortrait__driving_d9.mp4"])
     cases = build_real_exams(folder, tmp_path / "out", progress=False)
     assert [c["clip"] for c in cases] == ["LivePortrait__driving_d9.mp4"]
-    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, workers=1, progress=False)
+    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, workers=1,
+                            progress=False)
     assert r["healthy_photos"]["hb_I_or_II_pct"] == 100.0 and r["healthy_photos"]["central_flags"] == 0
     peripheral = [x for x in r["per_exam"]["injected"] if not x["central"]]
     assert [x["weaker_side"] for x in peripheral] == [x["side"] for x in peripheral]
     kept = sorted((tmp_path / "out" / "measures").iterdir())
     assert len(kept) == 5
-    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, workers=1, progress=False)
+    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, workers=1,
+                                progress=False)
     assert again["injected"] == r["injected"]

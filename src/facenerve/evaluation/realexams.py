@@ -14,10 +14,11 @@ side in the region the task moves (the brow, the mouth) move ``factor`` of the w
 where they are in the rest photo and the picture is warped with them (piecewise affine between
 the landmarks); for eye closure the weak eye is the rest photo's eye, closed only
 ``lid_closure(factor)`` of the way, blended in. Central cases spare the brow and the eyes.
+``synkinesis`` adds co-movement: the weak eye narrows in smile, snarl and pucker.
 
 ``evaluate_real_exams(out)``: grades every case from photographs and from video, and every
 injected case, and reports the healthy grades, the weaker side found, Spearman of the factor
-with House-Brackmann and Sunnybrook, and the central flag.
+with House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ PICK = {"brow_raise": ("brow_up", 3.0), "tight_eye_closure": ("closure", 0.6),
         "smile": ("smile", 4.0), "snarl": ("corner_up", 2.5), "lip_pucker": ("pucker", 2.5)}
 NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
 FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
+SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
 INJECTION_VERSION = 2  # of inject_weakness and what it calls: part of the kept measures' names
@@ -191,6 +193,12 @@ def _mesh_indices(name: str) -> list[int]:
     return sorted(set(itertools.chain.from_iterable(getattr(c, name))))
 
 
+def _eye_corners(side: str) -> list[int]:
+    from ..measure.geometry import SIDES
+
+    return [SIDES[side].eye_outer, SIDES[side].eye_inner]
+
+
 def _eye_indices() -> dict[str, list[int]]:
     return {"left": _mesh_indices("FACEMESH_LEFT_EYE"), "right": _mesh_indices("FACEMESH_RIGHT_EYE")}
 
@@ -260,9 +268,14 @@ def lid_closure(factor: float) -> float:
     return float(min(1.0, (1.0 - factor) / EYE_RESERVE))
 
 
+SYNK_NARROWING = 0.6  # at synkinesis 1, the weak eye loses this share of its opening in mouth tasks
+
+
 def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: bool,
-                    settings: AnalysisSettings | None = None) -> None:
-    """See the module's docstring. ``photos`` holds ``<task>.png``; ``out`` gets the same names."""
+                    synkinesis: float = 0.0, settings: AnalysisSettings | None = None) -> None:
+    """See the module's docstring. ``photos`` holds ``<task>.png``; ``out`` gets the same names.
+    ``synkinesis`` (0..1): in smile, snarl and pucker the weak eye also narrows, its lids
+    drawn towards the line of its corners by ``SYNK_NARROWING`` x ``synkinesis`` of their distance."""
     import cv2
 
     from ..exam.protocol import load_protocol
@@ -292,9 +305,15 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         wts = weak_weights(pts, side, central, measure[p.stem])
         closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
         targets = pts[:, :2] - factor * wts[:, None] * move
+        if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):
+            a, b = pts[_eye_corners(side)][:, :2]
+            axis = (b - a) / np.linalg.norm(b - a)
+            rel = pts[eye, :2] - a
+            across = rel - np.outer(rel @ axis, axis)  # each lid point's offset from the corners' line
+            targets[eye] = pts[eye, :2] - SYNK_NARROWING * synkinesis * across
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),
-                     np.vstack([factor * wts[:, None] * move, np.zeros_like(anchors)]))
+                     np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)]))
         if closing:
             # the rest photo's eye, closed only (1 - factor) of the way the task closes it
             rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
@@ -369,7 +388,8 @@ def _measure_one(job: tuple) -> dict[str, Any]:
     from ..exam.photos import analyze_photo_exam
     from ..exam.pipeline import analyze_exam
 
-    kind, case, keep = job[0], Path(job[1]), Path(job[-1])
+    kind, case = job[0], Path(job[1])
+    keep = Path(job[6] if kind == "injected" else job[2])
     if keep.exists():
         return json.loads(keep.read_text())
     try:
@@ -379,10 +399,10 @@ def _measure_one(job: tuple) -> dict[str, Any]:
             elif kind == "video":
                 res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
             else:
-                _, _, factor, side, central, folder, _ = job
+                _, _, factor, side, central, folder, _, *synk = job
                 folder = Path(folder)
                 if not (folder / "rest.png").exists():
-                    inject_weakness(case / "photos", folder, side, factor, central)
+                    inject_weakness(case / "photos", folder, side, factor, central, synk[0] if synk else 0.0)
                 res = analyze_photo_exam(folder)
         measures = res.measures
         out = {"measures": measures, "segments": [asdict(x) for x in res.segments]}
@@ -404,7 +424,7 @@ def _grade_kept(kept: dict[str, Any], **truth: Any) -> dict[str, Any]:
 
 
 def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
-                        workers: int | None = None, progress: bool = True) -> dict[str, Any]:
+                        synkinesis: bool = True, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs and
     from video, and with weakness injected (``out``/injected), on ``workers`` Dask workers.
     Each exam's measures are kept in ``out``/measures, named by the case's chosen frames and
@@ -432,7 +452,13 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
                     jobs.append(("injected", str(c), f, side, central, str(out / "injected" / f"{name}_{code}"),
                                  str(out / "measures" / f"{name}_{code}.json")))
                     truths.append({"case": c.name, "source": "injected", "side": side, "factor": f,
-                                   "central": central})
+                                   "central": central, "synkinesis": False})
+        for side in ("left", "right") if synkinesis else ():  # partial recovery with co-movement
+            name = f"{c.name}_{tag}_{side}_{SYNK_FACTOR:.2f}_synk"
+            jobs.append(("injected", str(c), SYNK_FACTOR, side, False, str(out / "injected" / f"{name}_{code}"),
+                         str(out / "measures" / f"{name}_{code}.json"), 1.0))
+            truths.append({"case": c.name, "source": "injected", "side": side, "factor": SYNK_FACTOR,
+                           "central": False, "synkinesis": True})
     n = workers or os.cpu_count() or 1
     if n > 1:
         from ..cohort.batch import make_client
@@ -464,7 +490,9 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
                               if r["hb"] not in (1, 2)],
         }
 
-    inj = [r for r in injected if "error" not in r]
+    synk = [r for r in injected if r["synkinesis"] and "error" not in r]
+    weak_only = [r for r in injected if not r["synkinesis"]]
+    inj = [r for r in weak_only if "error" not in r]
     periph = [r for r in inj if not r["central"]]
     central = [r for r in inj if r["central"]]
     from04 = [r for r in inj if r["factor"] >= 0.4 - 1e-9]
@@ -473,7 +501,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         "healthy_photos": healthy_summary(healthy_photos),
         "healthy_video": healthy_summary(healthy_video) if video else None,
         "injected": {
-            "exams": len(injected), "refused": len(injected) - len(inj), "factors": list(factors),
+            "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
             "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
             "weaker_side_correct_by_factor_pct": {
                 f"{f:.2f}": _pct([r["weaker_side"] == r["side"] for r in inj if r["factor"] == f]) for f in factors},
@@ -484,6 +512,12 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "spearman_factor_sunnybrook_all": _spearman([r["factor"] for r in inj], [r["sunnybrook"] for r in inj]),
             "central_flag_on_central_pct": _pct([r["central_flag"] for r in central]),
             "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in periph]),
+            "synkinesis_flag_without_synkinesis_pct": _pct([r["synkinesis_found"] for r in inj]),
         },
+        "injected_synkinesis": {
+            "exams": len(synk), "factor": SYNK_FACTOR, "narrowing": SYNK_NARROWING,
+            "synkinesis_found_pct": _pct([r["synkinesis_found"] for r in synk]),
+            "weaker_side_correct_pct": _pct([r["weaker_side"] == r["side"] for r in synk]),
+        } if synkinesis else None,
         "per_exam": {"healthy_photos": healthy_photos, "healthy_video": healthy_video, "injected": injected},
     }
