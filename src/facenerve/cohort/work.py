@@ -7,6 +7,8 @@ Shape contract
     with its video id). The outputs of ``facenerve analyze`` or ``facenerve exam`` go to
     ``out_root/videos/<id>/``, with ``batch.json`` (the row) written last: a video whose
     ``batch.json`` says ok is finished, whatever happens to the batch afterwards.
+    ``analyse_into(kind, source, out_dir, ...)`` -> (summary, events): the analysis of one
+    recording, shared with the web app's workers.
 
 Never raises for a bad video: the reason is the row's ``error``. Nothing here is Dask's: the
 function runs the same in a plain loop.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +70,42 @@ def summary_row(manifest_row: dict[str, Any], summary: dict[str, Any]) -> dict[s
     return row
 
 
+def analyse_into(kind: str, source: str | Path, out_dir: Path, tasks: list[dict[str, Any]] | None = None,
+                 settings: Any = None, on_progress: Callable[[float, str], None] | None = None,
+                 csv: bool = False) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """``facenerve analyze`` (``kind`` twitch) or ``exam`` of one recording (a video, or a folder
+    of exam photos), its outputs written into ``out_dir`` atomically: (summary, events).
+    ``on_progress(fraction, message)``. Used by the cohort's workers and the web app's."""
+    progress = on_progress or (lambda fraction, message: None)
+
+    def frames(scale: float) -> Callable[[int, int | None], None]:
+        return lambda done, total: progress(scale * min(done / total, 1.0) if total else 0.0,
+                                            f"measuring the face: {done} frames")
+
+    if kind == "exam":
+        from ..exam.outputs import exam_summary, write_exam_outputs
+
+        if Path(source).is_dir():  # an exam from photographs
+            from ..exam.photos import analyze_photo_exam
+
+            progress(0.1, "measuring the photos")
+            exam = analyze_photo_exam(source, settings=settings)
+        else:
+            from ..exam.pipeline import analyze_exam
+
+            exam = analyze_exam(source, tasks=tasks or None, settings=settings, on_progress=frames(0.8))
+        progress(0.9, "grading and writing the report")
+        write_exam_outputs(exam, out_dir)
+        return exam_summary(exam), []
+    from ..twitch.analyze import analyze_video
+    from ..twitch.outputs import build_summary, write_outputs
+
+    res = analyze_video(source, settings, on_progress=frames(0.9))
+    progress(0.95, "writing the report")
+    write_outputs(res, out_dir, csv=csv)
+    return build_summary(res), res.events.to_dict("records")
+
+
 def process_video(manifest_row: dict[str, Any], out_root: str, settings: dict[str, Any] | None = None,
                   csv: bool = False) -> dict[str, Any]:
     """See the module's shape contract."""
@@ -80,21 +119,9 @@ def process_video(manifest_row: dict[str, Any], out_root: str, settings: dict[st
     try:
         s = AnalysisSettings.from_dict(settings)
         with native_stderr_silenced():
-            if manifest_row.get("kind") == "exam":
-                from ..exam.outputs import exam_summary, write_exam_outputs
-                from ..exam.pipeline import analyze_exam
-
-                res = analyze_exam(manifest_row["video"], tasks=manifest_row.get("tasks") or None, settings=s)
-                write_exam_outputs(res, out)
-                summary = exam_summary(res)
-            else:
-                from ..twitch.analyze import analyze_video
-                from ..twitch.outputs import build_summary, write_outputs
-
-                res = analyze_video(manifest_row["video"], s)
-                write_outputs(res, out, csv=csv)
-                summary = build_summary(res)
-                events = [{"video_id": manifest_row["id"], **e} for e in res.events.to_dict("records")]
+            summary, evs = analyse_into(manifest_row.get("kind") or "twitch", manifest_row["video"], out,
+                                        manifest_row.get("tasks"), s, csv=csv)
+        events = [{"video_id": manifest_row["id"], **e} for e in evs]
         row = summary_row(manifest_row, summary)
     except FacenerveError as err:
         row = {**manifest_row, "status": "error", "error": str(err).splitlines()[0][:300]}

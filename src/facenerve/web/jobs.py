@@ -86,35 +86,12 @@ def _finish(db: Session, job: Job, status: str, message: str) -> None:
 def analyse(rec: Recording, out_dir: Path, on_progress) -> dict[str, Any]:
     """Run the library on one recording and write its outputs into ``out_dir``; return the
     summary. ``on_progress(fraction, message)``."""
-    from ..twitch.analyze import analyze_video
-    from ..twitch.outputs import build_summary, write_outputs
+    from ..cohort.work import analyse_into
 
     video = rec.video_path
     if not video or not Path(video).exists():
         raise FacenerveError("the video of this recording is no longer stored; record it again")
-
-    def frames(scale: float):
-        return lambda done, total: on_progress(scale * min(done / total, 1.0) if total else 0.0,
-                                               f"measuring the face: {done} frames")
-
-    if rec.kind == "exam":
-        from ..exam.outputs import exam_summary, write_exam_outputs
-        if Path(video).is_dir():  # an exam from photographs
-            from ..exam.photos import analyze_photo_exam
-
-            on_progress(0.1, "measuring the photos")
-            result = analyze_photo_exam(video)
-        else:
-            from ..exam.pipeline import analyze_exam
-
-            result = analyze_exam(video, tasks=rec.tasks or None, on_progress=frames(0.8))
-        on_progress(0.9, "grading and writing the report")
-        write_exam_outputs(result, out_dir)
-        return exam_summary(result)
-    result = analyze_video(video, on_progress=frames(0.9))
-    on_progress(0.95, "writing the report")
-    write_outputs(result, out_dir)
-    return build_summary(result)
+    return analyse_into(rec.kind, video, out_dir, rec.tasks, on_progress=on_progress)[0]
 
 
 def run_job(database_url: str, data_dir: str, job_id: int) -> None:
