@@ -378,34 +378,32 @@ def _pct(xs: list[bool]) -> float | None:
     return round(100 * sum(xs) / len(xs), 1) if xs else None
 
 
-def _measure_one(job: tuple) -> dict[str, Any]:
-    """The measures of one exam of the evaluation: ("photos" | "video", case) or ("injected",
-    case, factor, side, central, folder), kept in ``job[-1]`` (a JSON file) and read from it
-    when kept before; errors are kept as ``error``."""
+def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
+    """The measures of one exam of the evaluation (a job of ``evaluate_real_exams``: its truth,
+    ``case_dir``, ``keep`` and for injected exams ``folder``), kept in ``keep`` (a JSON file)
+    and read from it when kept before; errors are kept as ``error``."""
     from dataclasses import asdict
 
     from .._log import native_stderr_silenced
     from ..exam.photos import analyze_photo_exam
     from ..exam.pipeline import analyze_exam
 
-    kind, case = job[0], Path(job[1])
-    keep = Path(job[6] if kind == "injected" else job[2])
+    case, keep = Path(job["case_dir"]), Path(job["keep"])
     if keep.exists():
         return json.loads(keep.read_text())
     try:
         with native_stderr_silenced():
-            if kind == "photos":
+            if job["source"] == "photos":
                 res = analyze_photo_exam(case / "photos")
-            elif kind == "video":
+            elif job["source"] == "video":
                 res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
             else:
-                _, _, factor, side, central, folder, _, *synk = job
-                folder = Path(folder)
+                folder = Path(job["folder"])
                 if not (folder / "rest.png").exists():
-                    inject_weakness(case / "photos", folder, side, factor, central, synk[0] if synk else 0.0)
+                    inject_weakness(case / "photos", folder, job["side"], job["factor"], job["central"],
+                                    1.0 if job["synkinesis"] else 0.0)
                 res = analyze_photo_exam(folder)
-        measures = res.measures
-        out = {"measures": measures, "segments": [asdict(x) for x in res.segments]}
+        out = {"measures": res.measures, "segments": [asdict(x) for x in res.segments]}
     except FacenerveError as err:
         out = {"error": str(err)}
     keep.parent.mkdir(parents=True, exist_ok=True)
@@ -438,27 +436,25 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     if not cases:
         raise InputError(f"no real exam cases in {out / 'cases'}; build them first")
     code = _measuring_code()
-    jobs: list[tuple] = []
-    truths: list[dict[str, Any]] = []
+    jobs: list[dict[str, Any]] = []
     for c in cases:
         tag = hashlib.sha256((c / "case.json").read_bytes()).hexdigest()[:8]
+
+        def add(name: str, injected: bool, c: Path = c, **truth: Any) -> None:
+            folder = {"folder": str(out / "injected" / f"{name}_{code}")} if injected else {}
+            jobs.append({"case": c.name, **truth, "case_dir": str(c), **folder,
+                         "keep": str(out / "measures" / f"{name}_{code}.json")})
+
         for kind in ("photos", "video") if video else ("photos",):
-            jobs.append((kind, str(c), str(out / "measures" / f"{c.name}_{tag}_{kind}_{code}.json")))
-            truths.append({"case": c.name, "source": kind})
+            add(f"{c.name}_{tag}_{kind}", False, source=kind)
         for f in factors:
             for side in ("left", "right"):
                 for central in (False, True):
-                    name = f"{c.name}_{tag}_{side}_{f:.2f}{'_central' if central else ''}"
-                    jobs.append(("injected", str(c), f, side, central, str(out / "injected" / f"{name}_{code}"),
-                                 str(out / "measures" / f"{name}_{code}.json")))
-                    truths.append({"case": c.name, "source": "injected", "side": side, "factor": f,
-                                   "central": central, "synkinesis": False})
+                    add(f"{c.name}_{tag}_{side}_{f:.2f}{'_central' if central else ''}", True, source="injected",
+                        side=side, factor=f, central=central, synkinesis=False)
         for side in ("left", "right") if synkinesis else ():  # partial recovery with co-movement
-            name = f"{c.name}_{tag}_{side}_{SYNK_FACTOR:.2f}_synk"
-            jobs.append(("injected", str(c), SYNK_FACTOR, side, False, str(out / "injected" / f"{name}_{code}"),
-                         str(out / "measures" / f"{name}_{code}.json"), 1.0))
-            truths.append({"case": c.name, "source": "injected", "side": side, "factor": SYNK_FACTOR,
-                           "central": False, "synkinesis": True})
+            add(f"{c.name}_{tag}_{side}_{SYNK_FACTOR:.2f}_synk", True, source="injected", side=side,
+                factor=SYNK_FACTOR, central=False, synkinesis=True)
     n = workers or os.cpu_count() or 1
     if n > 1:
         from ..cohort.batch import make_client
@@ -473,7 +469,9 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             cluster.close()
     else:
         kept = [_measure_one(j) for j in tqdm(jobs, desc="measuring real exams", disable=not progress)]
-    rows = [_grade_kept(k, **t) for k, t in zip(kept, truths, strict=True)]
+    paths = ("case_dir", "keep", "folder")
+    rows = [_grade_kept(k, **{a: b for a, b in job.items() if a not in paths})
+            for k, job in zip(kept, jobs, strict=True)]
     healthy_photos = [r for r in rows if r["source"] == "photos"]
     healthy_video = [r for r in rows if r["source"] == "video"]
     injected = [r for r in rows if r["source"] == "injected"]

@@ -113,15 +113,18 @@ def normal_scaled(r: float | None) -> float | None:
     return None if r is None else float(min(1.0, r / NORMAL_RATIO))
 
 
-def _ratio(tasks: dict[str, Any], task: str, side: str) -> float | None:
-    t = tasks.get(task)
-    if not t or not t.get("graded"):
-        return None
-    exc = t["excursion"]
+def _side_ratio(exc: dict[str, float], side: str) -> float | None:
+    """``side``'s movement as a fraction of the other side's (0..1); None when the other's is
+    not a movement."""
     other = exc[_other(side)]
-    if other <= 0:
+    if not (np.isfinite(other) and other > 0 and np.isfinite(exc[side])):
         return None
     return float(np.clip(max(exc[side], 0) / other, 0, 1))
+
+
+def _ratio(tasks: dict[str, Any], task: str, side: str) -> float | None:
+    t = tasks.get(task)
+    return _side_ratio(t["excursion"], side) if t and t.get("graded") else None
 
 
 def _sb_voluntary(r: float | None) -> int | None:
@@ -249,12 +252,7 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
 def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
     """The brow raise's normal-scaled ratio by landmarks and by texture, where measured."""
     by = tasks.get("brow_raise", {}).get("co_movement", {}).get("brow_up_by", {})
-    out = {}
-    for k, exc in by.items():
-        other = exc[_other(side)]
-        if np.isfinite(other) and other > 0 and np.isfinite(exc[side]):
-            out[k] = normal_scaled(float(np.clip(max(exc[side], 0) / other, 0, 1)))
-    return out
+    return {k: normal_scaled(r) for k, exc in by.items() if (r := _side_ratio(exc, side)) is not None}
 
 
 def forehead_sparing(ratios: dict[str, float | None], brow_by: dict[str, float] | None = None) -> dict[str, Any]:
