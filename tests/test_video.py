@@ -91,3 +91,23 @@ def test_truncated_video_is_an_error(tiny_videos):
     with pytest.raises(InputError, match="truncated|corrupt|not a video|no decodable"):
         info = probe(tiny_videos / "truncated.mp4")
         list(iter_frames(tiny_videos / "truncated.mp4", info))
+
+
+def test_lean_facemesh_call_gives_the_public_calls_landmarks():
+    """``MediaPipeFaceMesh`` skips FaceMesh.process's per-call overheads; the points are the same."""
+    from facenerve.measure.landmarks import MediaPipeFaceMesh
+    from facenerve.media.video import iter_frames
+    from facenerve.settings import AnalysisSettings
+    from facenerve.simulate.render import example_video
+
+    frames = [f.rgb for f, _ in zip(iter_frames(example_video()), range(20), strict=False)]
+    lean, public = MediaPipeFaceMesh(AnalysisSettings()), MediaPipeFaceMesh(AnalysisSettings(), lean=False)
+    assert lean._process_lean(frames[0]) is not None  # these internals are MediaPipe 0.10's
+    try:
+        for rgb in frames:
+            a, b = lean.process(rgb), public.process(rgb)
+            assert len(a) == len(b) == 1
+            np.testing.assert_array_equal(a[0], b[0])
+    finally:
+        lean.close()
+        public.close()

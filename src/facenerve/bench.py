@@ -3,15 +3,19 @@
 Figures, all over the same video:
 - decode-only fps: PyAV decoding to RGB, nothing else;
 - landmarks-only fps: FaceMesh alone on frames decoded beforehand (model-only);
-- skin-motion fps: the optical-flow pass (``skin_motion``: its own decoding, the steadied
-  crop, DIS flow) over the same frames, given their landmarks;
-- end-to-end fps: ``analyze`` as the CLI runs it (decode, landmarks, signals, events, writing
-  parquet, summary and report), in a child process so that its peak memory is its own;
-- plain-loop fps: the floor any analysis pays, a loop of threaded PyAV decoding and FaceMesh
-  in tracking mode, nothing else;
-- the ratios of end-to-end to the plain loop and to landmarks-only throughput;
+- skin-motion fps: ``SkinMotion`` alone (the steadied crop, DIS flow) on those frames, given
+  their landmarks;
+- plain-loop fps: the floor any analysis pays, a plain loop of PyAV decoding and FaceMesh in
+  tracking mode, nothing else; also with decoding on its own thread;
+- end-to-end fps: ``analyze`` as the CLI runs it (decode, landmarks, skin motion, signals,
+  events, writing parquet, summary and report), in a fresh child process so that its time
+  includes start-up and its peak memory is its own;
+- the ratios of end-to-end to the plain loops and to landmarks-only throughput;
 - CPU seconds per second of video, and peak resident memory, of the end-to-end child;
 - start-up: imports, model load and the first frame's landmarks, in a fresh process.
+
+``facenerve bench --memory`` generates 640x360 videos of 10 and 60 minutes and prints the
+peak memory of ``analyze`` on each, side by side.
 """
 
 from __future__ import annotations
@@ -23,7 +27,23 @@ import tempfile
 import time
 from typing import Any
 
-MAX_HELD_FRAMES = 900  # frames held in memory for the landmarks-only run
+import numpy as np
+
+MAX_HELD_FRAMES = 900  # frames held in memory for the landmarks-only run...
+MAX_HELD_BYTES = 400e6  # ...and at most this much of them
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory, MB. ``VmHWM`` is reset when a program starts;
+    ``ru_maxrss`` is not (Linux carries the parent's size at fork over into it)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _startup_child(path: str, conn) -> None:
@@ -62,7 +82,7 @@ def _e2e_child(path: str, conn) -> None:
             dt = time.perf_counter() - t0
         use = resource.getrusage(resource.RUSAGE_SELF)
         conn.send({"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
-                   "cpu_s": use.ru_utime + use.ru_stime, "peak_rss_mb": use.ru_maxrss / 1024})
+                   "cpu_s": use.ru_utime + use.ru_stime, "peak_rss_mb": peak_rss_mb()})
     except Exception as err:  # noqa: BLE001 - reported by the parent in one line
         conn.send({"error": f"{type(err).__name__}: {err}"})
     finally:
@@ -94,65 +114,67 @@ def _child_result(proc, recv) -> dict[str, Any]:
     return res
 
 
+def _rate(frames: int, fn) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return round(frames / (time.perf_counter() - t0), 1)
+
+
 def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
-    import numpy as np
-    import pandas as pd
+    import av
+    import cv2
 
     from .measure.landmarks import MediaPipeFaceMesh
-    from .measure.skin_motion import MOTION_POINTS, skin_motion
+    from .measure.run import decode_ahead
+    from .measure.skin_motion import SkinMotion
     from .media.video import iter_frames, probe
     from .settings import AnalysisSettings
 
+    settings = AnalysisSettings()
     info = probe(path)
     out: dict[str, Any] = {"video": path, "width": info.width, "height": info.height,
                            "cpu_count": os.cpu_count()}
-    # decode only
-    t0 = time.perf_counter()
-    n = 0
-    for _ in range(repeat):
-        for _f in iter_frames(path, info):
-            n += 1
-    out["decode_fps"] = round(n / (time.perf_counter() - t0), 1)
-    out["frames"] = n // repeat
-    # landmarks only, on frames decoded beforehand
+    out["frames"] = sum(1 for _ in iter_frames(path, info))
+    n = out["frames"] * repeat
+    out["decode_fps"] = _rate(n, lambda: [None for _ in range(repeat) for _f in iter_frames(path, info)])
+    # landmarks only, then skin motion only, on frames decoded beforehand
     held = []
     for f in iter_frames(path, info):
         held.append(f.rgb)
-        if len(held) >= MAX_HELD_FRAMES:
+        if len(held) >= min(MAX_HELD_FRAMES, max(30, MAX_HELD_BYTES // f.rgb.nbytes)):
             break
-    mesh = MediaPipeFaceMesh(AnalysisSettings())
-    points = np.full((len(held), len(MOTION_POINTS), 2), np.nan, np.float32)
-    t0 = time.perf_counter()
-    for r in range(repeat):
-        for i, rgb in enumerate(held):
-            faces = mesh.process(rgb)
-            if faces and r == 0:
-                points[i] = faces[0][list(MOTION_POINTS), :2]
-    lm_fps = len(held) * repeat / (time.perf_counter() - t0)
+    mesh = MediaPipeFaceMesh(settings)
+    points = [mesh.process(rgb) for rgb in held]  # warm, and the points for skin motion
+    out["landmarks_fps"] = _rate(len(held) * repeat, lambda: [mesh.process(rgb) for _ in range(repeat)
+                                                              for rgb in held])
     mesh.close()
-    n_held = len(held)
-    del held
-    out["landmarks_fps"] = round(lm_fps, 1)
-    signals = pd.DataFrame({"quality_ok": np.isfinite(points[:, 0, 0]),
-                            "time_s": np.arange(n_held) / (info.fps_nominal or 30.0),
-                            "mm_per_px": np.full(n_held, 0.2),
-                            "head_yaw_deg": np.zeros(n_held), "head_pitch_deg": np.zeros(n_held)})
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        skin_motion(path, points, signals)
-    out["skin_motion_fps"] = round(n_held * repeat / (time.perf_counter() - t0), 1)
-    # the plain loop: threaded decoding and FaceMesh in tracking mode, nothing else
-    from .measure.run import decode_ahead
+    gray = [cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY) for rgb in held]
+    step = 1 / (info.fps_nominal or 30.0)
 
-    mesh = MediaPipeFaceMesh(AnalysisSettings())
-    t0 = time.perf_counter()
-    n_plain = 0
-    for f in decode_ahead(iter_frames(path, info)):
-        mesh.process(f.rgb)
-        n_plain += 1
-    plain_fps = n_plain / (time.perf_counter() - t0)
+    def skin() -> None:
+        for _ in range(repeat):
+            motion = SkinMotion(settings, info.width, info.height)
+            for i, (g, faces) in enumerate(zip(gray, points, strict=True)):
+                if faces:
+                    motion.feed(i, i * step, g, faces[0])
+            motion.result(len(gray), np.full(len(gray), 0.2), np.ones(len(gray), bool))
+
+    out["skin_motion_fps"] = _rate(len(held) * repeat, skin)
+    out["held_frames"] = len(held)
+    held.clear()  # free them before the plain loops
+    gray.clear()
+    # the plain loops: PyAV decoding and MediaPipe's own FaceMesh.process in tracking mode
+    mesh = MediaPipeFaceMesh(settings, lean=False)
+
+    def plain() -> None:
+        with av.open(path) as container:
+            for frame in container.decode(video=0):
+                mesh.process(frame.to_ndarray(format="rgb24"))
+
+    out["plain_loop_fps"] = _rate(out["frames"], plain)
+    out["plain_loop_threaded_decode_fps"] = _rate(
+        out["frames"], lambda: [mesh.process(f.rgb) for f in decode_ahead(iter_frames(path, info))])
     mesh.close()
-    out["plain_loop_fps"] = round(plain_fps, 1)
     # start-up, and end to end, each in a fresh child process
     start = _in_child(_startup_child, path)
     out["startup_imports_and_model_s"] = round(start["imports_and_model_s"], 2)
@@ -164,13 +186,63 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
         cpu.append(res["cpu_s"] / max(res["video_s"], 1e-9))
         peak = max(peak, res["peak_rss_mb"])
     out["end_to_end_fps"] = round(sum(e2e) / len(e2e), 1)
-    out["end_to_end_over_plain_loop"] = round(out["end_to_end_fps"] / plain_fps, 3)
-    out["end_to_end_over_landmarks"] = round(out["end_to_end_fps"] / lm_fps, 3)
+    out["end_to_end_over_plain_loop"] = round(out["end_to_end_fps"] / out["plain_loop_fps"], 3)
+    out["end_to_end_over_plain_loop_threaded_decode"] = round(
+        out["end_to_end_fps"] / out["plain_loop_threaded_decode_fps"], 3)
+    out["end_to_end_over_landmarks"] = round(out["end_to_end_fps"] / out["landmarks_fps"], 3)
     out["end_to_end_cpu_s_per_video_s"] = round(sum(cpu) / len(cpu), 3)
     out["end_to_end_peak_rss_mb"] = round(peak, 1)
-    out["note"] = ("end-to-end includes model start-up and writing outputs; landmarks-only "
-                   "excludes decoding; the plain loop decodes and runs FaceMesh, nothing else. "
+    out["note"] = ("end-to-end includes start-up and writing outputs; landmarks-only excludes "
+                   "decoding; the plain loop decodes and runs MediaPipe's FaceMesh.process, nothing "
+                   "else (analyze calls the same graph without that call's per-frame overheads). "
                    "Ratios are measured side by side in this one run.")
+    return out
+
+
+MEMORY_SIZE = (640, 360)
+
+
+def long_video(path: str, minutes: float, fps: float = 30.0) -> str:
+    """A generated ``MEMORY_SIZE`` video of ``minutes``: the bundled example's face (a rendered
+    hemifacial spasm) played forwards and backwards on a grey picture. Kept if already there."""
+    from pathlib import Path
+
+    from .media.video import iter_frames
+    from .simulate.render import example_video, write_video
+
+    if Path(path).exists():
+        return path
+    w, h = MEMORY_SIZE
+    clip = []
+    for f in iter_frames(example_video()):
+        canvas = np.full((h, w, 3), 110, np.uint8)
+        fh, fw = f.rgb.shape[:2]
+        y, x = (h - fh) // 2, (w - fw) // 2
+        canvas[max(0, y):max(0, y) + min(h, fh), max(0, x):max(0, x) + min(w, fw)] = \
+            f.rgb[max(0, -y):max(0, -y) + min(h, fh), max(0, -x):max(0, -x) + min(w, fw)]
+        clip.append(canvas)
+    loop = clip + clip[-2:0:-1]  # forwards then backwards: no jump
+    n = int(round(minutes * 60 * fps))
+    tmp = f"{path}.part.mp4"
+    write_video((loop[i % len(loop)] for i in range(n)), tmp, fps, crf=23)
+    os.replace(tmp, path)
+    return path
+
+
+def run_memory_benchmark(minutes: tuple[float, ...] = (10.0, 60.0), folder: str | None = None) -> dict[str, Any]:
+    """Peak memory of ``analyze`` (a fresh process each) on generated videos of each length."""
+    out: dict[str, Any] = {"size": "x".join(map(str, MEMORY_SIZE)), "cpu_count": os.cpu_count(), "runs": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for m in minutes:
+            video = long_video(os.path.join(folder or tmp, f"facenerve-memory-{m:g}min.mp4"), m)
+            res = _in_child(_e2e_child, video)
+            out["runs"][f"{m:g} min"] = {"peak_rss_mb": round(res["peak_rss_mb"], 1),
+                                         "fps": round(res["frames"] / res["seconds"], 1),
+                                         "frames": res["frames"]}
+    peaks = [r["peak_rss_mb"] for r in out["runs"].values()]
+    out["peak_rss_longest_over_shortest"] = round(peaks[-1] / peaks[0], 3)
+    out["peak_rss_growth_kb_per_min"] = round(1024 * (peaks[-1] - peaks[0]) / (minutes[-1] - minutes[0]), 1) \
+        if len(minutes) > 1 and minutes[-1] != minutes[0] else None
     return out
 
 

@@ -96,8 +96,13 @@ def cmd_exam(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import run_batch_benchmark, run_benchmark
+    from .bench import run_batch_benchmark, run_benchmark, run_memory_benchmark
 
+    if args.memory:
+        _print_json(run_memory_benchmark(tuple(args.minutes), args.video))
+        return 0
+    if args.video is None:
+        raise InputError("give a video to benchmark (or --memory)")
     if args.batch:
         _print_json(run_batch_benchmark(args.video))
         return 0
@@ -378,7 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     x.set_defaults(func=cmd_exam)
 
     b = sub.add_parser("bench", help="throughput and memory: decode, landmarks, end to end")
-    b.add_argument("video", help="a video, or with --batch a folder of videos")
+    b.add_argument("video", nargs="?", help="a video, or with --batch a folder of videos, or with --memory a "
+                   "folder to keep the generated videos in")
+    b.add_argument("--memory", action="store_true",
+                   help="peak memory of analyze on generated 640x360 videos of --minutes each")
+    b.add_argument("--minutes", type=_number(float, 0.1, 600), nargs="+", default=[10.0, 60.0],
+                   help="lengths of the generated videos for --memory (default: 10 60)")
     b.add_argument("--batch", action="store_true",
                    help="videos per minute of facenerve batch against analyze one after another, and worker scaling")
     b.add_argument("--repeat", type=_number(int, 1, 100), default=1, help="times the video is played through")

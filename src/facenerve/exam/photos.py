@@ -176,6 +176,7 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
     import cv2
     import pandas as pd
 
+    from ..measure.geometry import in_frame
     from ..measure.landmarks import landmarks_single_image
     from ..measure.run import AnalysisResult, RunInfo, _versions
     from ..measure.signals import measure_px, to_signals
@@ -206,12 +207,9 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
     n = len(images)
     px = measure_px(lm)
     h, w = images[0].shape[:2]
-    xy = lm[:, :, :2]
-    in_frame = (xy[..., 0].min(1) >= -0.02 * w) & (xy[..., 0].max(1) <= 1.02 * w) \
-        & (xy[..., 1].min(1) >= -0.02 * h) & (xy[..., 1].max(1) <= 1.02 * h)
     t = PHOTO_SPACING_S * np.arange(n, dtype=np.float64)
     signals, cal = to_signals(px, np.arange(n), t, np.ones(n, dtype=np.int16), 1.0 / PHOTO_SPACING_S,
-                              settings, in_frame)
+                              settings, in_frame(lm, w, h))
     signals["damaged"] = False
     ok = signals["quality_ok"].to_numpy()
     if not ok[0]:

@@ -46,6 +46,17 @@ LEFT = SideIndices(
 SIDES = {"left": LEFT, "right": RIGHT}
 LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
 FOREHEAD, NOSE_BRIDGE, CHIN = 10, 168, 152
+IN_FRAME_MARGIN = 0.02  # landmarks this far (a fraction of the picture) outside it still count
+
+
+def in_frame(points: np.ndarray, width: int, height: int) -> np.ndarray:
+    """True per frame where the whole face lies in the picture: points [n, 478, >=2] px -> bool [n]
+    (False where there is no face)."""
+    xy = points[..., :2]
+    mx, my = IN_FRAME_MARGIN * width, IN_FRAME_MARGIN * height
+    with np.errstate(invalid="ignore"):
+        return ((xy[..., 0].min(axis=-1) >= -mx) & (xy[..., 0].max(axis=-1) <= width + mx)
+                & (xy[..., 1].min(axis=-1) >= -my) & (xy[..., 1].max(axis=-1) <= height + my))
 
 
 def aligned_frame(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -5,10 +5,12 @@ Shape contract
     metadata (``RunInfo``), optionally the landmarks [n, 478, 3] (float16). ``events`` and
     ``findings`` stay empty here; the twitch stack fills them (``twitch.analyze``).
 
-``measure_video`` only chains the pure stage functions. Memory stays flat with video length:
-frames are never held (a small queue between the decoding thread and the landmark model),
-and landmarks are reduced to per-frame pixel measures in chunks of ``CHUNK`` frames; only
-those few numbers per frame are kept until calibration at the end.
+``measure_video`` only chains the pure stage functions, over one decoding pass. Three threads
+share the work: decoding (PyAV releases the GIL), the landmark model (MediaPipe releases it)
+and skin motion (OpenCV and NumPy release it), joined by small queues. Memory stays flat with
+video length: frames are never held beyond those queues and skin motion's current block of
+small crops, and landmarks are reduced to per-frame pixel measures in chunks of ``CHUNK``
+frames; only those few numbers per frame (float32) are kept until calibration at the end.
 """
 
 from __future__ import annotations
@@ -29,8 +31,9 @@ import pandas as pd
 from .. import __version__
 from .._log import logger
 from ..errors import InputError, NoFaceError
-from ..media.video import DecodeReport, Frame, iter_frames, probe
+from ..media.video import DecodeReport, Frame, Span, iter_frames, plan_spans, probe
 from ..settings import AnalysisSettings
+from .geometry import in_frame
 from .signals import measure_px, to_signals
 
 CHUNK = 256
@@ -118,6 +121,143 @@ def _versions() -> dict[str, str]:
     return out
 
 
+class _Worker:
+    """Calls ``fn(*args)`` for each ``put``, in order, on its own thread (OpenCV and NumPy
+    release the GIL, so it runs beside the landmark model). An error is raised by the next
+    ``put`` or by ``close``; a failed worker still drains its queue, so ``put`` never blocks
+    forever."""
+
+    def __init__(self, fn: Callable[..., None], maxsize: int, name: str):
+        self.fn, self.error = fn, None
+        self.q: queue.Queue = queue.Queue(maxsize=maxsize)
+        self.thread = threading.Thread(target=self._run, daemon=True, name=name)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while (args := self.q.get()) is not None:
+            if self.error is None:
+                try:
+                    self.fn(*args)
+                except BaseException as err:  # noqa: BLE001 - raised in the caller's thread
+                    self.error = err
+
+    def put(self, *args: Any) -> None:
+        if self.error is not None:
+            raise self.error
+        self.q.put(args)
+
+    def stop(self) -> None:
+        """Finish the queued calls and end the thread (again: nothing)."""
+        if self.thread.is_alive():
+            self.q.put(None)
+            self.thread.join()
+
+    def close(self) -> None:
+        self.stop()
+        if self.error is not None:
+            raise self.error
+
+
+@dataclass
+class _Part:
+    """What one span of a video measured (``_measure_span``)."""
+
+    px: dict[str, np.ndarray]  # measure_px columns, and index, t, faces, in_frame per frame
+    landmarks: np.ndarray | None
+    skin: Any  # skin_motion.SkinMotion, or None
+    lm_info: Any  # landmarks.LandmarkRunInfo
+    decoded: DecodeReport
+
+
+def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSettings, span: Span | None,
+                  keep_landmarks: bool, motion: bool, threads: bool, tick: Callable[[], None],
+                  backend_factory=None, counter_factory=None) -> _Part:
+    """Decode a span (or all) of a video, run the landmark model and skin motion on it."""
+    from .landmarks import track_faces
+    from .skin_motion import SkinMotion
+
+    decoded = DecodeReport()
+    frames: Iterator[Frame] = iter_frames(path, info, decoded, gray=motion, span=span)
+    if threads:
+        frames = decode_ahead(frames)
+    observations, lm_info = track_faces(
+        frames, settings, fps_hint=info.fps_nominal or 30.0,
+        backend_factory=backend_factory, counter_factory=counter_factory,
+    )
+    skin = SkinMotion(settings, info.width, info.height) if motion else None
+    worker = _Worker(skin.feed, 16, "facenerve-skin") if skin is not None and threads else None
+    feed = worker.put if worker is not None else skin.feed if skin is not None else None
+    first_s = span.start_s if span is not None else -np.inf
+    buf = np.full((CHUNK, 478, 3), np.nan, dtype=np.float32)
+    rows = np.zeros(CHUNK, dtype=[("index", np.int64), ("t", np.float64), ("faces", np.int16)])
+    parts: list[dict[str, np.ndarray]] = []
+    kept: list[np.ndarray] = []
+    fill = 0
+
+    def flush() -> None:
+        nonlocal fill
+        if fill:
+            px = measure_px(buf[:fill])
+            px["in_frame"] = in_frame(buf[:fill], info.width, info.height)
+            for name in rows.dtype.names:
+                px[name] = rows[name][:fill].copy()
+            # float32 like the signals table: ~45 numbers per frame are all that is kept
+            parts.append({k: v.astype(np.float32) if v.dtype == np.float64 and k != "t" else v
+                          for k, v in px.items()})
+            if keep_landmarks:
+                kept.append(buf[:fill].astype(np.float16))
+            buf[:] = np.nan
+            fill = 0
+
+    try:
+        for obs in observations:
+            if obs.t_s < first_s:  # the tracker's warm-up, before the span
+                continue
+            rows[fill] = (obs.index, obs.t_s, obs.n_faces)
+            if obs.points is not None:
+                buf[fill] = obs.points
+                if feed is not None:
+                    feed(obs.index, obs.t_s, obs.gray, obs.points)
+            fill += 1
+            if fill == CHUNK:
+                flush()
+            tick()
+        flush()
+        if worker is not None:
+            worker.close()
+    finally:
+        if worker is not None:
+            worker.stop()
+    px = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    return _Part(px, np.concatenate(kept) if kept else None, skin, lm_info, decoded)
+
+
+def _join(parts: list[_Part]) -> _Part:
+    """The spans' parts as one, in order; raises ValueError unless their frames are exactly
+    the video's, each once."""
+    parts = [p for p in parts if p.px]
+    first = parts[0]
+    px = {k: np.concatenate([p.px[k] for p in parts]) for k in first.px}
+    if not np.array_equal(px["index"], np.arange(len(px["index"]))):
+        raise ValueError("the spans' frames do not join up")
+    infos = [p.lm_info for p in parts]
+    lm_info = first.lm_info
+    lm_info.max_faces_seen = max(i.max_faces_seen for i in infos)
+    lm_info.frames_with_several_faces = sum(i.frames_with_several_faces for i in infos)
+    modes = [i.multi_face_mode_from_frame for i in infos if i.multi_face_mode_from_frame is not None]
+    lm_info.multi_face_mode_from_frame = min(modes) if modes else None
+    decoded = DecodeReport(frames=sum(p.decoded.frames for p in parts),
+                           damaged=[i for p in parts for i in p.decoded.damaged])
+    if first.skin is not None:
+        for p in parts[1:]:
+            first.skin.merge(p.skin)
+    landmarks = np.concatenate([p.landmarks for p in parts]) if first.landmarks is not None else None
+    return _Part(px, landmarks, first.skin, lm_info, decoded)
+
+
+MIN_SPAN_S = 15.0  # videos are cut into spans measured at once only when each is this long
+
+
 def measure_video(
     path: str | os.PathLike[str],
     settings: AnalysisSettings | None = None,
@@ -127,24 +267,23 @@ def measure_video(
     backend_factory=None,
     counter_factory=None,
     on_progress: Callable[[int, int | None], None] | None = None,
+    parallel: bool = True,
+    spans: int | None = None,
 ) -> AnalysisResult:
-    """Measure each side of the face in every frame of a video.
+    """Measure each side of the face in every frame of a video, in one decoding pass.
 
     ``on_progress(frames_done, frames_expected_or_None)`` is called every 30 frames.
-    ``motion`` adds the cheeks' and mouth corners' skin motion (``skin_motion``, a second
-    pass over the video); twitch detection needs it."""
-    from .landmarks import track_faces
-    from .skin_motion import MOTION_POINTS, skin_motion
+    ``motion`` adds the cheeks' and mouth corners' skin motion (``skin_motion``); twitch
+    detection needs it. ``parallel`` runs decoding and skin motion on their own threads beside
+    the landmark model, and cuts a long video into ``spans`` (default: one per core) of whole
+    skin-motion blocks, each at least ``MIN_SPAN_S``, measured at once. With one span the
+    results are exactly those of ``parallel=False``; with several, each span's landmark tracker
+    starts afresh (a test bounds the difference)."""
+    from .skin_motion import BLOCK_S
 
     settings = settings or AnalysisSettings()
     t0 = time.perf_counter()
     info = probe(path)
-    decoded = DecodeReport()
-    frames = decode_ahead(iter_frames(path, info, decoded))
-    observations, lm_info = track_faces(
-        frames, settings, fps_hint=info.fps_nominal or 30.0,
-        backend_factory=backend_factory, counter_factory=counter_factory,
-    )
     bar = None
     if progress:
         from tqdm import tqdm
@@ -152,60 +291,55 @@ def measure_video(
         bar = tqdm(total=info.n_frames_header or None, unit="frame", file=sys.stderr,
                    desc=Path(path).name, leave=False, mininterval=0.5,
                    disable=None)  # only on a terminal: never a stray \r before an error line
-    buf = np.full((CHUNK, 478, 3), np.nan, dtype=np.float32)
-    in_frame_buf = np.zeros(CHUNK, dtype=bool)
-    parts: list[dict[str, np.ndarray]] = []
-    in_frame: list[np.ndarray] = []
-    index, times, nfaces = [], [], []
-    kept: list[np.ndarray] = []
-    motion_points: list[np.ndarray] = []
-    fill = 0
+    lock = threading.Lock()
+    done = 0
 
-    def flush() -> None:
-        nonlocal fill
-        if fill:
-            parts.append(measure_px(buf[:fill]))
-            in_frame.append(in_frame_buf[:fill].copy())
-            if keep_landmarks:
-                kept.append(buf[:fill].astype(np.float16))
-            if motion:
-                motion_points.append(buf[:fill][:, list(MOTION_POINTS), :2].copy())
-            buf[:] = np.nan
-            fill = 0
-
-    margin = 0.02
-    w, h = info.width, info.height
-    try:
-        for obs in observations:
-            index.append(obs.index)
-            times.append(obs.t_s)
-            nfaces.append(obs.n_faces)
-            if obs.points is not None:
-                buf[fill] = obs.points
-                xy = obs.points[:, :2]
-                in_frame_buf[fill] = bool(
-                    (xy[:, 0].min() >= -margin * w) and (xy[:, 0].max() <= (1 + margin) * w)
-                    and (xy[:, 1].min() >= -margin * h) and (xy[:, 1].max() <= (1 + margin) * h)
-                )
-            else:
-                in_frame_buf[fill] = False
-            fill += 1
-            if fill == CHUNK:
-                flush()
+    def tick() -> None:
+        nonlocal done
+        with lock:
+            done += 1
             if bar is not None:
                 bar.update(1)
-            if on_progress is not None and len(index) % 30 == 0:
-                on_progress(len(index), info.n_frames_header or None)
-        flush()
+            if on_progress is not None and done % 30 == 0:
+                on_progress(done, info.n_frames_header or None)
+
+    plan = None
+    if parallel and (spans or os.cpu_count() or 1) > 1:
+        plan = plan_spans(path, info, spans or os.cpu_count() or 1, MIN_SPAN_S, BLOCK_S)
+
+    def measure(span: Span | None) -> _Part:
+        return _measure_span(path, info, settings, span, keep_landmarks, motion, parallel, tick,
+                             backend_factory, counter_factory)
+
+    import cv2
+
+    cv_threads = cv2.getNumThreads()
+    cv2.setNumThreads(1)  # our threads share the cores; OpenCV's own pool only spins beside them
+    try:
+        whole = None
+        if plan is not None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(len(plan), thread_name_prefix="facenerve-span") as pool:
+                found = list(pool.map(measure, plan))
+            try:
+                whole = _join(found)
+            except ValueError as err:  # an odd file: measured again in one pass
+                logger.info("measuring %s in one pass: %s", path, err)
+                done = 0
+        if whole is None:
+            whole = measure(None)
     finally:
+        cv2.setNumThreads(cv_threads)
         if bar is not None:
             bar.close()
-    n = len(index)
-    px = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    t = np.asarray(times)
+    px, decoded, skin, lm_info = whole.px, whole.decoded, whole.skin, whole.lm_info
+    decoded.header_frames = info.n_frames_header
+    t = px.pop("t")
+    n = len(t)
+    index, nfaces, framed = px.pop("index"), px.pop("faces"), px.pop("in_frame")
     fps = float((n - 1) / (t[-1] - t[0])) if n > 1 and t[-1] > t[0] else float(info.fps_nominal)
-    signals, cal = to_signals(px, np.asarray(index), t, np.asarray(nfaces), fps, settings,
-                              np.concatenate(in_frame))
+    signals, cal = to_signals(px, index, t, nfaces, fps, settings, framed)
     # frames decoded from damaged data are never measured (media.video.DecodeReport)
     damaged = np.zeros(n, dtype=bool)
     damaged[[i for i in decoded.damaged if i < n]] = True
@@ -221,8 +355,9 @@ def measure_video(
             f"no face was found in any of the {n} frames of {path}; film the face from the "
             "front, well lit, filling a good part of the picture"
         )
-    if motion:
-        signals = pd.concat([signals, skin_motion(path, np.concatenate(motion_points), signals)], axis=1)
+    if skin is not None:
+        signals = pd.concat([signals, skin.result(n, signals["mm_per_px"].to_numpy(),
+                                                  signals["quality_ok"].to_numpy())], axis=1)
     if lm_info.max_faces_seen > 1:
         logger.info("several faces in view; following one: %s", lm_info.face_selection)
     run = RunInfo(
@@ -243,11 +378,7 @@ def measure_video(
             round(float(signals.loc[signals["quality_ok"], "cheek_lift_left_mm"].notna().mean()), 4)
             if motion and signals["quality_ok"].any() else None),
     )
-    result = AnalysisResult(
-        signals=signals, info=run,
-        landmarks=np.concatenate(kept) if keep_landmarks else None,
-    )
-    return result
+    return AnalysisResult(signals=signals, info=run, landmarks=whole.landmarks)
 
 
 def base_summary(result: AnalysisResult) -> dict[str, Any]:

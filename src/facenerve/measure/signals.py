@@ -155,7 +155,11 @@ def calibrate(
 
 def quality_flags(px: dict[str, np.ndarray], settings: AnalysisSettings) -> np.ndarray:
     """True where the face is present and turned little enough to trust its measures."""
-    yaw, pitch, roll = px["head_yaw_deg"], px["head_pitch_deg"], px["head_roll_deg"]
+    return pose_ok(px["head_yaw_deg"], px["head_pitch_deg"], px["head_roll_deg"], settings)
+
+
+def pose_ok(yaw: np.ndarray, pitch: np.ndarray, roll: np.ndarray, settings: AnalysisSettings) -> np.ndarray:
+    """True where a head pose (degrees, any shape) is within the settings' limits."""
     with np.errstate(invalid="ignore"):
         return (
             np.isfinite(yaw)

@@ -7,48 +7,54 @@ closes. A twitch of the cheek was then missed, and an eyelid twitch was reported
 or mouth twitch. The pixels themselves do not have that coupling.
 
 Method
-    1. Template: the median face shape over trusted frames, in the face-aligned frame
-       (as ``geometry.align``, eyes' distance as unit), drawn into a ``CROP`` x ``CROP`` image.
+    1. Template: a typical face's shape (``data/face_template.json``: the median over 22 real
+       clips), in the face-aligned frame (as ``geometry.align``, eyes' distance as unit), drawn
+       into a ``CROP`` x ``CROP`` image. Fixed, so that any part of a video measured on its own
+       is steadied into the same crop.
     2. Each trusted frame is warped into the crop by the similarity that best maps its
        ``STABLE`` landmarks (forehead, nose, face outline: points a facial twitch does not
-       move) onto the template (least median of squares).
-    3. Reference: for each block of ``BLOCK_S`` seconds, the pixel-wise median of the block's
-       crops, the face at rest most of the time. Lighting and slow drift do not accumulate
-       across blocks; the events stage removes the level of each signal anyway.
+       move) onto the template's (least median of squares).
+    3. Reference: for each block of ``BLOCK_S`` seconds of the video's clock, the pixel-wise
+       median of the block's crops, the face at rest most of the time. Lighting and slow drift
+       do not accumulate across blocks; the events stage removes the level of each signal anyway.
     4. DIS optical flow from the reference to each crop (Kroeger et al. 2016, OpenCV). What
        is left of the head's own motion (the landmark fit jitters, and tilts when an eye
        closes) is a similarity fitted to the flow over the nose and glabella, and is removed.
     5. Per side: the median flow over a disc at the eye's centre (downwards positive), at
-       the cheek (FaceMesh's cheek points at rest) and at the mouth corner (upwards and
-       outwards positive), in mm.
+       the cheek (FaceMesh's cheek points) and at the mouth corner (upwards and outwards
+       positive), the discs placed at the block's median landmark positions in the crop;
+       crop pixels become mm by each frame's own scale.
     A flat warp cannot undo a head turning out of the picture's plane: one side of the face
     then seems to move against the other. Frames turned (yaw or pitch) more than
     ``POSE_TOL_DEG`` from their block's median pose are left NaN.
 
+One pass: the frames are those the landmark model sees (``measure.run``), fed one by one;
+only the current block's small crops are held (``BLOCK_S`` x fps x ``CROP``^2 bytes, 4.9 MB
+at 30 fps), and 40 bytes per measured frame are kept.
+
 Shape contract
-    ``skin_motion(video, points, signals)``:
-        video path; points float [n, len(MOTION_POINTS), 2], image pixels of the landmarks
-        ``MOTION_POINTS`` per decoded frame (NaN rows without a face); the signals table
-        (``quality_ok``, ``time_s``, ``mm_per_px``) -> DataFrame [n] with ``MOTION_COLUMNS``,
-        float32, NaN where the frame is not trusted.
+    ``SkinMotion(settings, width, height)``; ``.feed(index, t_s, gray, points)`` for each frame
+    with a face, in order: uint8 [H, W] picture, float [478, >=2] landmarks in its pixels;
+    ``.result(n, mm_per_px, quality_ok)`` -> DataFrame [n] with ``MOTION_COLUMNS``, float32,
+    NaN where the frame is not trusted (``quality_ok`` false) or not steady.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
-from .geometry import LEFT, RIGHT, SIDES
+from ..settings import AnalysisSettings
+from .geometry import LEFT, RIGHT, SIDES, head_pose_deg, in_frame
+from .signals import pose_ok
 
 CROP = 128  # side of the steadied face crop, px
 EYE_SPAN = 0.42  # distance between the eyes' centres, as a fraction of CROP
 EYE_LINE = 0.36  # height of the eyes' line, same unit
 DISC = 0.07  # radius of the regions measured, same unit
 BLOCK_S = 10.0  # one reference per block of this many seconds
-TEMPLATE_FRAMES = 2000
 POSE_TOL_DEG = 4.0  # frames turned (yaw or pitch) further than this from their block's median
 STABLE = (9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 98, 327, 151, 108, 337, 67, 297, 109, 338,
           54, 284, 103, 332, 21, 251, 162, 389, 127, 356, 234, 454)
@@ -71,11 +77,10 @@ def _eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return tuple(points[:, _idx((ix.eye_outer, ix.eye_inner))].mean(axis=1) for ix in (RIGHT, LEFT))
 
 
-def template(points: np.ndarray, ok: np.ndarray) -> np.ndarray:
-    """Median face shape of the trusted frames (at most ``TEMPLATE_FRAMES`` of them, evenly
-    spread), in crop pixels [len(MOTION_POINTS), 2]."""
-    idx = np.flatnonzero(ok)
-    p = points[idx[:: max(1, len(idx) // TEMPLATE_FRAMES)]].astype(np.float64)
+def template(points: np.ndarray) -> np.ndarray:
+    """Median face shape of frames [n, len(MOTION_POINTS), 2] px, in crop pixels
+    [len(MOTION_POINTS), 2]: eyes level, ``EYE_SPAN`` apart, on the line ``EYE_LINE``."""
+    p = points.astype(np.float64)
     right, left = _eye_centres(p)
     origin = (right + left) / 2
     ex = left - right
@@ -130,90 +135,133 @@ class _RigidFit:
 
 
 class Steadier:
-    """Steps 1, 2 and 4-5 of the method for one recording: frames warped into the steadied
-    crop of its template, and the skin's motion per region from a reference crop."""
+    """Steps 2 and 4-5 of the method: frames warped into the steadied crop of a template, and
+    the skin's motion per region against a reference crop, in crop pixels."""
 
-    def __init__(self, points: np.ndarray, ok: np.ndarray, mm_per_px: np.ndarray):
+    def __init__(self, tmpl: np.ndarray):
         import cv2
 
-        self.tmpl = template(points, ok)
-        self.discs = _discs(self.tmpl)
-        self.rigid = _RigidFit(self.discs["rigid"])
-        right, left = _eye_centres(points)
-        span_mm = np.linalg.norm(left - right, axis=1) * mm_per_px
-        self.mm_per_crop_px = float(np.nanmedian(span_mm[ok])) / (EYE_SPAN * CROP)
+        self.tmpl = tmpl
         self.stable = _idx(STABLE)
-        self.target = self.tmpl[self.stable].astype(np.float32)
+        self.target = tmpl[self.stable].astype(np.float32)
         self.dis = cv2.DISOpticalFlow_create(cv2.DISOPTICAL_FLOW_PRESET_MEDIUM)
+        self.regions(tmpl)
 
-    def crop(self, gray: np.ndarray, points: np.ndarray) -> np.ndarray | None:
-        """``gray`` warped into the crop by its ``MOTION_POINTS`` [k, 2]; None if no fit."""
+    def regions(self, shape: np.ndarray) -> None:
+        """Place the measured discs at a face shape in crop pixels [len(MOTION_POINTS), 2]."""
+        self.discs = _discs(shape)
+        self.rigid = _RigidFit(self.discs["rigid"])
+
+    def fit(self, points: np.ndarray) -> np.ndarray | None:
+        """The 2x3 similarity taking ``MOTION_POINTS`` [k, 2] px into the crop; None if no fit."""
         import cv2
 
         m, _ = cv2.estimateAffinePartial2D(points[self.stable].astype(np.float32), self.target,
                                            method=cv2.LMEDS)
-        if m is None:
-            return None
-        scale = float(np.hypot(m[0, 0], m[1, 0]))
-        if scale < 0.7:  # a large face: shrink by area first, or the warp aliases
-            gray = cv2.resize(gray, None, fx=scale * 1.4, fy=scale * 1.4, interpolation=cv2.INTER_AREA)
-            m = m.copy()
-            m[:, :2] /= scale * 1.4
-        return cv2.warpAffine(gray, m, (CROP, CROP), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        return m
 
-    def motion(self, ref: np.ndarray, crop: np.ndarray) -> dict[str, float]:
-        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in mm."""
+    def crop(self, gray: np.ndarray, m: np.ndarray) -> np.ndarray:
+        """``gray`` warped into the crop by the similarity ``m``. Only the face's part of the
+        picture is resampled: shrinking a large face by area first, or the warp aliases."""
+        import cv2
+
+        scale = float(np.hypot(m[0, 0], m[1, 0]))
+        if scale >= 0.7:
+            return cv2.warpAffine(gray, m, (CROP, CROP), flags=cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+        inv = cv2.invertAffineTransform(m)
+        corners = np.array([[0, 0, 1], [CROP, 0, 1], [0, CROP, 1], [CROP, CROP, 1]], np.float64) @ inv.T
+        h, w = gray.shape
+        x0, y0 = (max(0, int(np.floor(v)) - 2) for v in corners.min(axis=0))
+        x1, y1 = min(w, int(np.ceil(corners[:, 0].max())) + 2), min(h, int(np.ceil(corners[:, 1].max())) + 2)
+        if x1 - x0 < 2 or y1 - y0 < 2:
+            x0, y0, x1, y1 = 0, 0, w, h
+        k = scale * 1.4
+        part = cv2.resize(gray[y0:y1, x0:x1], None, fx=k, fy=k, interpolation=cv2.INTER_AREA)
+        sx, sy = part.shape[1] / (x1 - x0), part.shape[0] / (y1 - y0)  # the sizes are rounded
+        # part px -> picture px (pixel centres, as cv2.resize places them)
+        shift = np.array([[1 / sx, 0, x0 + 0.5 / sx - 0.5], [0, 1 / sy, y0 + 0.5 / sy - 0.5], [0, 0, 1]])
+        return cv2.warpAffine(part, m @ shift, (CROP, CROP), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+
+    def motion(self, ref: np.ndarray, crop: np.ndarray) -> np.ndarray:
+        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in crop pixels, float32 [8]."""
         flow = self.rigid.remove(self.dis.calc(ref, crop, None))
-        k = self.mm_per_crop_px
-        out = {}
-        for s in SIDES:
+        out = []
+        for s in ("left", "right"):
             outward = 1.0 if s == "left" else -1.0  # the person's left is towards +x
             cheek, mouth = flow[self.discs[f"cheek_{s}"]], flow[self.discs[f"mouth_{s}"]]
-            out[f"lid_drop_{s}_mm"] = float(np.median(flow[self.discs[f"lid_{s}"]][:, 1])) * k
-            out[f"cheek_lift_{s}_mm"] = -float(np.median(cheek[:, 1])) * k
-            out[f"mouth_lift_{s}_mm"] = -float(np.median(mouth[:, 1])) * k
-            out[f"mouth_out_{s}_mm"] = outward * float(np.median(mouth[:, 0])) * k
-        return out
+            out += [float(np.median(flow[self.discs[f"lid_{s}"]][:, 1])), -float(np.median(cheek[:, 1])),
+                    -float(np.median(mouth[:, 1])), outward * float(np.median(mouth[:, 0]))]
+        return np.asarray(out, np.float32)
 
 
-def skin_motion(video: str | os.PathLike[str], points: np.ndarray, signals: pd.DataFrame) -> pd.DataFrame:
-    from ..media.video import iter_gray
+def typical_face() -> np.ndarray:
+    """The fixed template, crop pixels [len(MOTION_POINTS), 2] (``template`` of real faces)."""
+    import json
+    from importlib.resources import files
 
-    n = len(signals)
-    ok = signals["quality_ok"].to_numpy(bool) & np.isfinite(points[:, 0, 0])
-    out = {c: np.full(n, np.nan, np.float32) for c in MOTION_COLUMNS}
-    if ok.sum() < 3:
-        return pd.DataFrame(out)
-    steady = Steadier(points, ok, signals["mm_per_px"].to_numpy())
-    t = signals["time_s"].to_numpy()
-    t0 = t[ok][0]
-    pose = signals[["head_yaw_deg", "head_pitch_deg"]].to_numpy(np.float64)
+    data = json.loads(files("facenerve").joinpath("data/face_template.json").read_text())
+    at = dict(zip(data["points"], data["xy"], strict=True))
+    return np.array([at[p] for p in MOTION_POINTS], np.float64)
 
-    def measure(block: list[tuple[int, np.ndarray]], ref: np.ndarray | None) -> np.ndarray:
-        rows = [i for i, _ in block]
-        steady_rows = np.all(np.abs(pose[rows] - np.median(pose[rows], axis=0)) <= POSE_TOL_DEG, axis=1)
-        block = [b for b, keep in zip(block, steady_rows, strict=True) if keep]
+
+class SkinMotion:
+    """The method over one recording, fed frame by frame; see the shape contract."""
+
+    def __init__(self, settings: AnalysisSettings, width: int, height: int):
+        self.settings, self.size = settings, (width, height)
+        self.steady = Steadier(typical_face())
+        self.block: list[tuple[int, np.ndarray, np.ndarray, np.ndarray, float]] = []
+        self.block_no = -1
+        self.ref: np.ndarray | None = None
+        self.done: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # rows, values, scale
+
+    def feed(self, index: int, t_s: float, gray: np.ndarray, points: np.ndarray) -> None:
+        pts = points[None]
+        yaw, pitch, roll = head_pose_deg(pts)[0]
+        trusted = bool(pose_ok(yaw, pitch, roll, self.settings)) and bool(in_frame(pts, *self.size)[0])
+        block_no = int(t_s // BLOCK_S)
+        if block_no != self.block_no:
+            self._measure_block()
+            self.block_no = block_no
+        if not trusted:
+            return
+        motion_points = points[MOTION_POINTS, :2]
+        m = self.steady.fit(motion_points)
+        if m is None:
+            return
+        mapped = motion_points @ m[:, :2].T + m[:, 2]
+        self.block.append((index, self.steady.crop(gray, m), mapped, np.array([yaw, pitch]),
+                           float(np.hypot(m[0, 0], m[1, 0]))))
+
+    def _measure_block(self) -> None:
+        block, self.block = self.block, []
         if not block:
-            return ref
-        if ref is None or len(block) >= 15:
-            ref = np.median(np.stack([c for _, c in block]), axis=0).astype(np.uint8)
-        for i, crop in block:
-            for col, v in steady.motion(ref, crop).items():
-                out[col][i] = v
-        return ref
+            return
+        pose = np.stack([b[3] for b in block])
+        keep = np.all(np.abs(pose - np.median(pose, axis=0)) <= POSE_TOL_DEG, axis=1)
+        block = [b for b, k in zip(block, keep, strict=True) if k]
+        if not block:
+            return
+        if self.ref is None or len(block) >= 15:
+            self.ref = np.median(np.stack([b[1] for b in block]), axis=0).astype(np.uint8)
+        steady = self.steady
+        steady.regions(np.median(np.stack([b[2] for b in block]), axis=0))
+        self.done.append((np.array([b[0] for b in block]),
+                          np.stack([steady.motion(self.ref, b[1]) for b in block]),
+                          np.array([b[4] for b in block], np.float32)))
 
-    block: list[tuple[int, np.ndarray]] = []
-    block_no, ref = 0, None
-    for i, gray in iter_gray(video, ok):
-        crop = steady.crop(gray, points[i])
-        if crop is None:
-            continue
-        b = int((t[i] - t0) // BLOCK_S)
-        if b != block_no and block:
-            ref = measure(block, ref)
-            block = []
-        block_no = b
-        block.append((i, crop))
-    if block:
-        measure(block, ref)
-    return pd.DataFrame(out)
+    def merge(self, later: SkinMotion) -> None:
+        """Take in what another ``SkinMotion`` measured over a later span of the video."""
+        self._measure_block()
+        later._measure_block()
+        self.done += later.done
+
+    def result(self, n: int, mm_per_px: np.ndarray, quality_ok: np.ndarray) -> pd.DataFrame:
+        self._measure_block()
+        values = np.full((n, len(MOTION_COLUMNS)), np.nan, np.float32)
+        for rows, v, scale in self.done:
+            values[rows] = v * (mm_per_px[rows] / scale)[:, None]
+        values[~np.asarray(quality_ok, bool)] = np.nan
+        return pd.DataFrame(values, columns=MOTION_COLUMNS)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,7 @@ class Frame:
     rgb: np.ndarray
     damaged: bool = False  # decoded from damaged data (FFmpeg concealed an error), or from a
     # frame predicted from one, until the next key frame
+    gray: np.ndarray | None = None  # uint8 [H, W] brightness (the luma plane), when asked for
 
 
 def _open(path: Path):
@@ -203,9 +205,77 @@ def _first_frame_rotation(path: Path) -> int:
     return 0
 
 
+# pixel formats whose first plane is the brightness, 8 bits per pixel
+LUMA_FIRST = {"yuv420p", "yuvj420p", "yuv422p", "yuvj422p", "yuv444p", "yuvj444p", "nv12", "nv21", "gray"}
+
+
+def _gray(frame, rgb: np.ndarray) -> np.ndarray:
+    """The frame's brightness: its luma plane as decoded (no conversion), or from the RGB."""
+    if frame.format.name in LUMA_FIRST:
+        plane = frame.planes[0]
+        luma = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+        return luma[:, : plane.width].copy()
+    import cv2
+
+    return cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+
+
+SPAN_WARMUP_S = 0.5  # decoded before a span's start, for a landmark tracker to settle
+
+
+@dataclass(frozen=True)
+class Span:
+    """A part of a video to decode on its own: frames with ``start_s <= t < end_s``, decoding
+    from ``warmup_s`` earlier (those frames are yielded too, for a tracker to settle). Times
+    and indices are the whole video's: ``pts`` holds every frame's presentation timestamp in
+    order, so a frame's index is its timestamp's rank."""
+
+    start_s: float
+    end_s: float
+    pts: np.ndarray  # int64 [n_frames], sorted
+    warmup_s: float = 0.0
+
+
+def plan_spans(path: str | os.PathLike[str], info: VideoInfo, parts: int, min_s: float,
+               block_s: float) -> list[Span] | None:
+    """Cut a video into up to ``parts`` spans of about equal time, each at least ``min_s``
+    long, at multiples of ``block_s``, from its packets' timestamps (no decoding). None when
+    it cannot be cut: too short, or timestamps missing or repeated (then it is decoded in one
+    pass)."""
+    if parts < 2 or info.duration_s < 2 * min_s:
+        return None
+    container = _open(Path(path))
+    try:
+        stream = video_stream(container)
+        time_base = stream.time_base
+        if not time_base:
+            return None
+        pts = [p.pts for p in container.demux(stream) if p.size]
+    except Exception:  # noqa: BLE001 - any doubt: one pass, which reports errors itself
+        return None
+    finally:
+        container.close()
+    if not pts or any(p is None for p in pts):
+        return None
+    order = np.sort(np.asarray(pts, dtype=np.int64))
+    if len(order) < 2 or (np.diff(order) <= 0).any():
+        return None
+    t_end = float((order[-1] - order[0]) * time_base)
+    parts = min(parts, int(t_end // min_s))
+    if parts < 2:
+        return None
+    cuts = sorted({block_s * round(i * t_end / parts / block_s) for i in range(1, parts)} - {0.0})
+    if not cuts:
+        return None
+    edges = [0.0, *cuts, float("inf")]
+    return [Span(a, b, order, warmup_s=0.0 if a == 0 else SPAN_WARMUP_S) for a, b in pairwise(edges)]
+
+
 def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
-                report: DecodeReport | None = None) -> Iterator[Frame]:
-    """Decode every frame, upright, with its presentation time in seconds.
+                report: DecodeReport | None = None, gray: bool = False,
+                span: Span | None = None) -> Iterator[Frame]:
+    """Decode every frame (of ``span``, when given), upright, with its presentation time in
+    seconds.
 
     Raises ``InputError`` for a corrupt stream (packets that fail to decode). A file that ends
     before the frames its header promises is measured as far as it goes, and ``report`` (when
@@ -219,7 +289,6 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
     container = _open(path)
     try:
         stream = video_stream(container)
-        stream.thread_type = "AUTO"
         time_base = float(stream.time_base) if stream.time_base else None
         start = None
         index = 0
@@ -227,6 +296,12 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
         last_t = -1.0
         step = 1.0 / info.fps_nominal if info.fps_nominal else 1 / 30
         damage = False  # damage carries over to predicted frames until the next key frame
+        count = 0  # frames yielded (of the span, when given: not those before it)
+        if span is not None:
+            start = int(span.pts[0])
+            from_s = span.start_s - span.warmup_s
+            if from_s > 0:
+                container.seek(start + int(from_s / time_base), stream=stream, backward=True)
         for packet in container.demux(stream):
             try:
                 frames = packet.decode()
@@ -234,30 +309,44 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
                 bad_packets += 1
                 continue
             for frame in frames:
+                if frame.is_corrupt:
+                    damage = True
+                elif frame.key_frame:
+                    damage = False
                 pts = frame.pts if frame.pts is not None else frame.dts
-                if pts is not None and time_base:
+                if span is not None:
+                    t = (pts - start) * time_base
+                    if t < from_s:
+                        continue
+                    if t >= span.end_s:
+                        break
+                    index = int(np.searchsorted(span.pts, pts))
+                elif pts is not None and time_base:
                     if start is None:
                         start = pts
                     t = (pts - start) * time_base
                 else:
                     t = last_t + step if index else 0.0
-                if t <= last_t:  # broken or missing timestamps: keep order, space evenly
+                if t <= last_t and span is None:  # broken or missing timestamps: keep order, space evenly
                     t = last_t + step
                 last_t = t
                 rgb = frame.to_ndarray(format="rgb24")
+                luma = _gray(frame, rgb) if gray else None
                 turns = _upright_turns(getattr(frame, "rotation", 0) or 0)
                 if turns:
                     rgb = np.ascontiguousarray(np.rot90(rgb, turns))
-                if frame.is_corrupt:
-                    damage = True
-                elif frame.key_frame:
-                    damage = False
-                yield Frame(index=index, t_s=float(t), rgb=rgb, damaged=damage)
-                if report is not None:
-                    report.frames = index + 1
-                    if damage:
-                        report.damaged.append(index)
+                    luma = None if luma is None else np.ascontiguousarray(np.rot90(luma, turns))
+                yield Frame(index=index, t_s=float(t), rgb=rgb, damaged=damage, gray=luma)
+                if span is None or t >= span.start_s:
+                    count += 1
+                    if report is not None:
+                        report.frames = count
+                        if damage:
+                            report.damaged.append(index)
                 index += 1
+            else:
+                continue
+            break  # past the span's end
     except av.error.FFmpegError as err:
         raise InputError(
             f"{path} is corrupt: decoding stopped after {index} frames ({err.strerror or err}); "
@@ -265,7 +354,7 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
         ) from None
     finally:
         container.close()
-    if index == 0:
+    if count == 0 and span is None:
         raise InputError(f"{path} has no decodable frames; it is corrupt or truncated, record it again")
     if bad_packets:
         raise InputError(
@@ -273,7 +362,7 @@ def iter_frames(path: str | os.PathLike[str], info: VideoInfo | None = None,
             "would be wrong; export or record the video again"
         )
     if report is not None:
-        report.frames, report.header_frames = index, info.n_frames_header
+        report.frames, report.header_frames = count, info.n_frames_header
 
 
 def iter_gray(path: str | os.PathLike[str], keep: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
