@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import socket
 import statistics
 import subprocess
@@ -48,7 +49,12 @@ class User:
         return r
 
     def form(self, url: str, data: dict, **kw):
-        return self.call("POST", url, data={**data, "csrf": self.c.cookies.get("fn_csrf")}, **kw)
+        return self.call("POST", url, data={**data, "csrf": self.csrf()}, **kw)
+
+    def csrf(self) -> str:
+        """The token this session's pages carry (bound to the login session)."""
+        page = self.c.get("/login").text
+        return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
 
     def register(self) -> None:
         self.call("GET", "/login")
@@ -71,7 +77,8 @@ class User:
                                       "action": "result"})
         if video is not None:
             with open(video, "rb") as f:
-                r = self.call("POST", f"{p}/recordings", data={"csrf": self.c.cookies.get("fn_csrf"), "kind": "twitch"},
+                token = self.csrf()
+                r = self.call("POST", f"{p}/recordings", params={"csrf": token}, data={"kind": "twitch"},
                               files={"file": (video.name, f, "video/mp4")}, headers={"Accept": "application/json"})
             if r is not None and r.status_code == 201:
                 self.stats["uploads"].append((self, r.json()["url"]))

@@ -65,7 +65,9 @@ class Browser:
 
     @property
     def csrf(self) -> str:
-        return self.client.cookies.get("fn_csrf")
+        """The token a page of this session carries (bound to the login session)."""
+        page = self.client.get("/login").text
+        return re.search(r'<meta name="csrf-token" content="([^"]+)"', page).group(1)
 
     def get(self, url: str, **kw):
         return self.client.get(url, **kw)

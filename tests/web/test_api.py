@@ -89,7 +89,7 @@ def test_uploads_are_checked_and_nothing_is_kept_on_failure(database_url, tmp_pa
     pid = b.register("ann@example.org")
 
     def up(name: str, content: bytes, ctype: str, kind: str = "twitch"):
-        return b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": kind},
+        return b.client.post(f"/p/{pid}/recordings", params={"csrf": b.csrf}, data={"csrf": b.csrf, "kind": kind},
                              files={"file": (name, content, ctype)})
 
     r = up("notes.txt", b"hello", "text/plain")
@@ -101,14 +101,14 @@ def test_uploads_are_checked_and_nothing_is_kept_on_failure(database_url, tmp_pa
     r = up("clip.mp4", (tiny_videos / "truncated.mp4").read_bytes(), "video/mp4")
     assert r.status_code == 400
     good = (tiny_videos / "noface.mp4").read_bytes()
-    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": "exam", "tasks": '{"tasks": [{"task": "smile", "start_s": 3, "end_s": 1}]}'},
+    r = b.client.post(f"/p/{pid}/recordings", params={"csrf": b.csrf}, data={"csrf": b.csrf, "kind": "exam", "tasks": '{"tasks": [{"task": "smile", "start_s": 3, "end_s": 1}]}'},
                       files={"file": ("exam.mp4", good, "video/mp4")})
     assert r.status_code == 400 and "must end after it starts" in r.text
     r = up("clip.mp4", good, "video/mp4", kind="nonsense")
     assert r.status_code == 400 and "Kind must be one of" in r.text
     assert _count(app, Recording) == 0
     assert not any((tmp_path / "data" / "media").rglob("*.*"))
-    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": "twitch"},
+    r = b.client.post(f"/p/{pid}/recordings", params={"csrf": b.csrf}, data={"csrf": b.csrf, "kind": "twitch"},
                       files={"file": ("clip.mp4", good, "video/mp4")}, headers={"Accept": "application/json"})
     assert r.status_code == 201
     status = b.get(r.json()["url"] + "/status").json()
@@ -230,7 +230,7 @@ def test_a_stored_video_is_served_as_a_video_whatever_its_uploaded_name(database
     app = make_app(database_url, tmp_path / "data")
     b = type(browser())(app)
     pid = b.register("ann@example.org")
-    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": "twitch"},
+    r = b.client.post(f"/p/{pid}/recordings", params={"csrf": b.csrf}, data={"csrf": b.csrf, "kind": "twitch"},
                       files={"file": ("page.html", (tiny_videos / "noface.mp4").read_bytes(), "video/mp4")},
                       headers={"Accept": "application/json"})
     assert r.status_code == 201

@@ -24,7 +24,7 @@ def example_bytes() -> bytes:
 
 
 def _upload(b: Browser, pid: int, data: bytes, kind: str = "twitch") -> int:
-    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": kind},
+    r = b.client.post(f"/p/{pid}/recordings", params={"csrf": b.csrf}, data={"csrf": b.csrf, "kind": kind},
                       files={"file": ("face.mp4", data, "video/mp4")}, headers={"Accept": "application/json"})
     assert r.status_code == 201, r.text
     return r.json()["id"]
@@ -122,12 +122,12 @@ def test_exam_photos_are_uploaded_graded_and_shown(tmp_path):
         def files(names):
             return [("photos", (n, (folder / n).read_bytes(), "image/jpeg")) for n in names]
 
-        r = b.client.post(f"/p/{pid}/recordings/photos", data={"csrf": b.csrf}, files=files(["smile.jpg", "snarl.jpg"]))
+        r = b.client.post(f"/p/{pid}/recordings/photos", params={"csrf": b.csrf}, data={"csrf": b.csrf}, files=files(["smile.jpg", "snarl.jpg"]))
         assert r.status_code == 400 and "no rest photo" in r.text
         assert not any(p.is_file() for p in media.rglob("*"))
         names = ["rest.jpg", "brow_raise.jpg", "gentle_eye_closure.jpg", "tight_eye_closure.jpg", "smile.jpg",
                  "lip_pucker.jpg"]
-        r = b.client.post(f"/p/{pid}/recordings/photos", data={"csrf": b.csrf}, files=files(names),
+        r = b.client.post(f"/p/{pid}/recordings/photos", params={"csrf": b.csrf}, data={"csrf": b.csrf}, files=files(names),
                           headers={"Accept": "application/json"})
         assert r.status_code == 201, r.text
         rid = r.json()["id"]

@@ -11,14 +11,25 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .. import __version__
 from .config import WebConfig
 from .db import make_engine, migrate, session_factory
-from .deps import HERE, LoginRequired, templates
+from .deps import HERE, LoginRequired, csrf_valid, same_origin, templates
 from .jobs import Workers
-from .security import CSRF_COOKIE, LoginLimiter, new_csrf_token
+from .security import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    LoginLimiter,
+    csrf_binding,
+    csrf_token,
+    digest,
+    load_secret,
+    new_browser_id,
+    session_user,
+)
 
 log = logging.getLogger("facenerve.web")
 
@@ -27,30 +38,113 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; 
 
 
 class SecurityHeaders(BaseHTTPMiddleware):
-    """Headers on every answer, a CSRF cookie for every visitor, and the upload size limit."""
+    """Headers on every answer, and the page's CSRF token (bound to the session, or to the
+    browser's id cookie before login)."""
 
     async def dispatch(self, request: Request, call_next):
-        limit = request.app.state.config.max_upload_mb * 1024 * 1024
-        length = request.headers.get("content-length")
-        if request.method == "POST" and length and length.isdigit() and int(length) > limit + 1024 * 1024:
-            return _error_response(request, 413, f"the file is larger than the {request.app.state.config.max_upload_mb} MB "
-                                   "limit; trim the video or record a shorter one")
-        token = request.cookies.get(CSRF_COOKIE)
-        if not token:
-            token = new_csrf_token()
-            request.state.new_csrf = token
-        request.state.csrf = token
+        browser = request.cookies.get(CSRF_COOKIE)
+        if not browser:
+            browser = request.state.new_browser = new_browser_id()
+        request.state.csrf = csrf_token(request.app.state.secret,
+                                        csrf_binding(request.cookies.get(SESSION_COOKIE), browser))
         response = await call_next(request)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Referrer-Policy"] = "same-origin"
         response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
         response.headers.setdefault("Cache-Control", "no-store")
-        if getattr(request.state, "new_csrf", None):
-            response.set_cookie(CSRF_COOKIE, token, httponly=True, samesite="strict",
+        if getattr(request.state, "new_browser", None):
+            response.set_cookie(CSRF_COOKIE, browser, httponly=True, samesite="strict",
                                 secure=request.app.state.config.secure_cookies, path="/")
         return response
+
+
+class _TooLarge(Exception):
+    pass
+
+
+MAX_FORM_BYTES = 1024 * 1024  # bodies other than uploads
+MAX_UPLOADS_PER_USER = 2  # uploads of one login at once
+
+
+class BodyGuard:
+    """Before a request body is read: uploads (multipart) need a logged-in user, a CSRF token
+    in the URL or a header, and a free upload slot; every body's size is counted as it streams
+    in (chunked bodies too) and cut off with 413 past the limit."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.uploads: dict[str, int] = {}
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        config = request.app.state.config
+        upload = request.headers.get("content-type", "").startswith("multipart/")
+        limit = (config.max_upload_mb * 1024 * 1024 + MAX_FORM_BYTES) if upload else MAX_FORM_BYTES
+        too_large = (f"the file is larger than the {config.max_upload_mb} MB limit; trim the video or "
+                     "record a shorter one") if upload else "the form is too large"
+        length = request.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit:
+            await _error_response(request, 413, too_large)(scope, receive, send)
+            return
+        slot = None
+        if upload:
+            refused = await run_in_threadpool(_upload_refused, request)
+            if refused:
+                await _error_response(request, *refused)(scope, receive, send)
+                return
+            slot = digest(request.cookies.get(SESSION_COOKIE, ""))
+            if self.uploads.get(slot, 0) >= MAX_UPLOADS_PER_USER:
+                await _error_response(request, 429, "another upload is still running; wait for it to "
+                                      "finish")(scope, receive, send)
+                return
+            self.uploads[slot] = self.uploads.get(slot, 0) + 1
+        received, started, over = 0, False, False
+
+        async def counted():
+            nonlocal received, over
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    over = True
+                    raise _TooLarge
+            return message
+
+        async def watched(message):
+            nonlocal started
+            if over and not started:
+                return  # the app's answer to a body cut off (FastAPI makes it a 400): replaced
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counted, watched)
+        except _TooLarge:
+            pass
+        finally:
+            if slot is not None:
+                self.uploads[slot] -= 1
+                if not self.uploads[slot]:
+                    del self.uploads[slot]
+        if over and not started:
+            await _error_response(request, 413, too_large)(scope, receive, send)
+
+
+def _upload_refused(request: Request) -> tuple[int, str] | None:
+    """Why an upload is refused before its body is read, or None."""
+    with request.app.state.sessions() as db:
+        if session_user(db, request.cookies.get(SESSION_COOKIE)) is None:
+            return 401, "log in first, then upload again"
+    if not same_origin(request):
+        return 403, "the upload came from another site; open facenerve and try again"
+    if not csrf_valid(request, request.headers.get("x-csrf-token") or request.query_params.get("csrf")):
+        return 403, "the page has expired; reload it and upload again"
+    return None
 
 
 def _wants_json(request: Request) -> bool:
@@ -85,7 +179,9 @@ def create_app(config: WebConfig | None = None, start_workers: bool = True) -> F
     app.state.config, app.state.engine, app.state.sessions = config, engine, sessions
     app.state.workers = workers
     app.state.limiter = LoginLimiter(config.login_attempts)
-    app.add_middleware(SecurityHeaders)
+    app.state.secret = load_secret(config.data_dir)
+    app.add_middleware(BodyGuard)
+    app.add_middleware(SecurityHeaders)  # outermost: its headers are on BodyGuard's answers too
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(LoginRequired)

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from .. import __version__
 from .models import User
-from .security import CSRF_COOKIE, SESSION_COOKIE, csrf_ok, session_user
+from .security import CSRF_COOKIE, SESSION_COOKIE, csrf_binding, csrf_ok, session_user
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
@@ -39,17 +39,36 @@ def current_user(user: User | None = Depends(optional_user)) -> User:
     return user
 
 
+def same_origin(request: Request) -> bool:
+    """False when the browser says the request comes from another origin (Origin, else
+    Referer): a defence beside the token. Requests that name no origin pass (not a browser)."""
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    origin = request.headers.get("origin")
+    if origin is not None:
+        return origin == own
+    referer = request.headers.get("referer")
+    return referer is None or referer == own or referer.startswith(own + "/")
+
+
+def csrf_valid(request: Request, submitted: str | None) -> bool:
+    binding = csrf_binding(request.cookies.get(SESSION_COOKIE), request.cookies.get(CSRF_COOKIE))
+    return csrf_ok(request.app.state.secret, binding, submitted)
+
+
 async def csrf_protect(request: Request) -> None:
-    """Every state-changing request carries the CSRF token: a form field or X-CSRF-Token."""
+    """Every state-changing request comes from this site's pages (Origin or Referer) and
+    carries a CSRF token bound to its session: X-CSRF-Token, ``?csrf=`` or a form field."""
     if request.method in ("GET", "HEAD", "OPTIONS"):
         return
-    submitted = request.headers.get("x-csrf-token")
+    if not same_origin(request):
+        raise HTTPException(403, "the form came from another site; open facenerve and try again")
+    submitted = request.headers.get("x-csrf-token") or request.query_params.get("csrf")
     if not submitted:
         try:
             submitted = (await request.form()).get("csrf")
         except Exception:  # noqa: BLE001 - an unreadable body is a bad request, said once
             raise HTTPException(400, "the form could not be read; reload the page and try again") from None
-    if not csrf_ok(request.cookies.get(CSRF_COOKIE), submitted if isinstance(submitted, str) else None):
+    if not csrf_valid(request, submitted if isinstance(submitted, str) else None):
         raise HTTPException(403, "the form has expired or came from another site; reload the page and try again")
 
 

@@ -12,11 +12,10 @@ from .access import MAX_ID, not_found, shared_patients
 from .deps import csrf_protect, current_user, get_db, optional_user, render
 from .models import ROLES, Share, User, utcnow
 from .security import (
-    CSRF_COOKIE,
     SESSION_COOKIE,
     end_session,
+    end_sessions,
     hash_password,
-    new_csrf_token,
     new_session,
     password_problem,
     verify_password,
@@ -42,7 +41,6 @@ def _login_response(request: Request, db: Session, user: User, next_url: str | N
     secure = request.app.state.config.secure_cookies
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/",
                     max_age=request.app.state.config.session_days * 86400)
-    resp.set_cookie(CSRF_COOKIE, new_csrf_token(), httponly=True, samesite="strict", secure=secure, path="/")
     return resp
 
 
@@ -63,7 +61,7 @@ async def register(request: Request, db: Session = Depends(get_db)):
         name = forms.text(f.get("name"), "Name", 120, required=True)
         email = forms.email(f.get("email"))
         password = str(f.get("password") or "")
-        problem = password_problem(password, email)
+        problem = password_problem(password, email, name)
         if problem:
             raise forms.FormError(problem)
         if password != f.get("password2"):
@@ -128,7 +126,7 @@ async def settings_save(request: Request, user: User = Depends(current_user), db
         if new_pw:
             if not verify_password(user, str(f.get("password") or "")):
                 raise forms.FormError("the current password is wrong")
-            problem = password_problem(new_pw, user.email)
+            problem = password_problem(new_pw, user.email, user.name)
             if problem:
                 raise forms.FormError(problem)
     except forms.FormError as err:
@@ -137,6 +135,7 @@ async def settings_save(request: Request, user: User = Depends(current_user), db
     user.keep_video = f.get("keep_video") == "on"
     if new_pw:
         user.password_hash = hash_password(new_pw)
+        end_sessions(db, user, keep=request.cookies.get(SESSION_COOKIE))
     db.commit()
     return RedirectResponse("/settings?saved=1", status_code=303)
 
@@ -214,5 +213,7 @@ async def admin_update(uid: int, request: Request, user: User = Depends(current_
     if target.id == user.id and (role != "admin" or f.get("active") != "on"):
         raise HTTPException(400, "you cannot remove your own admin role or disable yourself")
     target.role, target.active = role, f.get("active") == "on"
+    if not target.active:
+        end_sessions(db, target)
     db.commit()
     return RedirectResponse("/admin", status_code=303)

@@ -1,11 +1,15 @@
-"""Passwords (argon2), login sessions, CSRF tokens and the login rate limit."""
+"""Passwords (argon2, zxcvbn strength), e-mail syntax, login sessions, CSRF tokens bound to
+the session (HMAC) and the login rate limit."""
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import hmac
+import os
 import secrets
 import time
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -39,22 +43,33 @@ def verify_password(user: User | None, password: str) -> bool:
         return False
 
 
-def password_problem(password: str, email: str) -> str | None:
+MIN_STRENGTH = 3  # zxcvbn score (0-4): 3 is "safely unguessable" against online attacks
+
+
+def password_problem(password: str, email: str, name: str = "") -> str | None:
+    """Why a new password is refused, or None: length, then guessability (zxcvbn, which knows
+    common passwords, words, keyboard patterns and the person's own e-mail and name)."""
+    from zxcvbn import zxcvbn
+
     if len(password) < MIN_PASSWORD:
         return f"the password needs at least {MIN_PASSWORD} characters"
+    if len(password) > 200:
+        return "the password is longer than 200 characters"
     if password.lower() in (email.lower(), email.split("@")[0].lower()):
         return "the password must not be your e-mail address"
+    if zxcvbn(password, user_inputs=[email, email.split("@")[0], *name.split()])["score"] < MIN_STRENGTH:
+        return ("the password is too easy to guess; use a few unrelated words or a longer phrase")
     return None
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
 def new_session(db: Session, user: User, days: int) -> str:
     """Store a login session and return the token for the cookie (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
-    db.add(AuthSession(id=_digest(token), user_id=user.id,
+    db.add(AuthSession(id=digest(token), user_id=user.id,
                        expires_at=utcnow() + dt.timedelta(days=days)))
     db.execute(delete(AuthSession).where(AuthSession.expires_at < utcnow()))
     db.commit()
@@ -64,24 +79,70 @@ def new_session(db: Session, user: User, days: int) -> str:
 def session_user(db: Session, token: str | None) -> User | None:
     if not token:
         return None
-    s = db.scalar(select(AuthSession).where(AuthSession.id == _digest(token)))
+    s = db.scalar(select(AuthSession).where(AuthSession.id == digest(token)))
     if s is None or s.expires_at < utcnow() or not s.user.active:
         return None
     return s.user
 
 
+def end_sessions(db: Session, user: User, keep: str | None = None) -> None:
+    """Log a user out everywhere (but for the session ``keep``): after a password change, or
+    when an account is disabled, so that enabling it again does not revive old sessions."""
+    q = delete(AuthSession).where(AuthSession.user_id == user.id)
+    if keep:
+        q = q.where(AuthSession.id != digest(keep))
+    db.execute(q)
+
+
 def end_session(db: Session, token: str | None) -> None:
     if token:
-        db.execute(delete(AuthSession).where(AuthSession.id == _digest(token)))
+        db.execute(delete(AuthSession).where(AuthSession.id == digest(token)))
         db.commit()
 
 
-def new_csrf_token() -> str:
+def load_secret(data_dir: Path) -> bytes:
+    """The key that signs CSRF tokens: FACENERVE_SECRET_KEY, else ``secret.key`` in the data
+    folder (made on first start, readable by this user only)."""
+    env = os.environ.get("FACENERVE_SECRET_KEY")
+    if env:
+        return env.encode()
+    path = Path(data_dir) / "secret.key"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_bytes()
+    key = secrets.token_bytes(32)
+    with os.fdopen(fd, "wb") as f:
+        f.write(key)
+    return key
+
+
+def new_browser_id() -> str:
+    """A random id for the anonymous browser (the CSRF cookie), until it logs in."""
     return secrets.token_urlsafe(24)
 
 
-def csrf_ok(cookie: str | None, submitted: str | None) -> bool:
-    return bool(cookie and submitted) and secrets.compare_digest(cookie, submitted)
+def csrf_binding(session_token: str | None, browser_id: str | None) -> str:
+    """What a CSRF token is bound to: the login session, else the browser's id."""
+    if session_token:
+        return "s:" + digest(session_token)
+    return "b:" + (browser_id or "")
+
+
+def csrf_token(secret: bytes, binding: str) -> str:
+    """A synchronizer token: a nonce and its HMAC with the binding. Another site cannot make
+    one, even if it can set cookies for this host (another port)."""
+    nonce = secrets.token_urlsafe(12)
+    mac = hmac.new(secret, f"{nonce}|{binding}".encode(), hashlib.sha256).hexdigest()
+    return f"{nonce}.{mac}"
+
+
+def csrf_ok(secret: bytes, binding: str, submitted: str | None) -> bool:
+    if not submitted or binding in ("b:", "s:") or submitted.count(".") != 1:
+        return False
+    nonce, mac = submitted.split(".")
+    want = hmac.new(secret, f"{nonce}|{binding}".encode("utf-8", "replace"), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(want.encode(), mac.encode("utf-8", "replace"))
 
 
 class LoginLimiter:

@@ -1,0 +1,101 @@
+"""ASVS-style checks of the web app: CSRF bound to the session, uploads checked before their
+body is read and counted as they stream in, passwords, e-mail syntax and sessions."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from .conftest import Browser, make_app, set_role
+
+DAY = {"day": "2026-01-05", "twitching": "3"}
+
+
+def test_a_csrf_token_only_works_for_the_session_it_was_given_to(app, browser):
+    a, b = browser(), browser()
+    pa = a.register("ann@example.org")
+    b.register("bob@example.org")
+    assert a.post(f"/p/{pa}/diary", DAY).status_code == 303
+    # Bob's valid token, or a cookie and token another site chose (the old double submit), fail
+    assert a.post(f"/p/{pa}/diary", {**DAY, "csrf": b.csrf}, csrf=False).status_code == 403
+    a.client.cookies.set("fn_csrf", "chosen-by-attacker")
+    assert a.post(f"/p/{pa}/diary", {**DAY, "csrf": "chosen-by-attacker"}, csrf=False).status_code == 403
+    # any value is a clear 403, never a server error
+    for value in ("é.ü", "a.b", "..", "x" * 5000, "\u202e.\u202e"):
+        assert a.post(f"/p/{pa}/diary", {**DAY, "csrf": value}, csrf=False).status_code == 403, value
+    # a token taken before logging in is not valid after it
+    anon = browser()
+    before = anon.csrf
+    pc = anon.register("cat@example.org")
+    assert anon.post(f"/p/{pc}/diary", {**DAY, "csrf": before}, csrf=False).status_code == 403
+
+
+def test_requests_from_another_origin_are_refused_even_with_a_valid_token(app, browser):
+    b = browser()
+    pid = b.register("ann@example.org")
+    other = {"Origin": "http://testserver:8081"}
+    assert b.post(f"/p/{pid}/diary", DAY, headers=other).status_code == 403
+    assert b.post(f"/p/{pid}/diary", DAY, headers={"Referer": "http://evil.example/x"}).status_code == 403
+    assert b.post(f"/p/{pid}/diary", DAY, headers={"Origin": "http://testserver"}).status_code == 303
+
+
+def _temp_files() -> set[Path]:
+    return set(Path(tempfile.gettempdir()).iterdir())
+
+
+def test_uploads_are_refused_before_their_body_is_read(database_url, tmp_path, tiny_videos):
+    app = make_app(database_url, tmp_path / "data", max_upload_mb=1)
+    video = (tiny_videos / "noface.mp4").read_bytes()
+    anon = Browser(app)
+    before = _temp_files()
+    # anonymous, chunked (no Content-Length): 401 at once, nothing spooled to disk
+    r = anon.client.post("/p/1/recordings", params={"csrf": anon.csrf},
+                         content=iter([b"--x\r\n" + b"0" * 65536] * 40),
+                         headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 401
+    assert _temp_files() - before == set()
+    b = Browser(app)
+    pid = b.register("ann@example.org")
+    files = {"file": ("clip.mp4", video, "video/mp4")}
+    # the token in the form body alone is not enough for an upload: it must come before the body
+    r = b.client.post(f"/p/{pid}/recordings", data={"csrf": b.csrf, "kind": "twitch"}, files=files)
+    assert r.status_code == 403
+    # a chunked body past the limit is cut off with 413, and no recording is kept
+    head = (b'--x\r\nContent-Disposition: form-data; name="file"; filename="clip.mp4"\r\n'
+            b"Content-Type: video/mp4\r\n\r\n")
+    r = b.client.post(f"/p/{pid}/recordings", params={"csrf": b.csrf},
+                      content=iter([head] + [b"0" * 65536] * 40),
+                      headers={"Content-Type": "multipart/form-data; boundary=x"})
+    assert r.status_code == 413 and "larger than the 1 MB limit" in r.text
+    assert "Content-Security-Policy" in r.headers and "X-Frame-Options" in r.headers
+    assert b.get(f"/p/{pid}/recordings").text.count("clip.mp4") == 0
+
+
+def test_weak_passwords_and_odd_addresses_are_refused(app, browser):
+    b = browser()
+    for pw in ("aaaaaaaaaa", "password12", "qwertyuiop", "ann@example.org"):
+        r = b.post("/register", {"name": "Ann", "email": "ann@example.org", "password": pw, "password2": pw})
+        assert r.status_code == 400, pw
+    pw = "correct horse battery"
+    for email in ("<svg/onload=alert(1)>@evil.org", "a@b", "ann@@example.org", "ann@example..org"):
+        r = b.post("/register", {"name": "Ann", "email": email, "password": pw, "password2": pw})
+        assert r.status_code == 400, email
+
+
+def test_a_password_change_or_a_disabled_account_ends_the_other_sessions(app, browser):
+    phone, laptop = browser(), browser()
+    pid = phone.register("ann@example.org", "Ann")
+    assert laptop.login("ann@example.org").status_code == 303
+    r = phone.post("/settings", {"name": "Ann", "password": "correct horse battery",
+                                 "new_password": "violet kettle harbour"})
+    assert r.status_code == 303
+    assert phone.get(f"/p/{pid}").status_code == 200  # this session stays
+    assert laptop.get(f"/p/{pid}").status_code == 303  # the other one is logged out
+    # disabled, then enabled again: its old sessions do not come back
+    admin = browser()
+    admin.register("root@example.org")
+    set_role(app, "root@example.org", "admin")
+    admin.login("root@example.org")
+    assert admin.post(f"/admin/users/{pid}", {"role": "patient"}).status_code == 303  # disabled
+    assert admin.post(f"/admin/users/{pid}", {"role": "patient", "active": "on"}).status_code == 303
+    assert phone.get(f"/p/{pid}").status_code == 303
