@@ -4,7 +4,12 @@ body is read and counted as they stream in, passwords, e-mail syntax and session
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
+
+from sqlalchemy import select
+
+from facenerve.web.models import AuditEvent
 
 from .conftest import Browser, make_app, set_role
 
@@ -99,3 +104,33 @@ def test_a_password_change_or_a_disabled_account_ends_the_other_sessions(app, br
     assert admin.post(f"/admin/users/{pid}", {"role": "patient"}).status_code == 303  # disabled
     assert admin.post(f"/admin/users/{pid}", {"role": "patient", "active": "on"}).status_code == 303
     assert phone.get(f"/p/{pid}").status_code == 303
+
+
+def test_a_login_ends_after_the_idle_time(database_url, tmp_path):
+    app = make_app(database_url, tmp_path / "data", idle_minutes=0.001)
+    b = Browser(app)
+    pid = b.register("ann@example.org")
+    time.sleep(0.2)
+    assert b.get(f"/p/{pid}").status_code == 303  # back to the login page
+
+
+def test_the_audit_trail_records_logins_refusals_and_changes_but_no_health_data(app, browser):
+    b = browser()
+    pid = b.register("ann@example.org")
+    assert b.post(f"/p/{pid}/diary", {**DAY, "notes": "private words"}).status_code == 303
+    assert browser().login("ann@example.org", "wrong password!").status_code == 401
+    assert b.get(f"/p/{pid + 1}").status_code == 404
+    assert b.post(f"/p/{pid}/diary", {**DAY, "csrf": "forged.x"}, csrf=False).status_code == 403
+    with app.state.sessions() as db:
+        events = [(e.action, e.outcome, e.user_id, e.target) for e in db.scalars(select(AuditEvent))]
+    assert ("register", "ok", pid, "") in events
+    assert ("login", "failed", pid, "ann@example.org") in events
+    assert ("POST /p/{pid}/diary", "ok", pid, f"/p/{pid}/diary") in events
+    assert ("GET /p/{pid}", "not-found", pid, f"/p/{pid + 1}") in events
+    assert ("POST /p/{pid}/diary", "refused", pid, f"/p/{pid}/diary") in events
+    assert not any("private" in str(e) for e in events)
+    admin = browser()
+    admin.register("root@example.org")
+    set_role(app, "root@example.org", "admin")
+    page = admin.get("/admin").text
+    assert "Audit trail" in page and "login" in page and "private words" not in page

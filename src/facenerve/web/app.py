@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
 
 from .. import __version__
+from . import audit
 from .config import WebConfig
 from .db import make_engine, migrate, session_factory
 from .deps import HERE, LoginRequired, csrf_valid, same_origin, templates
@@ -48,6 +49,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         request.state.csrf = csrf_token(request.app.state.secret,
                                         csrf_binding(request.cookies.get(SESSION_COOKIE), browser))
         response = await call_next(request)
+        await run_in_threadpool(audit.from_response, request, response.status_code)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["X-Frame-Options"] = "DENY"
@@ -138,7 +140,7 @@ class BodyGuard:
 def _upload_refused(request: Request) -> tuple[int, str] | None:
     """Why an upload is refused before its body is read, or None."""
     with request.app.state.sessions() as db:
-        if session_user(db, request.cookies.get(SESSION_COOKIE)) is None:
+        if session_user(db, request.cookies.get(SESSION_COOKIE), request.app.state.config.idle_minutes) is None:
             return 401, "log in first, then upload again"
     if not same_origin(request):
         return 403, "the upload came from another site; open facenerve and try again"

@@ -28,7 +28,8 @@ class WebConfig:
     workers: int = 1  # analysis workers started with the app; 0 runs none (use `facenerve worker`)
     secure_cookies: bool = False  # set behind HTTPS
     login_attempts: str = "5/minute"  # failed logins allowed per account, and x4 per address
-    session_days: int = 7
+    session_hours: float = 12.0  # a login lasts at most this long (ASVS 3.3.2, level 2)...
+    idle_minutes: float = 30.0  # ...and ends after this long without a request
     stale_job_s: float = 30.0  # a running job with no heartbeat for this long is picked up again
 
     def __post_init__(self) -> None:

@@ -30,7 +30,7 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 def optional_user(request: Request, db: Session = Depends(get_db)) -> User | None:
-    return session_user(db, request.cookies.get(SESSION_COOKIE))
+    return session_user(db, request.cookies.get(SESSION_COOKIE), request.app.state.config.idle_minutes)
 
 
 def current_user(user: User | None = Depends(optional_user)) -> User:

@@ -60,7 +60,23 @@ class AuthSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)  # idle timeout
     user: Mapped[User] = relationship(lazy="joined")
+
+
+class AuditEvent(Base):
+    """Who did what, when, from where: logins and their failures, denials and every change of
+    data. It names actions and ids, never health data."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True,
+                                                index=True)
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(160), default="")
+    outcome: Mapped[str] = mapped_column(String(16), default="ok")
+    address: Mapped[str] = mapped_column(String(64), default="")
 
 
 class Share(Base):

@@ -9,8 +9,9 @@ from sqlalchemy.orm import Session
 
 from . import forms
 from .access import MAX_ID, not_found, shared_patients
+from .audit import address, record
 from .deps import csrf_protect, current_user, get_db, optional_user, render
-from .models import ROLES, Share, User, utcnow
+from .models import ROLES, AuditEvent, Share, User, utcnow
 from .security import (
     SESSION_COOKIE,
     end_session,
@@ -22,6 +23,7 @@ from .security import (
 )
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
+AUDIT_SHOWN = 200
 
 
 def _only(user: User, role: str) -> None:
@@ -35,12 +37,12 @@ def home_url(user: User) -> str:
 
 
 def _login_response(request: Request, db: Session, user: User, next_url: str | None) -> Response:
-    token = new_session(db, user, request.app.state.config.session_days)
+    token = new_session(db, user, request.app.state.config.session_hours)
     safe_next = next_url if next_url and next_url.startswith("/") and not next_url.startswith("//") else None
     resp = RedirectResponse(safe_next or home_url(user), status_code=303)
     secure = request.app.state.config.secure_cookies
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/",
-                    max_age=request.app.state.config.session_days * 86400)
+                    max_age=int(request.app.state.config.session_hours * 3600))
     return resp
 
 
@@ -73,6 +75,7 @@ async def register(request: Request, db: Session = Depends(get_db)):
     user = User(email=email, name=name, password_hash=hash_password(password), role="patient")
     db.add(user)
     db.commit()
+    record(db, "register", user.id, where=address(request))
     return _login_response(request, db, user, None)
 
 
@@ -87,23 +90,28 @@ async def login(request: Request, db: Session = Depends(get_db)):
     email = str(f.get("email") or "").strip().lower()[:254]
     password = str(f.get("password") or "")
     limiter = request.app.state.limiter
-    address = request.client.host if request.client else "unknown"
-    if not limiter.allowed(email, address):
-        wait = limiter.retry_after_s(email, address)
+    client = address(request)
+    user = db.scalar(select(User).where(User.email == email))
+    if not limiter.allowed(email, client):
+        record(db, "login", user.id if user else None, email, "rate-limited", client)
+        wait = limiter.retry_after_s(email, client)
         response = render(request, "login.html", {"error": f"too many failed attempts; wait {wait} s and try again",
                                                   "email": email}, status=429)
         response.headers["Retry-After"] = str(wait)
         return response
-    user = db.scalar(select(User).where(User.email == email))
     if not verify_password(user, password) or not user.active:
-        limiter.failed(email, address)
+        limiter.failed(email, client)
+        record(db, "login", user.id if user else None, email, "failed", client)
         return render(request, "login.html", {"error": "wrong e-mail or password", "email": email,
                                               "next": f.get("next")}, status=401)
+    record(db, "login", user.id, email, "ok", client)
     return _login_response(request, db, user, str(f.get("next") or ""))
 
 
 @router.post("/logout")
-def logout(request: Request, db: Session = Depends(get_db)):
+def logout(request: Request, user: User | None = Depends(optional_user), db: Session = Depends(get_db)):
+    if user is not None:
+        record(db, "logout", user.id, where=address(request))
     end_session(db, request.cookies.get(SESSION_COOKIE))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
@@ -196,7 +204,9 @@ def admin(request: Request, user: User = Depends(current_user), db: Session = De
     _only(user, "admin")
     users = db.scalars(select(User).order_by(User.created_at)).all()
     counts = dict(db.execute(select(User.role, func.count()).group_by(User.role)).all())
-    return render(request, "admin.html", {"users": users, "counts": counts, "roles": ROLES}, user=user)
+    events = db.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(AUDIT_SHOWN)).all()
+    return render(request, "admin.html", {"users": users, "counts": counts, "roles": ROLES, "events": events,
+                                          "emails": {u.id: u.email for u in users}}, user=user)
 
 
 @router.post("/admin/users/{uid}")

@@ -66,22 +66,36 @@ def digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def new_session(db: Session, user: User, days: int) -> str:
+def new_session(db: Session, user: User, hours: float) -> str:
     """Store a login session and return the token for the cookie (only its hash is stored)."""
     token = secrets.token_urlsafe(32)
-    db.add(AuthSession(id=digest(token), user_id=user.id,
-                       expires_at=utcnow() + dt.timedelta(days=days)))
-    db.execute(delete(AuthSession).where(AuthSession.expires_at < utcnow()))
+    now = utcnow()
+    db.add(AuthSession(id=digest(token), user_id=user.id, expires_at=now + dt.timedelta(hours=hours),
+                       last_seen_at=now))
+    db.execute(delete(AuthSession).where(AuthSession.expires_at < now))
     db.commit()
     return token
 
 
-def session_user(db: Session, token: str | None) -> User | None:
+TOUCH_S = 60  # the idle clock is written at most once a minute per session
+
+
+def session_user(db: Session, token: str | None, idle_minutes: float | None = None) -> User | None:
+    """The session's user, or None: unknown, expired, idle too long, or the account disabled."""
     if not token:
         return None
     s = db.scalar(select(AuthSession).where(AuthSession.id == digest(token)))
     if s is None or s.expires_at < utcnow() or not s.user.active:
         return None
+    now = utcnow()
+    seen = s.last_seen_at or s.created_at
+    if idle_minutes is not None and now - seen > dt.timedelta(minutes=idle_minutes):
+        db.delete(s)
+        db.commit()
+        return None
+    if (now - seen).total_seconds() > TOUCH_S:
+        s.last_seen_at = now
+        db.commit()
     return s.user
 
 
