@@ -134,3 +134,28 @@ def test_the_audit_trail_records_logins_refusals_and_changes_but_no_health_data(
     set_role(app, "root@example.org", "admin")
     page = admin.get("/admin").text
     assert "Audit trail" in page and "login" in page and "private words" not in page
+
+
+def test_clinicians_only_look_unless_the_patient_lets_them_change(app, browser):
+    pat, doc = browser(), browser()
+    pid = pat.register("ann@example.org", "Ann")
+    assert pat.post(f"/p/{pid}/diary", DAY).status_code == 303
+    doc.register("doc@example.org", "Dr Who")
+    set_role(app, "doc@example.org", "clinician")
+    doc.post("/clinic/invite", {"email": "ann@example.org"})
+    share = int(pat.get("/sharing").text.split("/sharing/")[1].split("/")[0])
+    assert pat.post(f"/sharing/{share}/accept").status_code == 303
+    diary = doc.get(f"/p/{pid}/diary").text
+    assert "2026-01-05" in diary  # sees the day
+    assert "/delete" not in diary and "Save the day" not in diary  # but no way to change it
+    assert "not add" in doc.get(f"/p/{pid}/record").text
+    assert doc.post(f"/p/{pid}/diary", {**DAY, "day": "2026-01-06"}).status_code == 403
+    assert doc.post(f"/p/{pid}/diary/1/delete").status_code == 403
+    # the patient grants changes, then takes the right back
+    assert "may only look" in pat.get("/sharing").text
+    assert pat.post(f"/sharing/{share}/allow-changes").status_code == 303
+    assert "Save the day" in doc.get(f"/p/{pid}/diary").text
+    assert doc.post(f"/p/{pid}/diary", {**DAY, "day": "2026-01-06"}).status_code == 303
+    assert pat.post(f"/sharing/{share}/read-only").status_code == 303
+    assert doc.post(f"/p/{pid}/diary", {**DAY, "day": "2026-01-07"}).status_code == 403
+    assert "2026-01-06" in pat.get(f"/p/{pid}/diary").text and "2026-01-07" not in pat.get(f"/p/{pid}/diary").text

@@ -1,7 +1,8 @@
 """Who may see whose data. Every data route goes through ``patient_for``: a patient sees
 only their own data, a clinician only that of patients who accepted their invitation, an
 admin manages accounts but sees no one's health data. Anything else is 404, as if it did
-not exist, so ids cannot be probed."""
+not exist, so ids cannot be probed. Changing data (``can_write``) is the patient's own right;
+a clinician has it only when the patient grants it."""
 
 from __future__ import annotations
 
@@ -36,6 +37,16 @@ def can_see(db: Session, user: User, patient_id: int) -> bool:
         return db.scalar(select(Share.id).where(
             Share.clinician_id == user.id, Share.patient_id == patient_id,
             Share.status == "accepted")) is not None
+    return False
+
+
+def can_write(db: Session, user: User, patient_id: int) -> bool:
+    if user.role == "patient":
+        return user.id == patient_id
+    if user.role == "clinician":
+        return db.scalar(select(Share.id).where(
+            Share.clinician_id == user.id, Share.patient_id == patient_id,
+            Share.status == "accepted", Share.can_write.is_(True))) is not None
     return False
 
 

@@ -74,5 +74,6 @@ async def csrf_protect(request: Request) -> None:
 
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
            user: User | None = None) -> Response:
-    ctx = {"user": user, "csrf": request.state.csrf, **(context or {})}
+    ctx = {"user": user, "csrf": request.state.csrf, "can_write": getattr(request.state, "can_write", True),
+           **(context or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status)

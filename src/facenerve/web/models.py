@@ -81,7 +81,8 @@ class AuditEvent(Base):
 
 class Share(Base):
     """A clinician's invitation to a patient (by e-mail); the patient accepts or declines, and
-    can revoke it later. Only ``accepted`` shares give access."""
+    can revoke it later. Only ``accepted`` shares give access: to read, and to add or delete
+    only when the patient grants it (``can_write``)."""
 
     __tablename__ = "shares"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -89,6 +90,7 @@ class Share(Base):
     patient_email: Mapped[str] = mapped_column(String(254), index=True)
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|accepted|declined|revoked
+    can_write: Mapped[bool] = mapped_column(Boolean, default=False)  # granted by the patient, revocable
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     clinician: Mapped[User] = relationship(foreign_keys=[clinician_id], lazy="joined")

@@ -163,12 +163,19 @@ def sharing_decide(share_id: int, action: str, user: User = Depends(current_user
     share = db.get(Share, share_id) if 0 < share_id <= MAX_ID else None
     if user.role != "patient" or share is None or (share.patient_email != user.email and share.patient_id != user.id):
         raise not_found()
+    if action in ("allow-changes", "read-only"):
+        if share.status != "accepted":
+            raise HTTPException(400, f"this invitation is {share.status}; accept it first")
+        share.can_write = action == "allow-changes"
+        db.commit()
+        return RedirectResponse("/sharing", status_code=303)
     allowed = {"accept": ("pending", "accepted"), "decline": ("pending", "declined"),
                "revoke": ("accepted", "revoked")}
     if action not in allowed or share.status != allowed[action][0]:
         raise HTTPException(400, f"this invitation is {share.status}; it cannot be {action}ed")
     share.status, share.decided_at = allowed[action][1], utcnow()
     share.patient_id = user.id
+    share.can_write = False  # a new acceptance starts read only
     db.commit()
     return RedirectResponse("/sharing", status_code=303)
 

@@ -21,7 +21,7 @@ from starlette.datastructures import UploadFile
 from ..errors import InputError
 from ..media.video import VIDEO_SUFFIXES
 from . import forms
-from .access import not_found, owned, patient_for
+from .access import can_write, not_found, owned, patient_for
 from .deps import csrf_protect, current_user, get_db, render
 from .jobs import discard_media, enqueue
 from .models import (
@@ -41,8 +41,15 @@ router = APIRouter(dependencies=[Depends(csrf_protect)])
 REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'; frame-ancestors 'self'"
 
 
-def _patient(pid: int, user: User = Depends(current_user), db: Session = Depends(get_db)) -> User:
-    return patient_for(db, user, pid)
+def _patient(request: Request, pid: int, user: User = Depends(current_user), db: Session = Depends(get_db)) -> User:
+    """The patient of the URL, for a user who may see them; changes (any POST) need the right
+    to write too (``access.can_write``): a clinician gets 403 unless the patient granted it."""
+    patient = patient_for(db, user, pid)
+    request.state.can_write = can_write(db, user, pid)
+    if request.method not in ("GET", "HEAD") and not request.state.can_write:
+        raise HTTPException(403, "you may see this patient's data but not change it; the patient can "
+                            "give you that right under Sharing")
+    return patient
 
 
 def _back(pid: int, page: str = "") -> RedirectResponse:
