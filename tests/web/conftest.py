@@ -87,6 +87,13 @@ class Browser:
         return self.post("/login", {"email": email, "password": password})
 
 
+def invite(clinician: Browser, email: str) -> str:
+    """A clinician invites a patient; returns the one-time code shown to the clinician."""
+    r = clinician.post("/clinic/invite", {"email": email})
+    assert r.status_code == 200, r.text
+    return re.search(r'<strong class="big">([A-Z0-9-]+)</strong>', r.text).group(1)
+
+
 @pytest.fixture
 def app(database_url, tmp_path):
     return make_app(database_url, tmp_path / "data")

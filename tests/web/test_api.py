@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from facenerve.web.models import DiaryEntry, Recording, TriageRecord, User
 
-from .conftest import make_app, set_role
+from .conftest import invite, make_app, set_role
 
 
 def _count(app, model) -> int:
@@ -122,17 +122,17 @@ def test_clinician_sees_a_patient_only_after_the_patient_accepts(app, browser):
     set_role(app, "doc@example.org", "clinician")
     assert doc.get("/clinic").status_code == 200
     assert doc.get(f"/p/{pid}").status_code == 404
-    assert doc.post("/clinic/invite", {"email": "ann@example.org"}).status_code == 303
+    code = invite(doc, "ann@example.org")
     assert doc.get(f"/p/{pid}").status_code == 404  # invited, not yet accepted
     page = pat.get("/sharing").text
     assert "Dr Who" in page and "pending" in page
     share_id = int(page.split("/sharing/")[1].split("/")[0])
-    assert pat.post(f"/sharing/{share_id}/accept").status_code == 303
+    assert pat.post(f"/sharing/{share_id}/accept", {"code": code}).status_code == 303
     assert doc.get(f"/p/{pid}").status_code == 200
     assert "Ann" in doc.get("/clinic").text
     assert pat.post(f"/sharing/{share_id}/revoke").status_code == 303
     assert doc.get(f"/p/{pid}").status_code == 404
-    assert pat.post(f"/sharing/{share_id}/accept").status_code == 400  # a revoked share stays revoked
+    assert pat.post(f"/sharing/{share_id}/accept", {"code": code}).status_code == 400  # revoked stays revoked
 
 
 def test_admin_manages_accounts_but_sees_no_health_data(app, browser):

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from facenerve.web.models import DiaryEntry, Job, Recording, Share, Treatment, TriageRecord, User
 
-from .conftest import set_role
+from .conftest import invite, set_role
 
 TABLES = (Recording, Job, DiaryEntry, Treatment, TriageRecord, Share, User)
 
@@ -111,9 +111,9 @@ def test_a_clinician_reaches_only_the_patients_who_shared(app, browser, tmp_path
     doc.register("doc@example.org")
     set_role(app, "doc@example.org", "clinician")
     ids_b = _seed(app, b, pid_b, tmp_path)
-    doc.post("/clinic/invite", {"email": "ann@example.org"})
+    code = invite(doc, "ann@example.org")
     share = int(a.get("/sharing").text.split("/sharing/")[1].split("/")[0])
-    a.post(f"/sharing/{share}/accept")
+    a.post(f"/sharing/{share}/accept", {"code": code})
     assert doc.get(f"/p/{pid_a}").status_code == 200
     assert doc.get(f"/p/{pid_a}/recordings").status_code == 200
     before = _snapshot(app)
@@ -124,8 +124,8 @@ def test_a_clinician_reaches_only_the_patients_who_shared(app, browser, tmp_path
     assert b.post(f"/sharing/{share}/revoke").status_code == 404
     assert _snapshot(app) == before
     # a clinician cannot accept a patient's invitation for them
-    doc.post("/clinic/invite", {"email": "bob@example.org"})
+    code_b = invite(doc, "bob@example.org")
     with app.state.sessions() as db:
         pending = db.scalar(select(Share.id).where(Share.patient_email == "bob@example.org"))
-    assert doc.post(f"/sharing/{pending}/accept").status_code == 404
+    assert doc.post(f"/sharing/{pending}/accept", {"code": code_b}).status_code == 404
     assert doc.get(f"/p/{pid_b}").status_code == 404

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from facenerve.web.models import AuditEvent
 
-from .conftest import Browser, make_app, set_role
+from .conftest import Browser, invite, make_app, set_role
 
 DAY = {"day": "2026-01-05", "twitching": "3"}
 
@@ -142,9 +142,9 @@ def test_clinicians_only_look_unless_the_patient_lets_them_change(app, browser):
     assert pat.post(f"/p/{pid}/diary", DAY).status_code == 303
     doc.register("doc@example.org", "Dr Who")
     set_role(app, "doc@example.org", "clinician")
-    doc.post("/clinic/invite", {"email": "ann@example.org"})
+    code = invite(doc, "ann@example.org")
     share = int(pat.get("/sharing").text.split("/sharing/")[1].split("/")[0])
-    assert pat.post(f"/sharing/{share}/accept").status_code == 303
+    assert pat.post(f"/sharing/{share}/accept", {"code": code}).status_code == 303
     diary = doc.get(f"/p/{pid}/diary").text
     assert "2026-01-05" in diary  # sees the day
     assert "/delete" not in diary and "Save the day" not in diary  # but no way to change it
@@ -159,3 +159,25 @@ def test_clinicians_only_look_unless_the_patient_lets_them_change(app, browser):
     assert pat.post(f"/sharing/{share}/read-only").status_code == 303
     assert doc.post(f"/p/{pid}/diary", {**DAY, "day": "2026-01-07"}).status_code == 403
     assert "2026-01-06" in pat.get(f"/p/{pid}/diary").text and "2026-01-07" not in pat.get(f"/p/{pid}/diary").text
+
+
+def test_an_invitation_needs_the_code_the_clinician_hands_over(app, browser):
+    """Whoever registers the invited address first cannot take the invitation without the code."""
+    doc, squatter = browser(), browser()
+    doc.register("doc@example.org", "Dr Who")
+    set_role(app, "doc@example.org", "clinician")
+    code = invite(doc, "ann@example.org")
+    assert len(code) == 9 and code[4] == "-"
+    squatter.register("ann@example.org", "Not Ann")
+    share = int(squatter.get("/sharing").text.split("/sharing/")[1].split("/")[0])
+    assert squatter.post(f"/sharing/{share}/accept").status_code == 400
+    for guess in ("AAAA-AAAA", "BBBB-BBBB", "CCCC-CCCC", "DDDD-DDDD"):  # 5 wrong tries with the empty one
+        assert squatter.post(f"/sharing/{share}/accept", {"code": guess}).status_code == 400
+    assert squatter.post(f"/sharing/{share}/accept", {"code": code}).status_code == 429  # guessing stops
+    assert "Not Ann" not in doc.get("/clinic").text
+    # inviting again renews the code; the first one no longer works
+    renewed = invite(doc, "ann@example.org")
+    assert renewed != code
+    for _ in range(25):  # invitations per day are capped
+        r = doc.post("/clinic/invite", {"email": "someone@example.org"})
+    assert r.status_code == 429

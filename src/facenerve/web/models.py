@@ -91,6 +91,9 @@ class Share(Base):
     patient_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), nullable=True)
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending|accepted|declined|revoked
     can_write: Mapped[bool] = mapped_column(Boolean, default=False)  # granted by the patient, revocable
+    # sha256 of the one-time code the clinician hands the patient (in person, by phone): whoever
+    # holds the invited address cannot accept without it
+    code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     clinician: Mapped[User] = relationship(foreign_keys=[clinician_id], lazy="joined")

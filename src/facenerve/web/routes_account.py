@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import func, select
@@ -14,9 +16,11 @@ from .deps import csrf_protect, current_user, get_db, optional_user, render
 from .models import ROLES, AuditEvent, Share, User, utcnow
 from .security import (
     SESSION_COOKIE,
+    code_digest,
     end_session,
     end_sessions,
     hash_password,
+    new_invitation_code,
     new_session,
     password_problem,
     verify_password,
@@ -159,7 +163,8 @@ def sharing(request: Request, user: User = Depends(current_user), db: Session = 
 
 
 @router.post("/sharing/{share_id}/{action}")
-def sharing_decide(share_id: int, action: str, user: User = Depends(current_user), db: Session = Depends(get_db)):
+async def sharing_decide(share_id: int, action: str, request: Request, user: User = Depends(current_user),
+                         db: Session = Depends(get_db)):
     share = db.get(Share, share_id) if 0 < share_id <= MAX_ID else None
     if user.role != "patient" or share is None or (share.patient_email != user.email and share.patient_id != user.id):
         raise not_found()
@@ -173,6 +178,14 @@ def sharing_decide(share_id: int, action: str, user: User = Depends(current_user
                "revoke": ("accepted", "revoked")}
     if action not in allowed or share.status != allowed[action][0]:
         raise HTTPException(400, f"this invitation is {share.status}; it cannot be {action}ed")
+    if action == "accept":
+        limiter, key = request.app.state.limiter, f"invitation:{share.id}"
+        if not limiter.allowed(key, key):
+            raise HTTPException(429, "too many wrong codes; wait a minute and try again")
+        code = str((await request.form()).get("code") or "")
+        if share.code_hash is None or not secrets.compare_digest(code_digest(code), share.code_hash):
+            limiter.failed(key, key)
+            raise HTTPException(400, "that code is not the one your clinician gave you; ask them for it")
     share.status, share.decided_at = allowed[action][1], utcnow()
     share.patient_id = user.id
     share.can_write = False  # a new acceptance starts read only
@@ -183,25 +196,42 @@ def sharing_decide(share_id: int, action: str, user: User = Depends(current_user
 @router.get("/clinic")
 def clinic(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
     _only(user, "clinician")
-    pending = db.scalars(select(Share).where(Share.clinician_id == user.id, Share.status == "pending")).all()
-    return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": pending}, user=user)
+    return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": _pending(db, user)},
+                  user=user)
+
+
+INVITES_PER_DAY = 20  # invitations (new or renewed) one clinician may send in a day
 
 
 @router.post("/clinic/invite")
 async def clinic_invite(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+    """Invite a patient by e-mail, with a one-time code the clinician hands them (shown once).
+    Inviting the same address again renews the code."""
     _only(user, "clinician")
     f = await request.form()
     try:
         email = forms.email(f.get("email"))
     except forms.FormError as err:
         raise HTTPException(400, str(err)) from None
-    exists = db.scalar(select(Share.id).where(Share.clinician_id == user.id, Share.patient_email == email,
-                                              Share.status.in_(("pending", "accepted"))))
-    if not exists:
-        db.add(Share(clinician_id=user.id, patient_email=email))
-        db.commit()
+    if not request.app.state.limiter.spend(f"{INVITES_PER_DAY}/day", "invite", str(user.id)):
+        raise HTTPException(429, f"you have sent {INVITES_PER_DAY} invitations today; try again tomorrow")
+    share = db.scalar(select(Share).where(Share.clinician_id == user.id, Share.patient_email == email,
+                                          Share.status.in_(("pending", "accepted"))))
+    if share is not None and share.status == "accepted":
+        return RedirectResponse("/clinic", status_code=303)
+    code = new_invitation_code()
+    if share is None:
+        share = Share(clinician_id=user.id, patient_email=email)
+        db.add(share)
+    share.code_hash, share.created_at = code_digest(code), utcnow()
+    db.commit()
     # Same answer whether or not the address has an account: nothing is revealed.
-    return RedirectResponse("/clinic", status_code=303)
+    return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": _pending(db, user),
+                                           "new_code": code, "new_email": email}, user=user)
+
+
+def _pending(db: Session, user: User) -> list[Share]:
+    return db.scalars(select(Share).where(Share.clinician_id == user.id, Share.status == "pending")).all()
 
 
 # ---- administration: accounts only, no health data --------------------------------------------

@@ -114,6 +114,19 @@ def end_session(db: Session, token: str | None) -> None:
         db.commit()
 
 
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
+
+
+def new_invitation_code() -> str:
+    """A one-time code for an invitation, 40 bits, easy to read out: ``K7QP-2MXD``."""
+    raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(8))
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def code_digest(code: str) -> str:
+    return digest(code.strip().upper().replace("-", "").replace(" ", ""))
+
+
 def load_secret(data_dir: Path) -> bytes:
     """The key that signs CSRF tokens: FACENERVE_SECRET_KEY, else ``secret.key`` in the data
     folder (made on first start, readable by this user only)."""
@@ -174,6 +187,11 @@ class LoginLimiter:
     def failed(self, email: str, address: str) -> None:
         self.limiter.hit(self.account, "acct", email.lower())
         self.limiter.hit(self.address, "addr", address)
+
+    def spend(self, rate: str, *keys: str) -> bool:
+        """One more of something limited to ``rate`` (e.g. ``20/day``) for ``keys``; False
+        once the limit is reached."""
+        return self.limiter.hit(parse(rate), *keys)
 
     def retry_after_s(self, email: str, address: str) -> int:
         resets = [self.limiter.get_window_stats(self.account, "acct", email.lower()).reset_time,
