@@ -181,3 +181,16 @@ def test_an_invitation_needs_the_code_the_clinician_hands_over(app, browser):
     for _ in range(25):  # invitations per day are capped
         r = doc.post("/clinic/invite", {"email": "someone@example.org"})
     assert r.status_code == 429
+
+
+def test_a_server_error_is_a_plain_page_with_the_security_headers(app):
+    from fastapi.testclient import TestClient
+
+    def boom():
+        raise RuntimeError("a bug with /secret/server/path in it")
+
+    app.add_api_route("/boom", boom)
+    r = TestClient(app, raise_server_exceptions=False).get("/boom")
+    assert r.status_code == 500
+    assert "went wrong on our side" in r.text and "/secret/server/path" not in r.text
+    assert r.headers["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in r.headers

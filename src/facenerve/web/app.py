@@ -38,6 +38,11 @@ CSP = ("default-src 'self'; img-src 'self' data: blob:; media-src 'self' blob:; 
        "script-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'")
 
 
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "X-Frame-Options": "DENY",
+                    "Referrer-Policy": "same-origin",
+                    "Permissions-Policy": "camera=(self), microphone=(), geolocation=()"}
+
+
 class SecurityHeaders(BaseHTTPMiddleware):
     """Headers on every answer, and the page's CSRF token (bound to the session, or to the
     browser's id cookie before login)."""
@@ -51,10 +56,7 @@ class SecurityHeaders(BaseHTTPMiddleware):
         response = await call_next(request)
         await run_in_threadpool(audit.from_response, request, response.status_code)
         response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        response.headers["Permissions-Policy"] = "camera=(self), microphone=(), geolocation=()"
+        response.headers.update(SECURITY_HEADERS)
         response.headers.setdefault("Cache-Control", "no-store")
         if getattr(request.state, "new_browser", None):
             response.set_cookie(CSRF_COOKIE, browser, httponly=True, samesite="strict",
@@ -198,6 +200,17 @@ def create_app(config: WebConfig | None = None, start_workers: bool = True) -> F
         if exc.status_code == 404:
             msg = "not found: it does not exist, or it is not yours to see"
         return _error_response(request, exc.status_code, msg)
+
+    @app.exception_handler(Exception)
+    async def _crash(request: Request, exc: Exception):
+        """A bug: logged with its traceback, answered with a plain 500 page that keeps the
+        security headers (this handler runs outside the middleware that adds them)."""
+        log.exception("internal error on %s %s", request.method, request.url.path)
+        response = _error_response(request, 500, "something went wrong on our side; it has been "
+                                   "logged. Try again, and tell the administrator if it repeats")
+        response.headers.update(SECURITY_HEADERS)
+        response.headers["Content-Security-Policy"] = CSP
+        return response
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):

@@ -173,11 +173,13 @@ def csrf_ok(secret: bytes, binding: str, submitted: str | None) -> bool:
 
 
 class LoginLimiter:
-    """Failed logins per account and per client address, over a moving window."""
+    """Failed logins per account and per client address, over a moving window. The address
+    allows 20 times the account's failures: several people behind one address (a clinic's
+    network, or every local user on 127.0.0.1) are not locked out by one of them."""
 
     def __init__(self, per_account: str) -> None:
         self.account = parse(per_account)
-        self.address = parse(f"{self.account.amount * 4}/{self.account.multiples} {self.account.GRANULARITY.name}")
+        self.address = parse(f"{self.account.amount * 20}/{self.account.multiples} {self.account.GRANULARITY.name}")
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
 
     def allowed(self, email: str, address: str) -> bool:
