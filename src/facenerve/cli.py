@@ -262,7 +262,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def _web_config(args: argparse.Namespace):
     from .web.config import WebConfig
 
-    names = ("data_dir", "database_url", "workers", "max_upload_mb")
+    names = ("data_dir", "database_url", "workers", "max_upload_mb", "session_hours", "idle_minutes",
+             "allowed_hosts")
     return WebConfig(**{k: getattr(args, k) for k in names if getattr(args, k, None) is not None})
 
 
@@ -273,6 +274,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     config = _web_config(args)
     config.secure_cookies = args.secure_cookies
+    if args.host not in ("0.0.0.0", "::") and args.host not in config.allowed_hosts:
+        config.allowed_hosts = [*config.allowed_hosts, args.host]
     app = create_app(config)
     print(f"facenerve: serving on http://{args.host}:{args.port}/ (data in {config.data_dir}; "
           f"database {config.database_url.split('://')[0]})", file=sys.stderr)
@@ -473,6 +476,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="analysis workers in the app (default 1; 0 = use 'facenerve worker')")
     w.add_argument("--max-upload-mb", type=_number(int, 1, 100_000), help="largest video accepted (default 500)")
     w.add_argument("--secure-cookies", action="store_true", help="mark cookies Secure (when served over HTTPS)")
+    w.add_argument("--allowed-host", dest="allowed_hosts", action="append", metavar="NAME",
+                   help="a host name the app answers to (repeat; default: localhost, 127.0.0.1, ::1 and --host); "
+                        "requests naming another host get 400")
+    w.add_argument("--session-hours", type=_number(float, 0.1, 720), help="longest login (default 12)")
+    w.add_argument("--idle-minutes", type=_number(float, 1, 1440),
+                   help="a login ends after this long without a request (default 30)")
     w.set_defaults(func=cmd_serve)
 
     k = sub.add_parser("worker", help="run analysis workers for the web app, without the web server")

@@ -51,6 +51,7 @@ def make_app(database_url: str, data_dir: Path, workers: int = 0, **kw):
     from facenerve.web.app import create_app
     from facenerve.web.config import WebConfig
 
+    kw.setdefault("allowed_hosts", ["testserver", "127.0.0.1", "localhost"])  # TestClient's host
     return create_app(WebConfig(data_dir=data_dir, database_url=database_url, workers=workers, **kw))
 
 

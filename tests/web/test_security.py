@@ -194,3 +194,48 @@ def test_a_server_error_is_a_plain_page_with_the_security_headers(app):
     assert r.status_code == 500
     assert "went wrong on our side" in r.text and "/secret/server/path" not in r.text
     assert r.headers["X-Frame-Options"] == "DENY" and "Content-Security-Policy" in r.headers
+
+
+def test_requests_naming_another_host_are_refused(database_url, tmp_path):
+    from fastapi.testclient import TestClient
+
+    app = make_app(database_url, tmp_path / "data", allowed_hosts=["clinic.example"])
+    assert TestClient(app, base_url="http://clinic.example").get("/login").status_code == 200
+    assert TestClient(app, base_url="http://evil.example").get("/login").status_code == 400
+
+
+def test_no_generated_input_makes_a_server_error(tmp_path):
+    """Hypothesis over every route of the app's API surface (its OpenAPI paths, as schemathesis
+    reads them): any ids, any field or query values, any token; never a 500."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    app = make_app(f"sqlite:///{tmp_path / 'fuzz.db'}", tmp_path / "data")
+    b = Browser(app)
+    pid = b.register("ann@example.org")
+    token = b.csrf
+    surface = sorted((m, p) for p, ops in app.openapi()["paths"].items() for m in ops if m in ("get", "post"))
+    assert len(surface) > 30
+    fields = ("day", "sleep_hours", "caffeine_cups", "alcohol_units", "stress", "twitching", "notes", "kind",
+              "date", "dose_units", "muscles", "email", "name", "password", "new_password", "role", "active",
+              "code", "complaints", "onset", "action", "next", "tasks")
+    ids = st.one_of(st.integers(-3, 3), st.integers(2**62, 2**64), st.sampled_from([str(pid), "x", "%00", "1e9"]))
+    values = st.one_of(st.text(max_size=40), st.sampled_from(["", "0", "-1", "1e309", "nan", "2026-02-30",
+                                                              "\u202e", "<script>", "' OR 1=1 --"]))
+
+    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(route=st.sampled_from(surface), ident=ids, other=ids,
+           form=st.dictionaries(st.sampled_from(fields), values), csrf=st.one_of(st.just(token), st.text(max_size=20)))
+    def call(route, ident, other, form, csrf):
+        method, path = route
+        url = path
+        for name in ("{pid}", "{rid}", "{eid}", "{tid}", "{uid}", "{share_id}"):
+            url = url.replace(name, str(ident if name == "{pid}" else other))
+        url = url.replace("{action}", "accept").replace("{name}", "x")
+        if method == "get":
+            r = b.client.get(url, params=form)
+        else:
+            r = b.client.post(url, data={**form, "csrf": csrf})
+        assert r.status_code < 500, (method, url, form, r.status_code)
+
+    call()

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.base import BaseHTTPMiddleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from .. import __version__
 from . import audit
@@ -185,7 +186,8 @@ def create_app(config: WebConfig | None = None, start_workers: bool = True) -> F
     app.state.limiter = LoginLimiter(config.login_attempts)
     app.state.secret = load_secret(config.data_dir)
     app.add_middleware(BodyGuard)
-    app.add_middleware(SecurityHeaders)  # outermost: its headers are on BodyGuard's answers too
+    app.add_middleware(SecurityHeaders)  # its headers are on BodyGuard's answers too
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=config.allowed_hosts)  # outermost
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.exception_handler(LoginRequired)

@@ -30,6 +30,8 @@ class WebConfig:
     login_attempts: str = "5/minute"  # failed logins allowed per account, and x4 per address
     session_hours: float = 12.0  # a login lasts at most this long (ASVS 3.3.2, level 2)...
     idle_minutes: float = 30.0  # ...and ends after this long without a request
+    # Host header names answered (others get 400): where the app is reached from
+    allowed_hosts: list[str] = field(default_factory=lambda: ["localhost", "127.0.0.1", "::1"])
     stale_job_s: float = 30.0  # a running job with no heartbeat for this long is picked up again
 
     def __post_init__(self) -> None:
