@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from .conftest import make_app
+from .conftest import make_app, set_role
 
 CHROMIUM = Path(os.environ.get("FACENERVE_CHROMIUM", "/usr/bin/chromium"))
 pytestmark = pytest.mark.slow
@@ -57,6 +57,15 @@ def fake_camera(tmp_path_factory) -> Path:
     return write_y4m(d / "exam.mp4", d / "exam.y4m", READY_S + 0.5)
 
 
+class _Server(str):
+    """The server's base URL, and its app (to give a test user a role)."""
+
+    def __new__(cls, url: str, app):
+        self = super().__new__(cls, url)
+        self.app = app
+        return self
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     import uvicorn
@@ -74,7 +83,7 @@ def server(tmp_path_factory):
         if srv.started:
             break
         time.sleep(0.1)
-    yield f"http://127.0.0.1:{port}"
+    yield _Server(f"http://127.0.0.1:{port}", app)
     srv.should_exit = True
     t.join(timeout=20)
 
@@ -181,4 +190,25 @@ def test_patient_journey_in_the_browser(server, chromium, shots):
     assert "not found" in p2.content()
     p2.screenshot(path=shots / "isolation-404.png")
     other.close()
+
+    # 6. a clinician the patient shares with (the code handed over): sees the diary, read only
+    clinic = chromium.new_context(viewport={"width": 1200, "height": 900})
+    doc = clinic.new_page()
+    _register(doc, server, "doc@example.org", "Dr Who")
+    set_role(server.app, "doc@example.org", "clinician")
+    doc.goto(f"{server}/clinic")
+    doc.fill("form[action='/clinic/invite'] input[name=email]", "ann@example.org")
+    doc.click("form[action='/clinic/invite'] button[type=submit]")
+    code = doc.inner_text("strong.big")
+    page.goto(f"{server}/sharing")
+    page.fill("input[name=code]", code)
+    page.click("form[action$='/accept'] button")
+    page.wait_for_selector("text=may only look")
+    doc.goto(f"{home}/diary")
+    assert "20 U" in doc.content()
+    assert doc.locator("form[method=post]:not([action='/logout'])").count() == 0  # nothing to change
+    doc.goto(f"{home}/recordings/1")
+    assert doc.locator("form[action$='/delete']").count() == 0
+    doc.screenshot(path=shots / "clinician-read-only.png", full_page=True)
+    clinic.close()
     ctx.close()
