@@ -334,12 +334,14 @@ def measure_video(
         if bar is not None:
             bar.close()
     px, decoded, skin, lm_info = whole.px, whole.decoded, whole.skin, whole.lm_info
+    whole.px = {}  # to_signals' table replaces these arrays; do not keep both
     decoded.header_frames = info.n_frames_header
     t = px.pop("t")
     n = len(t)
     index, nfaces, framed = px.pop("index"), px.pop("faces"), px.pop("in_frame")
     fps = float((n - 1) / (t[-1] - t[0])) if n > 1 and t[-1] > t[0] else float(info.fps_nominal)
     signals, cal = to_signals(px, index, t, nfaces, fps, settings, framed)
+    del px
     # frames decoded from damaged data are never measured (media.video.DecodeReport)
     damaged = np.zeros(n, dtype=bool)
     damaged[[i for i in decoded.damaged if i < n]] = True
@@ -355,9 +357,10 @@ def measure_video(
             f"no face was found in any of the {n} frames of {path}; film the face from the "
             "front, well lit, filling a good part of the picture"
         )
-    if skin is not None:
-        signals = pd.concat([signals, skin.result(n, signals["mm_per_px"].to_numpy(),
-                                                  signals["quality_ok"].to_numpy())], axis=1)
+    if skin is not None:  # new columns, not a concatenated copy of the table
+        moved = skin.result(n, signals["mm_per_px"].to_numpy(), signals["quality_ok"].to_numpy())
+        for col in moved.columns:
+            signals[col] = moved[col].to_numpy()
     if lm_info.max_faces_seen > 1:
         logger.info("several faces in view; following one: %s", lm_info.face_selection)
     run = RunInfo(

@@ -203,8 +203,8 @@ def to_signals(
             cols[f"{measure}_{side}_mm"] = px[f"{measure}_{side}"] * mm_per_px
     for side in ("left", "right"):
         cols[f"ear_{side}"] = px[f"ear_{side}"]
+    # float32 but the times, column by column: never the whole table in float64 at once
+    cols = {c: v.astype(np.float32) if v.dtype == np.float64 and c != "time_s" else v for c, v in cols.items()}
     df = pd.DataFrame(cols)
     assert len(df) == n
-    float_cols = [c for c in df.columns if df[c].dtype == np.float64 and c != "time_s"]
-    df[float_cols] = df[float_cols].astype(np.float32)
     return df, cal

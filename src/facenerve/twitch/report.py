@@ -30,6 +30,22 @@ PANELS = [  # the measures twitch detection reads (skin motion when it was measu
 ]
 
 
+ENVELOPE_BINS = 3000  # a figure ~1000 px wide: more points than this per line are drawn as their envelope
+
+
+def envelope(t: np.ndarray, y: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
+    """The line ``y(t)`` as drawn: unchanged up to ``2 * bins`` points, else each bin's lowest
+    and highest value (NaN where a bin has none), so that an hour's plot costs what 3 minutes'
+    does and looks the same at the report's width."""
+    if len(t) <= 2 * bins:
+        return t, y
+    edges = np.linspace(0, len(t), bins + 1).astype(int)[:-1]
+    y = np.asarray(y, dtype=np.float64)
+    lo, hi = np.fmin.reduceat(y, edges), np.fmax.reduceat(y, edges)
+    tb = t[edges]
+    return np.repeat(tb, 2), np.column_stack([lo, hi]).ravel()
+
+
 def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
     plt = plt_agg()
     t = signals["time_s"].to_numpy()
@@ -37,7 +53,8 @@ def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
     fig, axes = plt.subplots(len(panels) + 1, 1, figsize=(11, 2.0 * (len(panels) + 1)), sharex=True)
     for ax, (measure, label) in zip(axes, panels, strict=False):
         for side in ("left", "right"):
-            ax.plot(t, signals[f"{measure}_{side}_mm"], lw=0.8, color=COLORS[side], label=f"{side}")
+            ax.plot(*envelope(t, signals[f"{measure}_{side}_mm"].to_numpy()), lw=0.8, color=COLORS[side],
+                    label=f"{side}")
         ax.set_ylabel(label, fontsize=8)
         ax.legend(loc="upper right", fontsize=7)
     ax = axes[-1]
@@ -52,10 +69,11 @@ def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
                     lw=6, color=color, solid_capstyle="butt")
             if e["kind"] == "twitch":
                 ax.text(e["onset_s"], ypos[e["side"]] + 0.25, e["region"], fontsize=6)
-    bad = ~signals["quality_ok"].to_numpy()
+    tb, bad = envelope(t, (~signals["quality_ok"].to_numpy()).astype(float))
+    bad = bad > 0  # a bin with any untrusted frame is grey
     if bad.any():
         for a in axes:
-            a.fill_between(t, 0, 1, where=bad, transform=a.get_xaxis_transform(), color="#eee", zorder=0)
+            a.fill_between(tb, 0, 1, where=bad, transform=a.get_xaxis_transform(), color="#eee", zorder=0)
     axes[-1].set_xlabel("time (s); grey: no trusted face")
     return fig_to_img(fig)
 
