@@ -183,3 +183,20 @@ def test_a_link_to_a_folder_stays_a_link(tmp_path):
     write_atomically(link, _write_run("newer"))
     assert link.is_symlink() and _runs_seen(real) == {"newer"}
     assert (real / "mine.txt").read_text() == "keep me"
+
+
+def test_a_long_signal_is_drawn_as_its_envelope_keeping_every_peak_and_gap():
+    import numpy as np
+
+    from facenerve.twitch.report import envelope
+
+    t = np.arange(100_000) / 30.0
+    y = np.zeros_like(t)
+    y[12_345] = 7.0  # one frame's twitch
+    y[50_000:50_100] = np.nan  # a gap longer than a bin
+    tb, yb = envelope(t, y, bins=1000)
+    assert len(tb) == len(yb) == 2000
+    assert np.nanmax(yb) == 7.0 and np.nanmin(yb) == 0.0
+    assert np.isnan(yb).any()
+    short_t, short_y = envelope(t[:1500], y[:1500], bins=1000)
+    assert np.array_equal(short_t, t[:1500]) and np.array_equal(short_y, y[:1500])
