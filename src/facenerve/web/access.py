@@ -30,24 +30,19 @@ def shared_patients(db: Session, clinician: User) -> list[User]:
                   key=lambda u: u.name.lower())
 
 
-def can_see(db: Session, user: User, patient_id: int) -> bool:
+def can_see(db: Session, user: User, patient_id: int, write: bool = False) -> bool:
+    """May ``user`` see (``write``: also change) this patient's data?"""
     if user.role == "patient":
         return user.id == patient_id
     if user.role == "clinician":
-        return db.scalar(select(Share.id).where(
-            Share.clinician_id == user.id, Share.patient_id == patient_id,
-            Share.status == "accepted")) is not None
+        q = select(Share.id).where(Share.clinician_id == user.id, Share.patient_id == patient_id,
+                                   Share.status == "accepted")
+        return db.scalar(q.where(Share.can_write.is_(True)) if write else q) is not None
     return False
 
 
 def can_write(db: Session, user: User, patient_id: int) -> bool:
-    if user.role == "patient":
-        return user.id == patient_id
-    if user.role == "clinician":
-        return db.scalar(select(Share.id).where(
-            Share.clinician_id == user.id, Share.patient_id == patient_id,
-            Share.status == "accepted", Share.can_write.is_(True))) is not None
-    return False
+    return can_see(db, user, patient_id, write=True)
 
 
 def patient_for(db: Session, user: User, patient_id: int) -> User:
