@@ -59,8 +59,9 @@ class User:
     def register(self) -> None:
         self.call("GET", "/login")
         pw = "load test password"
-        r = self.form("/register", {"name": self.email, "email": self.email, "password": pw, "password2": pw})
-        if r is not None and r.status_code == 303:
+        self.form("/register", {"name": self.email, "email": self.email, "password": pw, "password2": pw})
+        r = self.form("/login", {"email": self.email, "password": pw})  # registering does not log in
+        if r is not None and r.status_code == 303 and r.headers["location"].startswith("/p/"):
             self.pid = int(r.headers["location"].rsplit("/", 1)[1])
 
     def session(self, rounds: int, video: Path | None) -> None:

@@ -80,7 +80,10 @@ class Browser:
         return self.client.post(url, data=data, **kw)
 
     def register(self, email: str, name: str = "Test", password: str = "correct horse battery") -> int:
+        """Register and log in; the patient's id (-1 for other roles)."""
         r = self.post("/register", {"name": name, "email": email, "password": password, "password2": password})
+        assert r.status_code == 303 and r.headers["location"] == "/login?registered=1", r.text
+        r = self.login(email, password)
         assert r.status_code == 303, r.text
         return int(r.headers["location"].split("/")[-1]) if r.headers["location"].startswith("/p/") else -1
 

@@ -116,6 +116,10 @@ def _register(page, base: str, email: str, name: str) -> str:
     page.fill("input[name=password]", "correct horse battery")
     page.fill("input[name=password2]", "correct horse battery")
     page.click("button[type=submit]")
+    page.wait_for_url("**/login?registered=1")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("button[type=submit]")
     page.wait_for_url("**/p/*")
     return page.url
 

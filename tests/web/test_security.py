@@ -120,6 +120,7 @@ def test_the_audit_trail_records_logins_refusals_and_changes_but_no_health_data(
     assert b.post(f"/p/{pid}/diary", {**DAY, "notes": "private words"}).status_code == 303
     assert browser().login("ann@example.org", "wrong password!").status_code == 401
     assert b.get(f"/p/{pid + 1}").status_code == 404
+    assert b.get(f"/p/{pid}/report.html").status_code == 200  # an export
     assert b.post(f"/p/{pid}/diary", {**DAY, "csrf": "forged.x"}, csrf=False).status_code == 403
     with app.state.sessions() as db:
         events = [(e.action, e.outcome, e.user_id, e.target) for e in db.scalars(select(AuditEvent))]
@@ -128,6 +129,7 @@ def test_the_audit_trail_records_logins_refusals_and_changes_but_no_health_data(
     assert ("POST /p/{pid}/diary", "ok", pid, f"/p/{pid}/diary") in events
     assert ("GET /p/{pid}", "not-found", pid, f"/p/{pid + 1}") in events
     assert ("POST /p/{pid}/diary", "refused", pid, f"/p/{pid}/diary") in events
+    assert ("GET /p/{pid}/report.html", "export", pid, f"/p/{pid}/report.html") in events
     assert not any("private" in str(e) for e in events)
     admin = browser()
     admin.register("root@example.org")
@@ -239,3 +241,16 @@ def test_no_generated_input_makes_a_server_error(tmp_path):
         assert r.status_code < 500, (method, url, form, r.status_code)
 
     call()
+
+
+def test_registering_says_the_same_whether_or_not_the_address_has_an_account(app, browser):
+    pw = "correct horse battery"
+    first = browser().post("/register", {"name": "Ann", "email": "ann@example.org", "password": pw, "password2": pw})
+    again = browser().post("/register", {"name": "Eve", "email": "ann@example.org", "password": pw, "password2": pw})
+    assert first.status_code == again.status_code == 303
+    assert first.headers["location"] == again.headers["location"] == "/login?registered=1"
+    assert "fn_session" not in first.headers.get("set-cookie", "") + again.headers.get("set-cookie", "")
+    # and a wrong password says the same for a known and an unknown address
+    a, b = browser().login("ann@example.org", "not the password"), browser().login("nobody@example.org", pw)
+    assert a.status_code == b.status_code == 401
+    assert "wrong e-mail or password" in a.text and "wrong e-mail or password" in b.text

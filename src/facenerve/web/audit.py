@@ -3,8 +3,9 @@ who, when and from where. Entries name actions and ids (the URL's route), never 
 
 Shape contract
     ``record(db, action, user_id, target, outcome, address)`` adds one ``AuditEvent``.
-    ``from_response(app, request, status)`` records what a finished request did: a change
-    (any successful POST) or a refusal (401, 403, 404, 413, 429), from the request alone.
+    ``from_response(request, status)`` records what a finished request did: a change (any
+    successful POST), an export (a report or video downloaded) or a refusal (401, 403, 404,
+    413, 429), from the request alone.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .models import AuditEvent
 from .security import SESSION_COOKIE, session_user
 
 REFUSALS = {401: "refused", 403: "refused", 404: "not-found", 413: "too-large", 429: "rate-limited"}
+EXPORTS = ("/report", "/report.html", "/report.pdf", "/video")  # health data leaving the app
 
 
 def address(request: Request) -> str:
@@ -32,7 +34,8 @@ def record(db: Session, action: str, user_id: int | None, target: str = "", outc
 def from_response(request: Request, status: int) -> None:
     """Record a finished request when it changed data or was refused (see the contract)."""
     change = request.method not in ("GET", "HEAD", "OPTIONS") and status < 400
-    if not change and status not in REFUSALS:
+    export = request.method == "GET" and status == 200 and request.url.path.endswith(EXPORTS)
+    if not (change or export) and status not in REFUSALS:
         return
     if request.url.path in ("/login", "/register", "/logout") and status < 400:
         return  # the account routes record these themselves, with the user they concern
@@ -41,4 +44,4 @@ def from_response(request: Request, status: int) -> None:
     with request.app.state.sessions() as db:
         user = session_user(db, request.cookies.get(SESSION_COOKIE))
         record(db, action, user.id if user else None, request.url.path,
-               "ok" if change else REFUSALS[status], address(request))
+               "ok" if change else "export" if export else REFUSALS[status], address(request))

@@ -72,20 +72,25 @@ async def register(request: Request, db: Session = Depends(get_db)):
             raise forms.FormError(problem)
         if password != f.get("password2"):
             raise forms.FormError("the two passwords differ")
-        if db.scalar(select(User.id).where(User.email == email)):
-            raise forms.FormError("an account with this e-mail already exists; log in instead")
     except forms.FormError as err:
         return render(request, "register.html", {"error": str(err), "form": dict(f)}, status=400)
-    user = User(email=email, name=name, password_hash=hash_password(password), role="patient")
-    db.add(user)
-    db.commit()
-    record(db, "register", user.id, where=address(request))
-    return _login_response(request, db, user, None)
+    # The same answer, in the same time, whether or not the address already has an account:
+    # registering reveals nothing. The new account logs in like any other.
+    password_hash = hash_password(password)
+    existing = db.scalar(select(User.id).where(User.email == email))
+    if existing is None:
+        user = User(email=email, name=name, password_hash=password_hash, role="patient")
+        db.add(user)
+        db.commit()
+        record(db, "register", user.id, where=address(request))
+    else:
+        record(db, "register", existing, email, "exists", address(request))
+    return RedirectResponse("/login?registered=1", status_code=303)
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None):
-    return render(request, "login.html", {"next": next})
+def login_form(request: Request, next: str | None = None, registered: int = 0):
+    return render(request, "login.html", {"next": next, "registered": registered == 1})
 
 
 @router.post("/login")

@@ -62,8 +62,21 @@ def _delete(db: Session, model, item_id: int, patient: User, page: str) -> Redir
     return _back(patient.id, page)
 
 
-VIDEO_TYPES = {".mp4": "video/mp4", ".m4v": "video/mp4", ".mov": "video/quicktime", ".webm": "video/webm",
-               ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
+def _video_type(stored: Path) -> str:
+    """The stored file's video type, from its container as FFmpeg reads it."""
+    from ..errors import InputError
+    from ..media.video import probe
+
+    try:
+        names = set(probe(stored).container.split(","))
+    except InputError:
+        return "application/octet-stream"
+    suffix = stored.suffix.lower()
+    if names & {"mp4", "mov"}:
+        return "video/quicktime" if suffix == ".mov" else "video/mp4"
+    if names & {"matroska", "webm"}:
+        return "video/webm" if suffix == ".webm" else "video/x-matroska"
+    return "video/x-msvideo" if "avi" in names else "application/octet-stream"
 
 
 @router.get("/api/protocol")
@@ -288,10 +301,10 @@ def recording_video(pid: int, rid: int, patient: User = Depends(_patient), db: S
     rec = owned(db, Recording, rid, patient)
     if not rec.video_path or not Path(rec.video_path).is_file():
         raise not_found()
-    # the type comes from the stored file (always a video suffix), never from the name the
-    # uploader gave, and the browser saves it rather than rendering it
+    # the type comes from what the stored file is (probed), never from the name the uploader
+    # gave, and the browser saves it rather than rendering it
     stored = Path(rec.video_path)
-    media_type = VIDEO_TYPES.get(stored.suffix.lower(), "application/octet-stream")
+    media_type = _video_type(stored)
     name = f"{Path(rec.original_name).stem or 'recording'}{stored.suffix}"
     return FileResponse(stored, media_type=media_type, filename=name, content_disposition_type="attachment")
 
