@@ -254,3 +254,12 @@ def test_registering_says_the_same_whether_or_not_the_address_has_an_account(app
     a, b = browser().login("ann@example.org", "not the password"), browser().login("nobody@example.org", pw)
     assert a.status_code == b.status_code == 401
     assert "wrong e-mail or password" in a.text and "wrong e-mail or password" in b.text
+
+
+def test_many_failed_logins_from_one_address_do_not_lock_out_everyone_there(app, browser):
+    """Twenty failures from one address (every local user is 127.0.0.1) leave others able to log in."""
+    browser().register("ann@example.org")
+    intruder = browser()
+    for i in range(20):
+        intruder.login(f"guess{i % 4}@example.org", "wrong password")
+    assert browser().login("ann@example.org").status_code == 303
