@@ -101,8 +101,11 @@ def test_lean_facemesh_call_gives_the_public_calls_landmarks():
     from facenerve.simulate.render import example_video
 
     frames = [f.rgb for f, _ in zip(iter_frames(example_video()), range(20), strict=False)]
+    probe = MediaPipeFaceMesh(AnalysisSettings())
+    assert probe._process_lean(frames[0]) is not None  # these internals are MediaPipe 0.10's
+    probe.close()
+    # two fresh meshes, each tracking through the same frames
     lean, public = MediaPipeFaceMesh(AnalysisSettings()), MediaPipeFaceMesh(AnalysisSettings(), lean=False)
-    assert lean._process_lean(frames[0]) is not None  # these internals are MediaPipe 0.10's
     try:
         for rgb in frames:
             a, b = lean.process(rgb), public.process(rgb)
