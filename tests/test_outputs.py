@@ -200,3 +200,9 @@ def test_a_long_signal_is_drawn_as_its_envelope_keeping_every_peak_and_gap():
     assert np.isnan(yb).any()
     short_t, short_y = envelope(t[:1500], y[:1500], bins=1000)
     assert np.array_equal(short_t, t[:1500]) and np.array_equal(short_y, y[:1500])
+
+
+def test_reports_fit_a_phone_screen():
+    from facenerve.reporting import page
+
+    assert "name='viewport' content='width=device-width" in page("Report", "<p>body</p>")

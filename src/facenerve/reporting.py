@@ -38,7 +38,9 @@ def table(rows: dict[str, Any]) -> str:
 
 
 def page(title: str, body: str) -> str:
-    return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>"
+    return (f"<!doctype html><html><head><meta charset='utf-8'>"
+            "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<title>{html.escape(title)}</title>"
             f"<style>{STYLE}</style></head><body><h1>{html.escape(title)}</h1>{body}"
             "<p class='note'>Made by facenerve on this computer; nothing was sent anywhere. "
             "Measurements support, and do not replace, a clinician's examination.</p></body></html>")

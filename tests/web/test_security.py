@@ -263,3 +263,14 @@ def test_many_failed_logins_from_one_address_do_not_lock_out_everyone_there(app,
     for i in range(20):
         intruder.login(f"guess{i % 4}@example.org", "wrong password")
     assert browser().login("ann@example.org").status_code == 303
+
+
+def test_each_symptom_question_offers_dont_know_once(app, browser):
+    import re
+
+    b = browser()
+    pid = b.register("ann@example.org")
+    page = b.post(f"/p/{pid}/triage", {"complaints": ["twitching", "weakness"], "action": "more"}).text
+    names = re.findall(r'type="radio" name="([^"]+)" value="unknown"', page)
+    assert names and len(names) == len(set(names))  # one "don't know" per question
+    assert ">unknown<" not in page.replace(" ", "")
