@@ -72,27 +72,6 @@ def _idx(points: Iterable[int]) -> list[int]:
     return [_AT[p] for p in points]
 
 
-def _eye_centres(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoints of each eye's corners, right then left, [n, 2] each."""
-    return tuple(points[:, _idx((ix.eye_outer, ix.eye_inner))].mean(axis=1) for ix in (RIGHT, LEFT))
-
-
-def template(points: np.ndarray) -> np.ndarray:
-    """Median face shape of frames [n, len(MOTION_POINTS), 2] px, in crop pixels
-    [len(MOTION_POINTS), 2]: eyes level, ``EYE_SPAN`` apart, on the line ``EYE_LINE``."""
-    p = points.astype(np.float64)
-    right, left = _eye_centres(p)
-    origin = (right + left) / 2
-    ex = left - right
-    span = np.linalg.norm(ex, axis=1, keepdims=True)
-    ex = ex / span
-    ey = np.stack([-ex[:, 1], ex[:, 0]], axis=1)  # as geometry.aligned_frame: towards the chin
-    rel = p - origin[:, None, :]
-    aligned = np.stack([np.einsum("npk,nk->np", rel, ex), np.einsum("npk,nk->np", rel, ey)], axis=2)
-    shape = np.nanmedian(aligned / span[:, :, None], axis=0)
-    return shape * EYE_SPAN * CROP + np.array([CROP / 2, EYE_LINE * CROP])
-
-
 def _discs(tmpl: np.ndarray) -> dict[str, np.ndarray]:
     yy, xx = np.mgrid[0:CROP, 0:CROP]
 
@@ -197,7 +176,9 @@ class Steadier:
 
 
 def typical_face() -> np.ndarray:
-    """The fixed template, crop pixels [len(MOTION_POINTS), 2] (``template`` of real faces)."""
+    """The fixed template, crop pixels [len(MOTION_POINTS), 2]: the median over real faces of
+    each frame's shape, rotated and scaled so that the eyes' corner midpoints lie level,
+    ``EYE_SPAN * CROP`` apart, centred on the line ``EYE_LINE * CROP``."""
     import json
     from importlib.resources import files
 

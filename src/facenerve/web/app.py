@@ -55,7 +55,9 @@ class SecurityHeaders(BaseHTTPMiddleware):
         request.state.csrf = csrf_token(request.app.state.secret,
                                         csrf_binding(request.cookies.get(SESSION_COOKIE), browser))
         response = await call_next(request)
-        await run_in_threadpool(audit.from_response, request, response.status_code)
+        what = audit.outcome(request, response.status_code)
+        if what is not None:  # most requests record nothing: no database work for them
+            await run_in_threadpool(audit.from_response, request, what)
         response.headers.setdefault("Content-Security-Policy", CSP)
         response.headers.update(SECURITY_HEADERS)
         response.headers.setdefault("Cache-Control", "no-store")

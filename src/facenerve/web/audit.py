@@ -3,9 +3,9 @@ who, when and from where. Entries name actions and ids (the URL's route), never 
 
 Shape contract
     ``record(db, action, user_id, target, outcome, address)`` adds one ``AuditEvent``.
-    ``from_response(request, status)`` records what a finished request did: a change (any
-    successful POST), an export (a report or video downloaded) or a refusal (401, 403, 404,
-    413, 429), from the request alone.
+    ``outcome(request, status)`` says what a finished request did, if anything worth a line:
+    a change (any successful POST), an export (a report or video downloaded) or a refusal
+    (401, 403, 404, 413, 429); ``from_response(request, outcome)`` records it.
 """
 
 from __future__ import annotations
@@ -31,17 +31,26 @@ def record(db: Session, action: str, user_id: int | None, target: str = "", outc
     db.commit()
 
 
-def from_response(request: Request, status: int) -> None:
-    """Record a finished request when it changed data or was refused (see the contract)."""
-    change = request.method not in ("GET", "HEAD", "OPTIONS") and status < 400
-    export = request.method == "GET" and status == 200 and request.url.path.endswith(EXPORTS)
-    if not (change or export) and status not in REFUSALS:
-        return
+def outcome(request: Request, status: int) -> str | None:
+    """What a finished request is for the trail (``ok`` a change, ``export``, or a refusal),
+    or None when there is nothing to record; cheap, from the request alone."""
     if request.url.path in ("/login", "/register", "/logout") and status < 400:
-        return  # the account routes record these themselves, with the user they concern
+        return None  # the account routes record these themselves, with the user they concern
+    if request.method not in ("GET", "HEAD", "OPTIONS") and status < 400:
+        return "ok"
+    if request.method == "GET" and status == 200 and request.url.path.endswith(EXPORTS):
+        return "export"
+    return REFUSALS.get(status)
+
+
+def from_response(request: Request, what: str) -> None:
+    """Record a finished request (``outcome``): its route, path, user and address. The user is
+    the one the request's own login check found, else it is looked up."""
     route = request.scope.get("route")
     action = f"{request.method} {getattr(route, 'path', None) or request.url.path}"
     with request.app.state.sessions() as db:
-        user = session_user(db, request.cookies.get(SESSION_COOKIE))
-        record(db, action, user.id if user else None, request.url.path,
-               "ok" if change else "export" if export else REFUSALS[status], address(request))
+        user_id = getattr(request.state, "user_id", None)
+        if user_id is None:
+            user = session_user(db, request.cookies.get(SESSION_COOKIE))
+            user_id = user.id if user else None
+        record(db, action, user_id, request.url.path, what, address(request))

@@ -30,7 +30,9 @@ def get_db(request: Request) -> Iterator[Session]:
 
 
 def optional_user(request: Request, db: Session = Depends(get_db)) -> User | None:
-    return session_user(db, request.cookies.get(SESSION_COOKIE), request.app.state.config.idle_minutes)
+    user = session_user(db, request.cookies.get(SESSION_COOKIE), request.app.state.config.idle_minutes)
+    request.state.user_id = user.id if user else None  # for the audit trail, without a second lookup
+    return user
 
 
 def current_user(user: User | None = Depends(optional_user)) -> User:
