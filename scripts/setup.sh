@@ -9,3 +9,7 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[dev]"
+# axe-core for the browser tests' accessibility checks (npm registry; skipped without npm)
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/web/js --no-audit --no-fund --silent
+fi

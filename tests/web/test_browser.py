@@ -216,3 +216,186 @@ def test_patient_journey_in_the_browser(server, chromium, shots):
     doc.screenshot(path=shots / "clinician-read-only.png", full_page=True)
     clinic.close()
     ctx.close()
+
+
+# ---- every page at a desktop's and a phone's width: layout, accessibility, forms that keep input
+
+AXE = Path(__file__).parent / "js" / "node_modules" / "axe-core" / "axe.min.js"
+WIDTHS = (1280, 390)
+
+
+def _axe_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page (WCAG 2.1 A and AA rules)."""
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => (await axe.run(document, {runOnly: {type: 'tag',
+        values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']}})).violations
+        .map(v => ({id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+def _check_page(page, url: str, name: str, width: int, shots: Path, problems: list[str]) -> None:
+    r = page.goto(url)
+    assert r is not None and r.status < 500, (url, r and r.status)
+    page.wait_for_load_state("networkidle")
+    over = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    if over > 0:
+        problems.append(f"{name} at {width} px scrolls sideways by {over} px")
+    problems += [f"{name} at {width} px: axe {v['id']} ({v['impact']}): {v['help']} at {v['nodes']}"
+                 for v in _axe_violations(page)]
+    page.screenshot(path=shots / f"{name}-{width}.png", full_page=True)
+
+
+@pytest.fixture(scope="module")
+def seeded(server):
+    """A patient with months of data shared (read only) with a clinician."""
+    from facenerve.web.models import Share, User
+
+    from .seed import seed_patient
+
+    if not AXE.exists():
+        pytest.fail(f"{AXE} is missing: run 'npm ci --prefix tests/web/js' (scripts/setup.sh does)")
+    pid = seed_patient(server.app, "cara@example.org", "Cara Seeded")
+    from facenerve.web.security import hash_password
+
+    with server.app.state.sessions() as db:
+        doc = User(email="dr.pages@example.org", name="Dr Pages", role="clinician",
+                   password_hash=hash_password("correct horse battery"))
+        db.add(doc)
+        db.flush()
+        db.add(Share(clinician_id=doc.id, patient_email="cara@example.org", patient_id=pid, status="accepted"))
+        db.commit()
+    return pid
+
+
+def _login(ctx, base: str, email: str):
+    page = ctx.new_page()
+    page.goto(f"{base}/login")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", "correct horse battery")
+    page.click("main button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    return page
+
+
+def test_every_page_fits_a_phone_and_passes_axe(server, chromium, shots, seeded):
+    from facenerve.web.models import Recording
+
+    with server.app.state.sessions() as db:
+        recs = {r.original_name: r.id for r in db.query(Recording).filter(Recording.owner_id == seeded)}
+    home = f"{server}/p/{seeded}"
+    patient_pages = {
+        "overview": home, "record": f"{home}/record", "recordings": f"{home}/recordings",
+        "exam-result": f"{home}/recordings/{recs['exam-3.mp4']}",
+        "twitch-not-enough": f"{home}/recordings/{recs['twitch-2.mp4']}",
+        "diary": f"{home}/diary", "symptom-check": f"{home}/triage", "sharing": f"{server}/sharing",
+        "settings": f"{server}/settings", "report-html": f"{home}/report.html", "not-found": f"{server}/no/such/page",
+    }
+    clinician_pages = {"clinician-list": f"{server}/clinic", "clinician-overview": home,
+                       "clinician-visit": f"{home}/visit", "clinician-diary": f"{home}/diary"}
+    problems: list[str] = []
+    for width in WIDTHS:
+        for email, pages in (("cara@example.org", patient_pages), ("dr.pages@example.org", clinician_pages)):
+            ctx = chromium.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+            page = _login(ctx, server, email)
+            for name, url in pages.items():
+                _check_page(page, url, name, width, shots, problems)
+            if width == 390:  # the navigation folds into a menu
+                page.goto(f"{server}/settings")
+                assert page.locator("header").bounding_box()["height"] < 70
+                assert not page.locator("#nav").is_visible()
+                page.click(".menu-toggle")
+                assert page.locator("#nav a[href='/settings']").is_visible()
+            ctx.close()
+        anon = chromium.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+        for name, url in (("login", f"{server}/login"), ("register", f"{server}/register")):
+            _check_page(anon.new_page(), url, name, width, shots, problems)
+        anon.close()
+    assert problems == []
+
+
+def test_the_pages_say_what_the_data_supports(server, chromium, seeded):
+    """The same finding everywhere, with its footage; 'not enough to judge' in words; the
+    incomplete exam names what to redo; the clinician sees trends and what is new."""
+    from sqlalchemy import update
+
+    from facenerve.web.models import Share
+
+    with server.app.state.sessions() as db:  # as if the clinician had never opened the patient
+        db.execute(update(Share).where(Share.patient_id == seeded).values(last_viewed_at=None))
+        db.commit()
+    ctx = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = _login(ctx, server, "cara@example.org")
+    home = f"{server}/p/{seeded}"
+    page.goto(home)
+    twitch = page.inner_text("section[aria-labelledby=h-twitch]")
+    assert "Not enough to judge" in twitch and "from 4 s of steady resting video of 19 s recorded" in twitch
+    exam = page.inner_text("section[aria-labelledby=h-exam]")
+    assert "House-Brackmann II (provisional)" in exam and "incomplete exam" in exam
+    assert "Wrinkle your nose" in exam  # the movement to redo, in the exam's own words
+    page.goto(f"{home}/recordings")
+    assert page.locator("text=Not enough to judge").count() == 1
+    assert page.locator("text=after a long day at work").count() == 1  # the upload's note
+    ctx.close()
+
+    doc = chromium.new_context(viewport={"width": 1280, "height": 900})
+    page = _login(doc, server, "dr.pages@example.org")
+    page.goto(f"{server}/clinic")
+    row = page.inner_text("#patients tbody tr")
+    assert "Cara Seeded" in row and "new" in row and "not opened yet" in row
+    assert "better: House-Brackmann III → II" in row  # the last two graded exams
+    assert "better: 5.5 → 1.2 twitches/min" in row  # the one without enough footage does not count
+    page.goto(home)  # opening the patient counts as looking
+    page.goto(f"{server}/clinic?only=new")
+    assert "No patient matches" in page.content()
+    page.goto(f"{server}/clinic?q=nobody")
+    assert "No patient matches" in page.content()
+    page.goto(f"{home}/visit")
+    text = page.inner_text("main")
+    assert "facenerve no. " in text and "Sources" in text and "Baugh RF" in text
+    doc.close()
+
+
+def test_forms_keep_what_was_typed(server, chromium, seeded):
+    """A refused diary day is shown again with every value and a message at the bad field;
+    a form sent after the session ended comes back, after login, with the draft."""
+    from sqlalchemy import delete
+
+    from facenerve.web.models import AuthSession
+
+    ctx = chromium.new_context(viewport={"width": 390, "height": 900})
+    page = _login(ctx, server, "cara@example.org")
+    page.goto(f"{server}/p/{seeded}/diary")
+    form = "form[action$='/diary']"
+    page.fill(f"{form} input[name=sleep_hours]", "30")
+    page.fill(f"{form} input[name=stress]", "4")
+    page.fill(f"{form} textarea[name=notes]", "slept badly, eye jumping")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert page.input_value(f"{form} input[name=sleep_hours]") == "30"
+    assert page.input_value(f"{form} input[name=stress]") == "4"
+    assert page.input_value(f"{form} textarea[name=notes]") == "slept badly, eye jumping"
+    assert "Sleep must be a number between 0 and 24" in page.inner_text("#day-sleep_hours-error")
+    assert page.get_attribute(f"{form} input[name=sleep_hours]", "aria-invalid") == "true"
+
+    # the session ends on the server while the form is open
+    page.fill(f"{form} input[name=sleep_hours]", "6.5")
+    with server.app.state.sessions() as db:
+        db.execute(delete(AuthSession))
+        db.commit()
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_url("**/login?*expired=1*")
+    assert "Your session ended" in page.content()
+    page.fill("main input[name=email]", "cara@example.org")
+    page.fill("main input[name=password]", "correct horse battery")
+    page.click("main button[type=submit]")
+    page.wait_for_url(f"**/p/{seeded}/diary")
+    assert "What you typed before was kept" in page.content()
+    assert page.input_value(f"{form} input[name=sleep_hours]") == "6.5"
+    assert page.input_value(f"{form} textarea[name=notes]") == "slept badly, eye jumping"
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_url("**/diary?saved=day")
+    assert "The day is saved." in page.content() and "slept badly, eye jumping" in page.content()
+    page.goto(f"{server}/p/{seeded}/diary")  # the draft went with the save
+    assert "What you typed before was kept" not in page.content()
+    ctx.close()

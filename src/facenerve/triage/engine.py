@@ -44,7 +44,9 @@ def _condition_level(cid: str, facts: Mapping[str, Any], k: Knowledge) -> tuple[
     for u in c.get("urgency_when", []):
         if holds(u["when"], facts, k.facts):
             return u["level"], u["why"], u["source"]
-    return c["urgency"], f"the usual need of {c['name']}", c["source"]
+    level = {"self_care": "self-care", "routine": "a routine appointment", "urgent": "an urgent review",
+             "emergency": "emergency care"}.get(c["urgency"], c["urgency"])
+    return c["urgency"], f"it usually calls for {level}", c["source"]
 
 
 def _evaluate(facts: Mapping[str, Any], k: Knowledge) -> _Eval:

@@ -93,6 +93,24 @@ def rates_figure(events: pd.DataFrame, duration_s: float) -> str:
     return fig_to_img(fig)
 
 
+def events_timeline(events: pd.DataFrame, duration_s: float) -> str:
+    """Each event as a mark at its time, one row per kind and side: for recordings too short
+    for a rate per minute."""
+    plt = plt_agg()
+    rows = [(k, s) for k in ("twitch", "closure", "movement", "blink") for s in ("left", "right", "both")
+            if ((events["kind"] == k) & (events["side"] == s)).any()]
+    fig, ax = plt.subplots(figsize=(11, 0.5 + 0.35 * max(len(rows), 1)))
+    for i, (kind, side) in enumerate(rows):
+        sel = events[(events["kind"] == kind) & (events["side"] == side)]
+        ax.broken_barh(list(zip(sel["onset_s"], np.maximum(sel["offset_s"] - sel["onset_s"], duration_s / 400), strict=True)),
+                       (i - 0.35, 0.7), color=COLORS.get(side, "#2ca02c") if kind != "blink" else "#2ca02c")
+    ax.set_yticks(range(len(rows)), [f"{k} {s}" for k, s in rows])
+    ax.set_xlim(0, max(duration_s, 1.0))
+    ax.set_ylim(-0.6, max(len(rows), 1) - 0.4)
+    ax.set_xlabel("time (s)")
+    return fig_to_img(fig)
+
+
 def analysis_report(result: AnalysisResult) -> str:
     info = result.info
     parts = ["<h2>Recording</h2>", table({
@@ -127,7 +145,10 @@ def analysis_report(result: AnalysisResult) -> str:
         parts += ["<h2>Twitch finding</h2>", table(rows), f"<p class='note'>{html.escape(f['note'])}</p>"]
     parts += ["<h2>Each side over time</h2>", signals_figure(result.signals, result.events)]
     if result.events is not None and len(result.events):
-        parts += ["<h2>Rates per minute</h2>", rates_figure(result.events, info.duration_s)]
+        if info.duration_s >= 60:  # a rate per minute needs a minute
+            parts += ["<h2>Rates per minute</h2>", rates_figure(result.events, info.duration_s)]
+        else:
+            parts += ["<h2>Events over time</h2>", events_timeline(result.events, info.duration_s)]
         parts += ["<h2>Events</h2>", result.events.to_html(index=False, border=0)]
     parts += ["<h2>Settings and versions</h2>",
               f"<pre>{html.escape(json.dumps({'settings': info.settings, 'versions': info.versions}, indent=1))}</pre>"]

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 from contextlib import asynccontextmanager
+from urllib.parse import urlencode
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 from starlette.middleware.base import BaseHTTPMiddleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 
@@ -158,13 +160,36 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "") or request.url.path.startswith("/api/")
 
 
+def _page_user(request: Request):
+    """The logged-in user, for the navigation of an error page (None when not logged in or
+    when the database cannot be read: an error page must not fail in turn)."""
+    try:
+        with request.app.state.sessions() as db:
+            user = session_user(db, request.cookies.get(SESSION_COOKIE), request.app.state.config.idle_minutes)
+            if user is not None:
+                db.expunge(user)
+            return user
+    except Exception:  # noqa: BLE001
+        return None
+
+
 def _error_response(request: Request, status: int, message: str) -> Response:
     if _wants_json(request):
         return JSONResponse({"error": message}, status_code=status)
     csrf = getattr(request.state, "csrf", "")
     return templates.TemplateResponse(request, "error.html", {"status": status, "message": message,
-                                                              "user": None, "csrf": csrf},
+                                                              "user": _page_user(request), "csrf": csrf},
                                       status_code=status)
+
+
+def _back_to_form(request: Request) -> str:
+    """Where to return after logging in again: the page the refused form was on (its Referer,
+    when it is this site's), else the form's own address."""
+    own = f"{request.url.scheme}://{request.url.netloc}"
+    referer = request.headers.get("referer") or ""
+    if referer.startswith(own + "/"):
+        return referer[len(own):]
+    return request.url.path
 
 
 def create_app(config: WebConfig | None = None, start_workers: bool = True) -> FastAPI:
@@ -194,9 +219,14 @@ def create_app(config: WebConfig | None = None, start_workers: bool = True) -> F
 
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired):
-        if _wants_json(request) or request.method != "GET":
+        """A page asks to log in and comes back. A form sent after the session ended goes back,
+        after login, to the page it came from, where the browser restores the draft it kept
+        (``app.js``); a script gets 401."""
+        if _wants_json(request) or request.method not in ("GET", "POST"):
             return JSONResponse({"error": "log in first"}, status_code=401)
-        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        target = request.url.path if request.method == "GET" else _back_to_form(request)
+        return RedirectResponse(f"/login?{urlencode({'next': target, 'expired': int(request.method == 'POST')})}",
+                                status_code=303)
 
     @app.exception_handler(HTTPException)
     async def _http(request: Request, exc: HTTPException):

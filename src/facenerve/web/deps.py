@@ -14,11 +14,18 @@ from sqlalchemy.orm import Session
 
 from .. import __version__
 from .models import User
+from .reports import num
 from .security import CSRF_COOKIE, SESSION_COOKIE, csrf_binding, csrf_ok, session_user
+from .trends import MIN_DAYS_FOR_ASSOCIATION, describe
 
 HERE = Path(__file__).parent
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.globals["version"] = __version__
+
+
+templates.env.filters["num"] = num
+templates.env.globals["describe"] = describe
+templates.env.globals["min_days"] = MIN_DAYS_FOR_ASSOCIATION
 
 class LoginRequired(Exception):
     pass
@@ -74,8 +81,15 @@ async def csrf_protect(request: Request) -> None:
         raise HTTPException(403, "the form has expired or came from another site; reload the page and try again")
 
 
+# what a form's redirect may confirm (``?saved=KEY``): fixed words, nothing from the address
+SAVED = {"day": "The day is saved.", "treatment": "The treatment is added.", "deleted": "Deleted.",
+         "settings": "Your settings are saved.", "password": "Your password is changed.",
+         "grant": "The right to add and delete is changed.", "shared": "Sharing is changed."}
+
+
 def render(request: Request, name: str, context: dict[str, Any] | None = None, status: int = 200,
            user: User | None = None) -> Response:
     ctx = {"user": user, "csrf": request.state.csrf, "can_write": getattr(request.state, "can_write", True),
+           "saved": SAVED.get(request.query_params.get("saved", "")), "values": {}, "errors": {},
            **(context or {})}
     return templates.TemplateResponse(request, name, ctx, status_code=status)

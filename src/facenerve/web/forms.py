@@ -9,6 +9,29 @@ class FormError(ValueError):
     pass
 
 
+class Fields:
+    """Reads a whole form, field by field, keeping what was typed and one message per bad
+    field, so that a refused form is shown again with every value and every message.
+
+    >>> f = Fields({"sleep": "30"}); f("sleep", number, "Sleep", 0, 24); f.errors
+    {'sleep': 'Sleep must be a number between 0 and 24'}
+    """
+
+    def __init__(self, form) -> None:
+        self.form = form
+        self.values: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+
+    def __call__(self, name: str, read, *args, **kw):
+        raw = self.form.get(name)
+        self.values[name] = "" if raw is None else str(raw)
+        try:
+            return read(raw, *args, **kw)
+        except FormError as err:
+            self.errors[name] = str(err)
+            return None
+
+
 def text(value: str | None, label: str, max_len: int = 2000, required: bool = False) -> str:
     v = (value or "").strip()
     if required and not v:

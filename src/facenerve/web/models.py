@@ -96,6 +96,8 @@ class Share(Base):
     code_hash: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    # when the clinician last opened the patient's overview: what is new since is counted from it
+    last_viewed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
     clinician: Mapped[User] = relationship(foreign_keys=[clinician_id], lazy="joined")
     patient: Mapped[User | None] = relationship(foreign_keys=[patient_id], lazy="joined")
 

@@ -89,8 +89,8 @@ async def register(request: Request, db: Session = Depends(get_db)):
 
 
 @router.get("/login")
-def login_form(request: Request, next: str | None = None, registered: int = 0):
-    return render(request, "login.html", {"next": next, "registered": registered == 1})
+def login_form(request: Request, next: str | None = None, registered: int = 0, expired: int = 0):
+    return render(request, "login.html", {"next": next, "registered": registered == 1, "expired": expired == 1})
 
 
 @router.post("/login")
@@ -128,8 +128,8 @@ def logout(request: Request, user: User | None = Depends(optional_user), db: Ses
 
 
 @router.get("/settings")
-def settings_form(request: Request, user: User = Depends(current_user), saved: int = 0):
-    return render(request, "settings.html", {"saved": saved}, user=user)
+def settings_form(request: Request, user: User = Depends(current_user)):
+    return render(request, "settings.html", {}, user=user)
 
 
 @router.post("/settings")
@@ -147,14 +147,15 @@ async def settings_save(request: Request, user: User = Depends(current_user), db
             if problem:
                 raise forms.FormError(problem)
     except forms.FormError as err:
-        return render(request, "settings.html", {"error": str(err)}, status=400, user=user)
+        values = {"name": str(f.get("name") or ""), "onset_date": str(f.get("onset_date") or "")}
+        return render(request, "settings.html", {"error": str(err), "values": values}, status=400, user=user)
     user.name, user.onset_date = name, onset
     user.keep_video = f.get("keep_video") == "on"
     if new_pw:
         user.password_hash = hash_password(new_pw)
         end_sessions(db, user, keep=request.cookies.get(SESSION_COOKIE))
     db.commit()
-    return RedirectResponse("/settings?saved=1", status_code=303)
+    return RedirectResponse(f"/settings?saved={'password' if new_pw else 'settings'}", status_code=303)
 
 
 # ---- sharing: a clinician invites, the patient accepts ------------------------------------------
@@ -178,7 +179,7 @@ async def sharing_decide(share_id: int, action: str, request: Request, user: Use
             raise HTTPException(400, f"this invitation is {share.status}; accept it first")
         share.can_write = action == "allow-changes"
         db.commit()
-        return RedirectResponse("/sharing", status_code=303)
+        return RedirectResponse("/sharing?saved=grant", status_code=303)
     allowed = {"accept": ("pending", "accepted"), "decline": ("pending", "declined"),
                "revoke": ("accepted", "revoked")}
     if action not in allowed or share.status != allowed[action][0]:
@@ -195,14 +196,28 @@ async def sharing_decide(share_id: int, action: str, request: Request, user: Use
     share.patient_id = user.id
     share.can_write = False  # a new acceptance starts read only
     db.commit()
-    return RedirectResponse("/sharing", status_code=303)
+    return RedirectResponse("/sharing?saved=shared", status_code=303)
+
+
+def _clinic_page(request: Request, db: Session, user: User, q: str = "", only: str = "",
+                 sort: str = "attention", **extra):
+    from .workspace import FILTERS, SORTS, clinic_rows
+
+    only = only if only in FILTERS else ""
+    sort = sort if sort in SORTS else "attention"
+    q = q[:120]
+    return render(request, "clinic.html", {"rows": clinic_rows(db, user, q, only, sort), "pending": _pending(db, user),
+                                           "q": q, "only": only, "sort": sort, "sorts": SORTS, "filters": FILTERS,
+                                           "n_patients": len(shared_patients(db, user)), **extra}, user=user)
 
 
 @router.get("/clinic")
-def clinic(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db)):
+def clinic(request: Request, user: User = Depends(current_user), db: Session = Depends(get_db),
+           q: str = "", only: str = "", sort: str = "attention"):
+    """The clinician's patient list: latest results, trend since the last look, urgency and
+    what is new, sorted (``sort``) and filtered (``only``, and ``q`` on name or e-mail)."""
     _only(user, "clinician")
-    return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": _pending(db, user)},
-                  user=user)
+    return _clinic_page(request, db, user, q, only, sort)
 
 
 INVITES_PER_DAY = 20  # invitations (new or renewed) one clinician may send in a day
@@ -231,8 +246,7 @@ async def clinic_invite(request: Request, user: User = Depends(current_user), db
     share.code_hash, share.created_at = code_digest(code), utcnow()
     db.commit()
     # Same answer whether or not the address has an account: nothing is revealed.
-    return render(request, "clinic.html", {"patients": shared_patients(db, user), "pending": _pending(db, user),
-                                           "new_code": code, "new_email": email}, user=user)
+    return _clinic_page(request, db, user, new_code=code, new_email=email)
 
 
 def _pending(db: Session, user: User) -> list[Share]:

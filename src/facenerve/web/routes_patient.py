@@ -34,7 +34,19 @@ from .models import (
     TriageRecord,
     User,
 )
-from .reports import analysed, html_report, patient_data, pdf_report, recordings_of, treatments_of
+from .reports import (
+    analysed,
+    date_range,
+    diary_month,
+    html_report,
+    identifier,
+    patient_data,
+    pdf_report,
+    recordings_of,
+    report_notes,
+    summary,
+    treatments_of,
+)
 from .trends import exam_series, palsy_figure, twitch_figure, twitch_series
 
 router = APIRouter(dependencies=[Depends(csrf_protect)])
@@ -59,7 +71,7 @@ def _back(pid: int, page: str = "") -> RedirectResponse:
 def _delete(db: Session, model, item_id: int, patient: User, page: str) -> RedirectResponse:
     db.delete(owned(db, model, item_id, patient))
     db.commit()
-    return _back(patient.id, page)
+    return _back(patient.id, f"{page}?saved=deleted")
 
 
 def _video_type(stored: Path) -> str:
@@ -89,8 +101,35 @@ def protocol(user: User = Depends(current_user)) -> dict[str, Any]:
 @router.get("/p/{pid}")
 def overview(request: Request, pid: int, user: User = Depends(current_user),
              patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    """The patient's overview. A clinician also sees what is new since they last looked
+    (and opening it counts as looking)."""
+    from .workspace import mark_viewed, new_since
+
     data = patient_data(db, patient)
-    return render(request, "overview.html", {"patient": patient, **data}, user=user)
+    since = new = None
+    if user.role == "clinician":
+        since = mark_viewed(db, user, patient, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        new = new_since(db, patient, since)
+    audience = "patient" if user.id == patient.id else "doctor"
+    return render(request, "overview.html", {"patient": patient, **data, "since": since, "new": new,
+                                             "summary": summary(patient, data, audience)}, user=user)
+
+
+@router.get("/p/{pid}/visit")
+def visit(request: Request, pid: int, user: User = Depends(current_user),
+          patient: User = Depends(_patient), db: Session = Depends(get_db)):
+    """A page to read before a visit: the summary, changes since the last look, the latest
+    finding of each kind with its footage, the symptom check, treatments and the diary's month."""
+    from .workspace import trend
+
+    data = patient_data(db, patient)
+    done = analysed(data["recordings"])
+    notes, cites = report_notes(data)
+    return render(request, "visit.html", {
+        "patient": patient, **data, "summary": summary(patient, data, "doctor"), "notes": notes,
+        "sources": cites.items, "ident": identifier(patient), "span": date_range(data),
+        "trends_since": {k: trend(k, done, None) for k in ("twitch", "exam")},
+        "month": diary_month(data["diary"], data["today"])}, user=user)
 
 
 @router.get("/p/{pid}/figures/{name}.svg")
@@ -332,7 +371,7 @@ def recording_delete(pid: int, rid: int, patient: User = Depends(_patient), db: 
     db.execute(delete(Job).where(Job.recording_id == rec.id))
     db.delete(rec)
     db.commit()
-    return _back(pid, "/recordings")
+    return _back(pid, "/recordings?saved=deleted")
 
 
 # ---- diary and treatments -----------------------------------------------------------------------
@@ -343,33 +382,37 @@ def diary(request: Request, pid: int, user: User = Depends(current_user), patien
     return _diary_page(request, user, patient, db)
 
 
-def _diary_page(request: Request, user: User, patient: User, db: Session, error: str | None = None):
-    """The diary page; ``error`` comes from a refused form, never from the query string."""
+def _diary_page(request: Request, user: User, patient: User, db: Session, form: str | None = None,
+                fields: forms.Fields | None = None):
+    """The diary page; a refused ``form`` ("day" or "treatment") is shown again with what was
+    typed and a message at each bad field (400)."""
     entries = db.scalars(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id)
                          .order_by(DiaryEntry.day.desc()).limit(120)).all()
     treatments = db.scalars(select(Treatment).where(Treatment.owner_id == patient.id)
                             .order_by(Treatment.day.desc())).all()
+    refused = fields is not None and bool(fields.errors)
     return render(request, "diary.html", {"patient": patient, "entries": entries, "treatments": treatments,
                                           "kinds": TREATMENTS, "today": dt.date.today().isoformat(),
-                                          "error": error}, user=user, status=400 if error else 200)
+                                          "form": form, "values": fields.values if refused else {},
+                                          "errors": fields.errors if refused else {}},
+                  user=user, status=400 if refused else 200)
 
 
 @router.post("/p/{pid}/diary")
 async def diary_save(request: Request, pid: int, user: User = Depends(current_user),
                      patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    f = await request.form()
-    try:
-        day = forms.day(f.get("day"), "Day")
-        values = {
-            "sleep_hours": forms.number(f.get("sleep_hours"), "Sleep", 0, 24),
-            "caffeine_drinks": forms.number(f.get("caffeine_drinks"), "Caffeine", 0, 30),
-            "alcohol_units": forms.number(f.get("alcohol_units"), "Alcohol", 0, 50),
-            "stress": forms.number(f.get("stress"), "Stress", 0, 10, integer=True),
-            "twitching": forms.number(f.get("twitching"), "Twitching", 0, 10, integer=True),
-            "notes": forms.text(f.get("notes"), "Notes", 2000),
-        }
-    except forms.FormError as err:
-        return _diary_page(request, user, patient, db, error=str(err))
+    f = forms.Fields(await request.form())
+    day = f("day", forms.day, "Day")
+    values = {
+        "sleep_hours": f("sleep_hours", forms.number, "Sleep", 0, 24),
+        "caffeine_drinks": f("caffeine_drinks", forms.number, "Caffeine", 0, 30),
+        "alcohol_units": f("alcohol_units", forms.number, "Alcohol", 0, 50),
+        "stress": f("stress", forms.number, "Stress", 0, 10, integer=True),
+        "twitching": f("twitching", forms.number, "Twitching", 0, 10, integer=True),
+        "notes": f("notes", forms.text, "Notes", 2000),
+    }
+    if f.errors:
+        return _diary_page(request, user, patient, db, "day", f)
     entry = db.scalar(select(DiaryEntry).where(DiaryEntry.owner_id == patient.id, DiaryEntry.day == day))
     if entry is None:
         entry = DiaryEntry(owner_id=patient.id, day=day)
@@ -377,7 +420,7 @@ async def diary_save(request: Request, pid: int, user: User = Depends(current_us
     for k, v in values.items():
         setattr(entry, k, v)
     db.commit()
-    return _back(pid, "/diary")
+    return _back(pid, "/diary?saved=day")
 
 
 @router.post("/p/{pid}/diary/{eid}/delete")
@@ -388,17 +431,15 @@ def diary_delete(pid: int, eid: int, patient: User = Depends(_patient), db: Sess
 @router.post("/p/{pid}/treatments")
 async def treatment_add(request: Request, pid: int, user: User = Depends(current_user),
                         patient: User = Depends(_patient), db: Session = Depends(get_db)):
-    f = await request.form()
-    try:
-        t = Treatment(owner_id=patient.id, kind=forms.choice(f.get("kind"), "Treatment", list(TREATMENTS)),
-                      day=forms.day(f.get("day"), "Date"), dose=forms.text(f.get("dose"), "Dose", 120),
-                      muscles=forms.text(f.get("muscles"), "Muscles", 255),
-                      notes=forms.text(f.get("notes"), "Notes", 2000))
-    except forms.FormError as err:
-        return _diary_page(request, user, patient, db, error=str(err))
+    f = forms.Fields(await request.form())
+    t = Treatment(owner_id=patient.id, kind=f("kind", forms.choice, "Treatment", list(TREATMENTS)),
+                  day=f("day", forms.day, "Date"), dose=f("dose", forms.text, "Dose", 120),
+                  muscles=f("muscles", forms.text, "Muscles", 255), notes=f("notes", forms.text, "Notes", 2000))
+    if f.errors:
+        return _diary_page(request, user, patient, db, "treatment", f)
     db.add(t)
     db.commit()
-    return _back(pid, "/diary")
+    return _back(pid, "/diary?saved=treatment")
 
 
 @router.post("/p/{pid}/treatments/{tid}/delete")

@@ -48,6 +48,8 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
             "weaker_side": e.get("weaker_side"),
             "exam_status": (e.get("exam_status") or {}).get("status"),
             "exam_status_reason": (e.get("exam_status") or {}).get("reason"),
+            "tasks_found": list((e.get("exam_status") or {}).get("tasks_found") or []),
+            "tasks_missing": list((e.get("exam_status") or {}).get("tasks_missing") or []),
             "provisional": bool(e.get("provisional")),
             "notes": [n for n in e.get("notes", []) if n.startswith("Provisional")],
             "synkinesis": bool(e.get("synkinesis", {}).get("detected")),
@@ -70,6 +72,7 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
         "finding_status": finding.get("status", "not_enough_footage"),
         "finding_reason": finding.get("reason", "this recording predates twitch findings; analyse it again"),
         "assessable_s": (t.get("footage") or {}).get("assessable_s"),
+        "recorded_s": (t.get("footage") or {}).get("recorded_s"),
         "twitches_per_min": rate(main),
         "twitch_side": "both" if len(affected) == 2 else (affected[0] if affected else "none"),
         "twitches_per_min_left": rate("left"), "twitches_per_min_right": rate("right"),
@@ -81,6 +84,72 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
         "analysed_s": t.get("analysed_s"),
     })
     return out
+
+
+MIN_GOOD_REST_S = 60.0  # a minute of steady resting footage: a rate worth comparing over time
+
+
+def describe(kind: str, m: dict[str, Any]) -> dict[str, Any]:
+    """One recording's finding in words, the same on every page and in both reports: a
+    headline, the reason, the footage it rests on, a quality badge (good | limited | poor) and,
+    when the result is partial, what to redo. "Not enough to judge" is a result like any other.
+
+    Shape contract: ``m`` from ``metrics_from_summary``; out: JSON-ready dict of strings."""
+    if kind == "exam":
+        return _describe_exam(m)
+    status, secs, recorded = m.get("finding_status"), m.get("assessable_s"), m.get("recorded_s")
+    of = f" of {recorded:.0f} s recorded" if recorded else ""
+    footage = (f"from {secs:.0f} s of steady resting video{of}" if secs is not None
+               else "footage not known: analyse the recording again")
+    if status == "spasm":
+        rate = m.get("twitches_per_min")
+        headline = f"Spasm pattern, {m.get('twitch_side')} side" + (f": {rate:.1f} twitches/min" if rate is not None else "")
+    elif status == "no_spasm":
+        headline = "No spasm seen"
+    else:
+        headline = "Not enough to judge"
+    if status not in ("spasm", "no_spasm") or secs is None:
+        quality = "poor"
+    elif secs < MIN_GOOD_REST_S:
+        quality = "limited"
+    else:
+        quality = "good"
+    redo = ("Record again: a minute or more sitting still, facing the camera in good light, without "
+            "talking." if quality != "good" else "")
+    return {"headline": headline, "reason": m.get("finding_reason") or "", "footage": footage,
+            "quality": quality, "quality_label": QUALITY_LABEL[quality], "redo": redo,
+            "judged": status in ("spasm", "no_spasm")}
+
+
+QUALITY_LABEL = {"good": "good footage", "limited": "limited footage", "poor": "not enough footage"}
+
+
+def _describe_exam(m: dict[str, Any]) -> dict[str, Any]:
+    from ..exam.protocol import load_protocol
+
+    tasks = {t.id: t for t in load_protocol().tasks if t.measure != "rest"}
+    status = m.get("exam_status")
+    found, missing = m.get("tasks_found") or [], m.get("tasks_missing") or []
+    footage = (f"from {len(found)} of the {len(tasks)} exam movements" if status else
+               "tasks not known: analyse the recording again")
+    if status == "not_an_exam" or m.get("hb_roman") is None:
+        headline, quality = "Not graded: not enough to judge", "poor"
+    else:
+        headline = f"House-Brackmann {m['hb_roman']}" + (" (provisional)" if m.get("provisional") else "")
+        quality = "limited" if (m.get("provisional") or missing) else "good"
+    if status == "not_an_exam" or not found:
+        redo = ("Record the guided exam (Record, then Start guided exam): it prompts each movement in "
+                "turn, face the camera, in good light.")
+    elif missing:
+        redo = "Record the exam again, doing these movements clearly: " + " ".join(
+            f"{tasks[t].prompt}" for t in missing if t in tasks)
+    else:
+        redo = ""
+    reason = m.get("exam_status_reason") or ""
+    return {"headline": headline, "reason": reason, "footage": footage, "quality": quality,
+            "quality_label": {"good": "complete exam", "limited": "incomplete exam",
+                              "poor": "not an exam"}[quality], "redo": redo,
+            "judged": quality != "poor"}
 
 
 def twitch_series(recordings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -143,8 +212,8 @@ def palsy_course(series: Sequence[dict[str, Any]], onset: dt.date | None, today:
         return res
     if onset is None:
         res["status"] = "no_onset"
-        res["notes"].append("Enter the day the weakness started (Settings) to compare recovery with the "
-                            "expected course.")
+        res["notes"].append("The day the weakness started is not known, so recovery is not compared "
+                            "with the expected course.")
         return res
     days_now = (today - onset).days
     first, last = series[0], series[-1]
@@ -228,8 +297,9 @@ def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
         for t in treatments:
             ax.axvline(t["day"], color="#2ca02c" if t["kind"] == "botulinum_toxin" else "#888",
                        ls="--", lw=1)
-            ax.annotate("toxin" if t["kind"] == "botulinum_toxin" else t["kind"], (t["day"], 1.0),
-                        xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7)
+            ax.annotate("toxin" if t["kind"] == "botulinum_toxin" else t["kind"].replace("_", " "),
+                        (t["day"], 0.97), xycoords=("data", "axes fraction"), rotation=90, va="top",
+                        ha="left", fontsize=7, xytext=(2, 0), textcoords="offset points")
         ax.set_ylabel("twitches per minute")
         ax.set_ylim(bottom=0)
         import matplotlib.dates as mdates
@@ -243,7 +313,7 @@ def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
     else:
         if not series:
             return None
-        fig, axes = plt.subplots(1, 2, figsize=(9, 3))
+        fig, axes = plt.subplots(1, 2, figsize=(9, 3), sharex=True)
         x0 = onset or series[0]["day"]
         days = [(s["day"] - x0).days for s in series]
         axes[0].plot(days, [s["hb"] for s in series], "o-")
@@ -259,6 +329,7 @@ def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
                 ax.annotate(lab, (d, 0.02), xycoords=("data", "axes fraction"), fontsize=7, rotation=90)
             ax.set_xlabel("days since onset" if onset else "days since first exam")
         axes[1].axhspan(65, 100, color="#2ca02c", alpha=0.08, lw=0)
+        axes[0].set_xlim(min(0, *days) - 5, max(REFER_DAYS, *days) + 5)  # both panels: onset to 3 months at least
     fig.tight_layout()
     import io
 

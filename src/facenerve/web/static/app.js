@@ -1,5 +1,51 @@
-// Small helpers shared by pages: confirm before deleting, follow an analysis's progress.
+// Small helpers shared by every page: the phone menu, drafts that survive a refused or
+// expired form, confirm before deleting, follow an analysis's progress.
 "use strict";
+
+const toggle = document.querySelector(".menu-toggle");
+if (toggle) {
+  const nav = document.getElementById(toggle.getAttribute("aria-controls"));
+  toggle.addEventListener("click", () => {
+    const open = toggle.getAttribute("aria-expanded") !== "true";
+    toggle.setAttribute("aria-expanded", String(open));
+    nav.classList.toggle("open", open);
+  });
+}
+
+// A form marked data-draft keeps what was typed in this tab's sessionStorage when it is sent.
+// If the server confirms ("saved"), the page's drafts are dropped; if the form comes back
+// without the server's own copy (the session had ended, the login page sent us back here),
+// the draft is put back. Logging out drops every draft.
+const draftKey = (form) => `draft:${location.pathname}|${form.getAttribute("action")}`;
+document.querySelectorAll("form[data-draft]").forEach((form) => {
+  const key = draftKey(form);
+  if (document.querySelector(".saved")) {
+    sessionStorage.removeItem(key);
+  } else if (!form.querySelector(".field-error") && sessionStorage.getItem(key)) {
+    const draft = JSON.parse(sessionStorage.getItem(key));
+    for (const [name, value] of Object.entries(draft)) {
+      const el = form.elements.namedItem(name);
+      if (el && "value" in el) el.value = value;
+    }
+    const note = document.createElement("p");
+    note.className = "alert";
+    note.setAttribute("role", "status");
+    note.textContent = "What you typed before was kept: check it and send it again.";
+    form.insertBefore(note, form.querySelector("input, select, textarea, label"));
+  }
+  form.addEventListener("submit", () => {
+    const draft = {};
+    for (const el of form.elements) {
+      if (el.name && el.name !== "csrf" && el.type !== "password" && el.type !== "file" && "value" in el) {
+        draft[el.name] = el.value;
+      }
+    }
+    sessionStorage.setItem(key, JSON.stringify(draft));
+  });
+});
+document.querySelectorAll("form[action='/logout']").forEach((form) => {
+  form.addEventListener("submit", () => sessionStorage.clear());
+});
 document.querySelectorAll("form[data-confirm]").forEach((form) => {
   form.addEventListener("submit", (ev) => {
     if (!window.confirm(form.dataset.confirm)) ev.preventDefault();
