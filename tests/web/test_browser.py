@@ -137,13 +137,18 @@ def test_patient_journey_in_the_browser(server, chromium, shots):
     page.goto(f"{home}/record")
     page.wait_for_selector("#task-list li")
     page.screenshot(path=shots / "record.png")
+    assert not page.locator("#stop").is_visible()  # idle: nothing to stop
+    page.fill("#rec-notes", "first exam at home")
     page.click("#start-exam")
     page.wait_for_selector("#prompt:has-text('eyebrows')", timeout=30000)
+    assert page.locator("#stop").is_visible() and not page.locator("#start-exam").is_visible()
+    assert page.inner_text("#rec-state").startswith("Recording 0:")  # a running timer
     page.screenshot(path=shots / "record-exam-in-progress.png")
     page.wait_for_url("**/recordings/*", timeout=90000)
     page.wait_for_selector("text=House-Brackmann", timeout=180000)
     page.screenshot(path=shots / "exam-result.png", full_page=True)
     assert "timed tasks" in page.content() and "browser" in page.content()
+    assert "first exam at home" in page.inner_text("main")  # the note typed before recording
 
     # 2. an uploaded video of twitching
     page.goto(f"{home}/record")
@@ -398,4 +403,47 @@ def test_forms_keep_what_was_typed(server, chromium, seeded):
     assert "The day is saved." in page.content() and "slept badly, eye jumping" in page.content()
     page.goto(f"{server}/p/{seeded}/diary")  # the draft went with the save
     assert "What you typed before was kept" not in page.content()
+    ctx.close()
+
+
+def test_camera_and_upload_failures_are_said_once_and_lose_nothing(server, chromium, seeded, shots):
+    """A missing camera is said in plain words, once however often Start is pressed; a failed
+    upload keeps the chosen file and sends it again with one click."""
+    from facenerve.simulate.render import example_video
+
+    ctx = chromium.new_context(viewport={"width": 390, "height": 900})
+    ctx.add_init_script("""navigator.mediaDevices.getUserMedia = () =>
+        Promise.reject(new DOMException('Requested device not found', 'NotFoundError'));""")
+    page = _login(ctx, server, "cara@example.org")
+    page.goto(f"{server}/p/{seeded}/record")
+    for _ in range(3):
+        page.click("#start-free")
+        page.wait_for_selector("#rec-error .error")
+    assert page.locator("#rec-error .error").count() == 1
+    said = page.inner_text("#rec-error")
+    assert "No camera was found" in said and "upload" in said and "Requested device" not in said
+    assert page.inner_text("#rec-state").startswith("Ready") and not page.locator("#stop").is_visible()
+    page.screenshot(path=shots / "record-camera-error-390.png", full_page=True)
+
+    calls = []
+
+    def fail_once(route):
+        calls.append(route.request.url)
+        if len(calls) == 1:
+            route.fulfill(status=503, content_type="application/json", body='{"error": "the server is busy"}')
+        else:
+            route.continue_()
+
+    page.route("**/recordings?csrf=*", fail_once)
+    form = "form[action*='/recordings?csrf=']"
+    page.set_input_files(f"{form} input[type=file]", str(example_video()))
+    page.fill(f"{form} input[name=notes]", "uploaded on the second try")
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_selector(f"{form} .error")
+    assert "the server is busy" in page.inner_text(f"{form} .error")
+    assert page.inner_text(f"{form} button[type=submit]") == "Try again"
+    assert page.input_value(f"{form} input[name=notes]") == "uploaded on the second try"
+    page.click(f"{form} button[type=submit]")
+    page.wait_for_url("**/recordings/*")
+    assert len(calls) == 2 and "uploaded on the second try" in page.inner_text("main")
     ctx.close()

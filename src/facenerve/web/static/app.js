@@ -76,3 +76,51 @@ if (job && (job.dataset.status === "queued" || job.dataset.status === "running")
   };
   setTimeout(poll, 1000);
 }
+
+// Uploads with a progress bar. The file stays chosen (or, for a camera recording, in memory)
+// when an upload fails, so sending it again is one click.
+window.facenerveUpload = (url, body, bar) => new Promise((resolve, reject) => {
+  const xhr = new XMLHttpRequest();
+  xhr.open("POST", url);
+  xhr.setRequestHeader("X-CSRF-Token", document.querySelector('meta[name="csrf-token"]').content);
+  xhr.setRequestHeader("Accept", "application/json");
+  bar.hidden = false;
+  bar.value = 0;
+  xhr.upload.onprogress = (e) => { if (e.lengthComputable) bar.value = e.loaded / e.total; };
+  xhr.onload = () => {
+    let answer = {};
+    try { answer = JSON.parse(xhr.responseText); } catch (e) { /* not JSON */ }
+    if (xhr.status === 201) resolve(answer.url);
+    else if (xhr.status === 401) reject(new Error("Your session has ended. Log in again in a new tab, then send the upload again from here."));
+    else reject(new Error(answer.error || `The upload failed (${xhr.status}); try again.`));
+  };
+  xhr.onerror = () => reject(new Error("The upload did not reach the server (is it running?); try again."));
+  xhr.send(body);
+});
+
+document.querySelectorAll("form[data-progress]").forEach((form) => {
+  const bar = document.createElement("progress");
+  bar.max = 1;
+  bar.hidden = true;
+  bar.setAttribute("aria-label", "upload");
+  const alert = document.createElement("div");
+  alert.setAttribute("role", "alert");
+  form.append(bar, alert);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = form.querySelector("button[type=submit]");
+    button.disabled = true;
+    alert.replaceChildren();
+    try {
+      window.location.assign(await window.facenerveUpload(form.action, new FormData(form), bar));
+    } catch (err) {
+      const p = document.createElement("p");
+      p.className = "error";
+      p.textContent = err.message;
+      alert.append(p);
+      bar.hidden = true;
+      button.disabled = false;
+      button.textContent = "Try again";
+    }
+  });
+});
