@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 eval "$(bash scripts/setup_system.sh)"
 .venv/bin/ruff check src tests scripts
+# the browser tests save screenshots of every page at 1280 and 390 px here (an artefact of the run)
+export FACENERVE_SCREENSHOTS=${FACENERVE_SCREENSHOTS:-out/screenshots}
 .venv/bin/python -m pytest -q -rs "$@"

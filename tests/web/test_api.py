@@ -237,3 +237,45 @@ def test_a_stored_video_is_served_as_a_video_whatever_its_uploaded_name(database
     v = b.get(r.json()["url"] + "/video")
     assert v.status_code == 200 and v.headers["content-type"] == "video/mp4"  # what the file is
     assert v.headers["content-disposition"].startswith("attachment") and ".html" not in v.headers["content-disposition"]
+
+
+def test_error_pages_keep_the_layout_and_expired_forms_return_to_their_page(browser):
+    """An unknown address is an HTML page with the navigation (JSON only for scripts); a form
+    sent after the session ended leads to the login page and back to the form's page."""
+    from sqlalchemy import delete
+
+    from facenerve.web.models import AuthSession
+
+    b = browser()
+    pid = b.register("ann@example.org")
+    page = b.get("/no/such/page")
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert '<nav id="nav"' in page.text and f'href="/p/{pid}/diary"' in page.text
+    assert b.get("/no/such/page", headers={"Accept": "application/json"}).json() == {
+        "error": "not found: it does not exist, or it is not yours to see"}
+    token = b.csrf
+    with b.client.app.state.sessions() as db:
+        db.execute(delete(AuthSession))
+        db.commit()
+    r = b.client.post(f"/p/{pid}/diary", data={"csrf": token, "day": "2026-11-01", "notes": "kept"},
+                      headers={"Referer": f"http://testserver/p/{pid}/diary"})
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=%2Fp%2F{pid}%2Fdiary&expired=1"
+    assert "Your session ended" in b.get(r.headers["location"]).text
+
+
+def test_a_refused_diary_day_keeps_every_value_and_says_what_is_wrong_at_the_field(browser):
+    b = browser()
+    pid = b.register("ann@example.org")
+    r = b.post(f"/p/{pid}/diary", {"day": "2026-11-01", "sleep_hours": "30", "stress": "11",
+                                   "caffeine_drinks": "2", "notes": "a long day"})
+    assert r.status_code == 400
+    assert 'id="day-sleep_hours-error">Sleep must be a number between 0 and 24' in r.text
+    assert 'id="day-stress-error">Stress must be a whole number between 0 and 10' in r.text
+    for value in ('value="30"', 'value="11"', 'value="2"', ">a long day</textarea>", 'value="2026-11-01"'):
+        assert value in r.text, value
+    assert "2 fields to correct" in r.text
+    ok = b.post(f"/p/{pid}/diary", {"day": "2026-11-01", "sleep_hours": "6.0", "caffeine_drinks": "2"})
+    assert ok.status_code == 303 and ok.headers["location"] == f"/p/{pid}/diary?saved=day"
+    page = b.get(ok.headers["location"]).text
+    assert "The day is saved." in page and '<td data-label="Sleep (h)">6</td>' in page  # not 6.0

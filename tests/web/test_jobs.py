@@ -93,8 +93,15 @@ def test_a_job_cut_off_by_a_restart_is_picked_up_again(tmp_path, example_bytes):
     with app.state.sessions() as db:
         job = db.scalar(select(Job).where(Job.recording_id == rid))
         assert job.status == "running" and job.attempts == 1
+    time.sleep(4.5)  # no heartbeat for longer than stale_job_s (and two heartbeats)
+    viewer = make_app(url, data, workers=0, stale_job_s=60)  # too soon to pick it up: the page says why
+    with TestClient(viewer):
+        bv = Browser(viewer)
+        bv.login("ann@example.org")
+        said = bv.get(f"/p/{pid}/recordings/{rid}/status").json()["message"]
+        assert said.startswith("no word from the analysis for ") and "picked up again" in said, said
+        assert "no word from the analysis" in bv.get(f"/p/{pid}/recordings/{rid}").text
     app2 = make_app(url, data, workers=1, stale_job_s=3)
-    time.sleep(3.5)  # no heartbeat for longer than stale_job_s
     with TestClient(app2):
         b2 = Browser(app2)
         b2.login("ann@example.org")

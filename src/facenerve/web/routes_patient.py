@@ -23,7 +23,7 @@ from ..media.video import VIDEO_SUFFIXES
 from . import forms
 from .access import can_write, not_found, owned, patient_for
 from .deps import csrf_protect, current_user, get_db, render
-from .jobs import discard_media, enqueue
+from .jobs import HEARTBEAT_S, discard_media, enqueue
 from .models import (
     RECORDING_KINDS,
     TREATMENTS,
@@ -33,6 +33,7 @@ from .models import (
     Treatment,
     TriageRecord,
     User,
+    utcnow,
 )
 from .reports import (
     analysed,
@@ -311,19 +312,38 @@ def _latest_job(db: Session, rec: Recording) -> Job | None:
     return db.scalar(select(Job).where(Job.recording_id == rec.id).order_by(Job.id.desc()).limit(1))
 
 
+def _job_message(job: Job | None, stale_s: float) -> str | None:
+    """The job's own message, or, when its worker has gone quiet (the server restarted, say),
+    what is happening: it is picked up again once ``stale_s`` has passed without a word."""
+    if job is None:
+        return None
+    if job.status == "running" and job.heartbeat_at is not None:
+        quiet = (utcnow() - job.heartbeat_at).total_seconds()
+        if quiet > 2 * HEARTBEAT_S:
+            wait = max(0, round(stale_s - quiet)) + 1
+            return (f"no word from the analysis for {quiet:.0f} s: the server may have restarted. It is "
+                    f"picked up again by itself within about {wait} s; nothing is lost.")
+    return job.message
+
+
 @router.get("/p/{pid}/recordings/{rid}")
 def recording(request: Request, pid: int, rid: int, user: User = Depends(current_user),
               patient: User = Depends(_patient), db: Session = Depends(get_db)):
     rec = owned(db, Recording, rid, patient)
-    return render(request, "recording.html", {"patient": patient, "rec": rec, "job": _latest_job(db, rec)}, user=user)
+    job = _latest_job(db, rec)
+    return render(request, "recording.html", {"patient": patient, "rec": rec, "job": job,
+                                              "job_message": _job_message(job, request.app.state.config.stale_job_s)},
+                  user=user)
 
 
 @router.get("/p/{pid}/recordings/{rid}/status")
-def recording_status(pid: int, rid: int, patient: User = Depends(_patient), db: Session = Depends(get_db)):
+def recording_status(request: Request, pid: int, rid: int, patient: User = Depends(_patient),
+                     db: Session = Depends(get_db)):
     rec = owned(db, Recording, rid, patient)
     job = _latest_job(db, rec)
     return {"status": rec.status, "progress": job.progress if job else None,
-            "message": job.message if job else None, "error": rec.error, "metrics": rec.metrics}
+            "message": _job_message(job, request.app.state.config.stale_job_s), "error": rec.error,
+            "metrics": rec.metrics}
 
 
 @router.get("/p/{pid}/recordings/{rid}/report")
