@@ -52,7 +52,8 @@ class AnalysisSettings:
     )
     # voluntary activity (twitch/activity.py): twitch-like movements during it are not twitches
     speech_open_mm: float = _s(
-        3.0, "Speech: the inner lips open and close by more than this within half a second (mm).",
+        3.0, "Speech: the inner lips open and close by more than this within half a second, or "
+        "open this far beyond their resting opening, for half a second or more (mm).",
         0.1, 50.0
     )
     expression_min_mm: float = _s(

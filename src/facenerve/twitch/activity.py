@@ -12,7 +12,9 @@ Method
     Hemifacial spasm moves one side; people who talk, smile or look around move both, or move
     the jaw and the head. So:
     - speech: the inner lips part and close again (``mouth_open_mm`` ranging more than
-      ``speech_open_mm`` within ``ACTIVITY_WINDOW_S``), going on for ``SPEECH_MIN_S`` or more;
+      ``speech_open_mm`` within ``ACTIVITY_WINDOW_S``), going on for ``SPEECH_MIN_S`` or more,
+      or the mouth held open (``speech_open_mm`` beyond its rolling baseline) as long. A
+      one-sided mouth twitch parts the lips once, for a fraction of a second: not speech;
     - expression: both sides move together: the weaker side's mouth-corner lift or cheek
       lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline (a
       one-sided twitch leaves the other side still, so it never counts);
@@ -91,7 +93,13 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
 
     mouth = signals["mouth_open_mm"].to_numpy(dtype=np.float64) if "mouth_open_mm" in signals else np.zeros(n)
     spread = _centered(mouth, w, "max") - _centered(mouth, w, "min")
-    speech = _lasting(np.nan_to_num(spread) > settings.speech_open_mm, int(round(SPEECH_MIN_S * fps)))
+    # a lip movement lasting d seconds keeps the window's spread up for d plus one window:
+    # speech goes on for SPEECH_MIN_S of movement, a twitch's single parting does not
+    speech = _lasting(np.nan_to_num(spread) > settings.speech_open_mm, int(round(SPEECH_MIN_S * fps)) + w - 1)
+    # or the mouth held open beyond its own resting opening (a jaw drop, an open-mouthed
+    # expression) as long; lips that always rest apart are the person's baseline
+    opened = np.nan_to_num(_from_baseline(mouth, base_w)) > settings.speech_open_mm
+    speech |= _lasting(opened, int(round(SPEECH_MIN_S * fps)))
 
     thr = settings.expression_min_mm
     expr = np.zeros(n, bool)
