@@ -33,6 +33,9 @@ PANELS = [  # the measures twitch detection reads (skin motion when it was measu
 ENVELOPE_BINS = 3000  # a figure ~1000 px wide: more points than this per line are drawn as their envelope
 
 
+MAX_EVENT_LABELS = 100
+
+
 def envelope(t: np.ndarray, y: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
     """The line ``y(t)`` as drawn: unchanged up to ``2 * bins`` points, else each bin's lowest
     and highest value (NaN where a bin has none), so that an hour's plot costs what 3 minutes'
@@ -62,12 +65,17 @@ def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
     ax.set_yticks([0, 1, 2], ["right", "both", "left"])
     ax.set_ylim(-0.5, 2.5)
     if events is not None and len(events):
+        # one bar collection per side and colour, not an artist per event: an hour holds
+        # thousands of events, and a line each would cost tens of MB to draw
         ypos = {"right": 0, "both": 1, "left": 2}
-        for _, e in events.iterrows():
-            color = "#2ca02c" if e["kind"] == "blink" else COLORS[e["side"]]
-            ax.plot([e["onset_s"], max(e["offset_s"], e["onset_s"] + 0.03)], [ypos[e["side"]]] * 2,
-                    lw=6, color=color, solid_capstyle="butt")
-            if e["kind"] == "twitch":
+        color = np.where(events["kind"] == "blink", "#2ca02c", events["side"].map(COLORS).fillna("#7f7f7f"))
+        width = np.maximum(events["offset_s"] - events["onset_s"], 0.03)
+        for (side, c), idx in events.groupby([events["side"], color]).groups.items():
+            ax.broken_barh(list(zip(events.loc[idx, "onset_s"], width[idx], strict=True)),
+                           (ypos[side] - 0.12, 0.24), color=c)
+        twitches = events[events["kind"] == "twitch"]
+        if len(twitches) <= MAX_EVENT_LABELS:  # beyond that the labels would only overlap
+            for _, e in twitches.iterrows():
                 ax.text(e["onset_s"], ypos[e["side"]] + 0.25, e["region"], fontsize=6)
     tb, bad = envelope(t, (~signals["quality_ok"].to_numpy()).astype(float))
     bad = bad > 0  # a bin with any untrusted frame is grey
