@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 
 from facenerve.web.models import AuditEvent
@@ -274,3 +275,16 @@ def test_each_symptom_question_offers_dont_know_once(app, browser):
     names = re.findall(r'type="radio" name="([^"]+)" value="unknown"', page)
     assert names and len(names) == len(set(names))  # one "don't know" per question
     assert ">unknown<" not in page.replace(" ", "")
+
+
+@pytest.mark.parametrize("next_url", ["//evil.example", "/\\evil.example", "/\\/evil.example", "https://evil.example",
+                                      "/p/1\n/x"])
+def test_login_never_sends_the_browser_to_another_site(browser, next_url):
+    """``next`` after login (also where an expired form returns to) is a path on this site or
+    nothing: browsers read "/\\host" as "//host"."""
+    b = browser()
+    b.register("ann@example.org")
+    b.client.cookies.clear()
+    b.client.get("/login")
+    r = b.post("/login", {"email": "ann@example.org", "password": "correct horse battery", "next": next_url})
+    assert r.status_code == 303 and r.headers["location"].startswith("/p/"), r.headers["location"]

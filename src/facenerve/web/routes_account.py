@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
@@ -40,9 +41,18 @@ def home_url(user: User) -> str:
     return {"patient": f"/p/{user.id}", "clinician": "/clinic", "admin": "/admin"}[user.role]
 
 
+def local_path(url: str | None) -> str | None:
+    """``url`` if it is a path on this site, else None: no scheme or host, and no backslash or
+    control character (browsers read "/\\host" as "//host")."""
+    if not url or not url.startswith("/") or url.startswith("//") or any(c == "\\" or ord(c) < 32 for c in url):
+        return None
+    parts = urlsplit(url)
+    return url if not parts.scheme and not parts.netloc else None
+
+
 def _login_response(request: Request, db: Session, user: User, next_url: str | None) -> Response:
     token = new_session(db, user, request.app.state.config.session_hours)
-    safe_next = next_url if next_url and next_url.startswith("/") and not next_url.startswith("//") else None
+    safe_next = local_path(next_url)
     resp = RedirectResponse(safe_next or home_url(user), status_code=303)
     secure = request.app.state.config.secure_cookies
     resp.set_cookie(SESSION_COOKIE, token, httponly=True, samesite="lax", secure=secure, path="/",
