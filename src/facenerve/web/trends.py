@@ -155,7 +155,8 @@ def _describe_exam(m: dict[str, Any]) -> dict[str, Any]:
 def twitch_series(recordings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = [{"id": r["id"], "day": r["day"], "rate": r["metrics"]["twitches_per_min"],
              "side": r["metrics"].get("twitch_side"), "smc": r["metrics"].get("smc_grade"),
-             "jankovic": r["metrics"].get("jankovic_total")}
+             "jankovic": r["metrics"].get("jankovic_total"),
+             "limited": (r["metrics"].get("assessable_s") or 0.0) < MIN_GOOD_REST_S}
             for r in recordings if r["kind"] == "twitch" and r.get("metrics")
             and r["metrics"].get("twitches_per_min") is not None]
     return sorted(rows, key=lambda x: x["day"])
@@ -293,7 +294,14 @@ def _figure(kind: str, series, treatments, onset, fmt: str) -> bytes | None:
         if not series:
             return None
         fig, ax = plt.subplots(figsize=(8, 3))
-        ax.plot([s["day"] for s in series], [s["rate"] for s in series], "o-", color="#d62728", label="twitches/min")
+        ax.plot([s["day"] for s in series], [s["rate"] for s in series], "-", color="#d62728")
+        for limited, face, label in ((False, "#d62728", "a minute or more at rest"),
+                                     (True, "white", "under a minute at rest (less sure)")):
+            pts = [s for s in series if s.get("limited", False) == limited]
+            if pts:
+                ax.plot([s["day"] for s in pts], [s["rate"] for s in pts], "o", color="#d62728",
+                        markerfacecolor=face, label=label)
+        ax.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0, 1.0), ncol=2, frameon=False)
         for t in treatments:
             ax.axvline(t["day"], color="#2ca02c" if t["kind"] == "botulinum_toxin" else "#888",
                        ls="--", lw=1)
