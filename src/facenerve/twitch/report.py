@@ -36,6 +36,11 @@ ENVELOPE_BINS = 3000  # a figure ~1000 px wide: more points than this per line a
 MAX_EVENT_LABELS = 100
 
 
+def _event_colors(events: pd.DataFrame) -> np.ndarray:
+    """Each event's colour: blinks green, other events their side's."""
+    return np.where(events["kind"] == "blink", "#2ca02c", events["side"].map(COLORS).fillna(COLORS["both"]))
+
+
 def envelope(t: np.ndarray, y: np.ndarray, bins: int = ENVELOPE_BINS) -> tuple[np.ndarray, np.ndarray]:
     """The line ``y(t)`` as drawn: unchanged up to ``2 * bins`` points, else each bin's lowest
     and highest value (NaN where a bin has none), so that an hour's plot costs what 3 minutes'
@@ -68,7 +73,7 @@ def signals_figure(signals: pd.DataFrame, events: pd.DataFrame | None) -> str:
         # one bar collection per side and colour, not an artist per event: an hour holds
         # thousands of events, and a line each would cost tens of MB to draw
         ypos = {"right": 0, "both": 1, "left": 2}
-        color = np.where(events["kind"] == "blink", "#2ca02c", events["side"].map(COLORS).fillna("#7f7f7f"))
+        color = _event_colors(events)
         width = np.maximum(events["offset_s"] - events["onset_s"], 0.03)
         for (side, c), idx in events.groupby([events["side"], color]).groups.items():
             ax.broken_barh(list(zip(events.loc[idx, "onset_s"], width[idx], strict=True)),
@@ -111,7 +116,7 @@ def events_timeline(events: pd.DataFrame, duration_s: float) -> str:
     for i, (kind, side) in enumerate(rows):
         sel = events[(events["kind"] == kind) & (events["side"] == side)]
         ax.broken_barh(list(zip(sel["onset_s"], np.maximum(sel["offset_s"] - sel["onset_s"], duration_s / 400), strict=True)),
-                       (i - 0.35, 0.7), color=COLORS.get(side, "#2ca02c") if kind != "blink" else "#2ca02c")
+                       (i - 0.35, 0.7), color=_event_colors(sel)[0])
     ax.set_yticks(range(len(rows)), [f"{k} {s}" for k, s in rows])
     ax.set_xlim(0, max(duration_s, 1.0))
     ax.set_ylim(-0.6, max(len(rows), 1) - 0.4)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .models import TREATMENTS, DiaryEntry, Recording, Treatment, TriageRecord, User
-from .trends import describe, overview, palsy_figure, twitch_figure
+from .trends import TRIGGERS, describe, overview, palsy_figure, twitch_figure
 
 DISCLAIMER = ("facenerve measures a face from ordinary video and reads symptoms; it supports, and "
               "does not replace, a clinician's examination. Grades are estimates.")
@@ -71,8 +71,7 @@ def date_range(data: dict[str, Any]) -> str:
     return f"{min(days)} to {max(days)}" if days else "no data yet"
 
 
-DIARY_FIELDS = {"sleep_hours": "sleep (hours)", "caffeine_drinks": "caffeine (drinks)",
-                "alcohol_units": "alcohol (units)", "stress": "stress (0-10)", "twitching": "self-rated twitching (0-10)"}
+DIARY_FIELDS = {**TRIGGERS, "twitching": "self-rated twitching (0-10)"}
 
 
 def diary_month(diary: list[dict[str, Any]], today: dt.date, days: int = 30) -> dict[str, Any]:

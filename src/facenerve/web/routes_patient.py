@@ -109,7 +109,7 @@ def overview(request: Request, pid: int, user: User = Depends(current_user),
     data = patient_data(db, patient)
     since = new = None
     if user.role == "clinician":
-        since = mark_viewed(db, user, patient, dt.datetime.now(dt.UTC).replace(tzinfo=None))
+        since = mark_viewed(db, user, patient, utcnow())
         new = new_since(db, patient, since)
     audience = "patient" if user.id == patient.id else "doctor"
     return render(request, "overview.html", {"patient": patient, **data, "since": since, "new": new,

@@ -40,16 +40,17 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
     if kind == "exam":
         e = summary.get("exam", {})
         g = e.get("grades", {})
+        status = e.get("exam_status") or {}
         out.update({
             "hb_grade": g.get("house_brackmann", {}).get("grade"),
             "hb_roman": g.get("house_brackmann", {}).get("roman"),
             "sunnybrook": g.get("sunnybrook", {}).get("composite"),
             "eface": g.get("eface", {}).get("total"),
             "weaker_side": e.get("weaker_side"),
-            "exam_status": (e.get("exam_status") or {}).get("status"),
-            "exam_status_reason": (e.get("exam_status") or {}).get("reason"),
-            "tasks_found": list((e.get("exam_status") or {}).get("tasks_found") or []),
-            "tasks_missing": list((e.get("exam_status") or {}).get("tasks_missing") or []),
+            "exam_status": status.get("status"),
+            "exam_status_reason": status.get("reason"),
+            "tasks_found": list(status.get("tasks_found") or []),
+            "tasks_missing": list(status.get("tasks_missing") or []),
             "provisional": bool(e.get("provisional")),
             "notes": [n for n in e.get("notes", []) if n.startswith("Provisional")],
             "synkinesis": bool(e.get("synkinesis", {}).get("detected")),

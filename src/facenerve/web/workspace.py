@@ -21,7 +21,6 @@ from .reports import analysed, recordings_of
 from .trends import describe
 
 URGENCY_RANK = {"emergency": 3, "urgent": 2, "routine": 1, "self_care": 0}
-URGENCY_LABEL = {"emergency": "emergency", "urgent": "urgent", "routine": "routine", "self_care": "self-care"}
 SORTS = {"attention": "needs attention first", "recent": "latest activity first", "name": "name"}
 FILTERS = {"": "all patients", "new": "with something new", "urgent": "urgent or emergency",
            "worse": "getting worse"}
@@ -90,7 +89,7 @@ def patient_row(db: Session, share: Share) -> dict[str, Any]:
     trends = {k: trend(k, done, share.last_viewed_at) for k in ("twitch", "exam")}
     activity = max([r["at"] for r in recs] + ([tri.created_at] if tri else []), default=None)
     return {"patient": p, "latest": latest, "trends": trends,
-            "urgency": tri.urgency if tri else None, "urgency_label": URGENCY_LABEL.get(tri.urgency) if tri else None,
+            "urgency": tri.urgency if tri else None, "urgency_label": tri.result.get("urgency_label") if tri else None,
             "triage_at": tri.created_at if tri else None, "triage_id": tri.id if tri else None,
             "new": new, "viewed_at": share.last_viewed_at, "activity": activity,
             "central": bool(latest["exam"] and latest["exam"]["metrics"].get("central_pattern"))}
