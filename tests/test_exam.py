@@ -76,8 +76,11 @@ def test_grades_monotonic_and_house_brackmann_within_one_grade():
     assert hb == sorted(hb, reverse=True), hb
     assert sb == sorted(sb) and ef == sorted(ef), (sb, ef)
     assert all(abs(h - implied_hb(f)) <= 1 for h, f in zip(hb, factors, strict=True)), hb
-    # 80 % of the other side's movement is within what healthy faces show (grading.NORMAL_RATIO)
-    assert all(g["weaker_side"] == "right" for g in gs[:-2]) and gs[-2]["weaker_side"] == "none"
+    # at 80 % of the other side the median movement is within what healthy faces show
+    # (grading.NORMAL_RATIO), but an eye closing 80 % of the other's is not (healthy eyes differ
+    # by a log spread of 0.1: grading.HEALTHY_LOG_SPREAD): slight weakness, named, II
+    assert all(g["weaker_side"] == "right" for g in gs[:-1]) and gs[-1]["weaker_side"] == "none"
+    assert gs[-2]["grades"]["house_brackmann"]["grade"] == 2
 
 
 def test_forehead_sparing_flags_central_pattern_only():
@@ -87,6 +90,42 @@ def test_forehead_sparing_flags_central_pattern_only():
         assert "urgent" in g["notes"][0]
     for f in (0.0, 0.3, 0.6, 1.0):
         assert not grade(f, central=False)["central_pattern"]
+
+
+def test_weak_side_from_the_clearer_region_and_healthy_spread():
+    """An eye that stays open outweighs a lopsided smile the other way: each task's difference is
+    judged against how much healthy faces differ in that task."""
+    from facenerve.exam.grading import HEALTHY_LOG_SPREAD, side_evidence
+
+    def task(left, right):
+        return {"graded": True, "excursion": {"left": left, "right": right}}
+
+    tasks = {"tight_eye_closure": task(0.6, 1.0), "brow_raise": task(4.0, 4.2),
+             "smile": task(8.0, 5.0), "snarl": task(3.0, 3.0)}
+    z = side_evidence(tasks)
+    assert z["upper"] < 0 < z["lower"]  # the left eye closes less; the left smile is bigger
+    g = grade_exam({"tasks": tasks, "rest": _rest()})
+    assert g["affected_side"] == "left" and g["weaker_side"] == "left"
+    # the same differences, all within healthy faces' spread: no side is named
+    mild = {k: task(v["excursion"]["left"], v["excursion"]["left"] * np.exp(0.5 * HEALTHY_LOG_SPREAD[k]))
+            for k, v in tasks.items()}
+    assert grade_exam({"tasks": mild, "rest": _rest()})["weaker_side"] == "none"
+
+
+def _rest():
+    sig, _ = simulate_exam_signals(1.0, random_state=3)
+    return task_measures(sig, segments_from_protocol(P), P)["rest"]
+
+
+def test_smile_with_the_mouth_open_as_in_speech_is_not_graded():
+    sig, _ = simulate_exam_signals(0.3, "right", random_state=2)
+    segs = segments_from_protocol(P)
+    smile = next(s for s in segs if s.task == "smile")
+    t = sig["time_s"].to_numpy()
+    sig.loc[(t >= smile.start_s) & (t < smile.end_s), "mouth_open_mm"] = 15.0
+    m = task_measures(sig, segs, P)["tasks"]["smile"]
+    assert not m["graded"] and "open 15 mm" in m["reason"] and "speech" in m["reason"]
+    assert task_measures(simulate_exam_signals(0.3, "right", random_state=2)[0], segs, P)["tasks"]["smile"]["graded"]
 
 
 def test_synkinesis_detected_when_injected():

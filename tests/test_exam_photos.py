@@ -178,7 +178,8 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     assert [c["clip"] for c in cases] == ["LivePortrait__driving_d9.mp4"]
     r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, workers=1,
                             progress=False)
-    assert r["healthy_photos"]["hb_I_or_II_pct"] == 100.0 and r["healthy_photos"]["central_flags"] == 0
+    h = r["healthy_photos"]
+    assert h["hb_I_or_II_pct"] == 100.0 and h["not_graded"] == 0 and h["central_flags"] == 0
     peripheral = [x for x in r["per_exam"]["injected"] if not x["central"]]
     assert [x["weaker_side"] for x in peripheral] == [x["side"] for x in peripheral]
     kept = sorted((tmp_path / "out" / "measures").iterdir())

@@ -42,6 +42,10 @@ REST_MOUTH_MM = 3.0  # a resting mouth is closed (lips apart at most this much)
 # movement, as an exam asks for (talking moves the face too, but less)
 PICK = {"brow_raise": ("brow_up", 3.0), "tight_eye_closure": ("closure", 0.6),
         "smile": ("smile", 4.0), "snarl": ("corner_up", 2.5), "lip_pucker": ("pucker", 2.5)}
+# a smile, as an exam asks for it, raises both mouth corners with the lips at most parted
+# (``protocol.SMILE_MAX_OPEN_MM``): a corner pulled out mid-word, or a laugh with the jaw dropped,
+# is not the exam's smile
+SMILE_UP_MM = 2.0
 NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
 FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
@@ -55,6 +59,7 @@ def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
     sides show clearly; the gentle eye closure is the closure's first frame at 80 % of its
     deepest. Frames within 0.5 s of another task's frame are not reused."""
     from ..exam.measures import movement_features, rest_baseline
+    from ..exam.protocol import SMILE_MAX_OPEN_MM
 
     ok = signals["quality_ok"].to_numpy() & ~signals.get("damaged", pd.Series(False, index=signals.index)).to_numpy()
     if ok.sum() < 10:
@@ -84,6 +89,9 @@ def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
         both = np.fmin(side(col, "left"), side(col, "right"))
         if task == "brow_raise":  # eyes open
             both = np.where(np.fmax(side("closure", "left"), side("closure", "right")) < 0.3, both, np.nan)
+        if task == "smile":
+            both = np.where((np.fmin(side("corner_up", "left"), side("corner_up", "right")) >= SMILE_UP_MM)
+                            & (mouth <= SMILE_MAX_OPEN_MM), both, np.nan)
         if task == "snarl":  # the upper lip up, corners not pulled out as in a smile
             both = np.where(np.fmax(side("corner_out", "left"), side("corner_out", "right")) < 1.5, both, np.nan)
         score = np.where(frontal & np.isfinite(both), both, -np.inf)
@@ -342,7 +350,7 @@ def _row(g: dict[str, Any], **truth: Any) -> dict[str, Any]:
         "sunnybrook": gr.get("sunnybrook", {}).get("composite"),
         "eface": gr.get("eface", {}).get("total"),
         "weaker_side": g.get("weaker_side"), "affected_side": g.get("affected_side"),
-        "asymmetry": g.get("asymmetry"),
+        "asymmetry": g.get("asymmetry"), "weakness_z": g.get("weakness_z"),
         "central_flag": bool(g.get("central_pattern")),
         "synkinesis_found": bool(g.get("synkinesis", {}).get("detected")),
         "exam_status": g["exam_status"]["status"],
@@ -481,11 +489,13 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         return {
             "cases": len(rows), "refused": len(rows) - len(ok),
             "house_brackmann": {str(g): sum(r["hb"] == g for r in ok) for g in sorted({r["hb"] for r in ok}, key=str)},
-            "hb_I_or_II_pct": _pct([r["hb"] in (1, 2) for r in ok]),
+            # an exam the grader declines (a task not gradable) is "not enough to judge", not a grade
+            "not_graded": sum(r["hb"] is None for r in ok),
+            "hb_I_or_II_pct": _pct([r["hb"] in (1, 2) for r in ok if r["hb"] is not None]),
             "central_flags": sum(r["central_flag"] for r in ok),
             "synkinesis_flags": sum(r["synkinesis_found"] for r in ok),
-            "worse_than_II": [{k: r[k] for k in ("case", "hb", "hb_reasons", "ratios")} for r in ok
-                              if r["hb"] not in (1, 2)],
+            "worse_than_II_or_not_graded": [{k: r[k] for k in ("case", "hb", "hb_reasons", "ratios")} for r in ok
+                                            if r["hb"] not in (1, 2)],
         }
 
     synk = [r for r in injected if r["synkinesis"] and "error" not in r]

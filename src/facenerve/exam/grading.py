@@ -4,13 +4,20 @@ synkinesis and forehead sparing, each with the sub-measures that produced it.
 Shape contract
     in:  the dict of ``measures.task_measures`` (rest baseline, per-task excursions per side)
     out: dict, JSON-ready: ``weaker_side`` (left|right|none), ``affected_side`` (the side with less
-         movement, graded even when the face is symmetric), ``ratios`` (affected/other per task),
+         movement, graded even when the face is symmetric), ``weakness_z`` (per region, upper and
+         lower, the evidence that the affected side moves less, in healthy faces' spread),
+         ``ratios`` (affected/other per task),
          ``grades`` {house_brackmann, sunnybrook, eface}, ``synkinesis``, ``forehead_sparing``,
          ``central_pattern`` (bool) and ``notes``.
 
 Methods (sources in ../shared/CLINICAL.md):
 - Only graded tasks count (``measures``: enough effort on the stronger side, enough measurable,
   frontal footage); the others are listed with the reason.
+- The affected side, and whether it is weaker than healthy faces are, from the evidence of each
+  region (upper face, mouth): the inverse-variance weighted log(left/right) movement of its
+  graded tasks, the variances those of healthy real faces per task (``HEALTHY_LOG_SPREAD``), as
+  a z score. The side is that of the region with the stronger evidence; it is named weaker when
+  its median movement is below normal or a region's z reaches ``Z_NAMED``.
 - Healthy faces' own asymmetry is taken out first: per task, the affected side's movement as a
   fraction of the other's is divided by ``NORMAL_RATIO`` (the fraction healthy real faces reach,
   learned from ``evaluate real-exams``) and capped at 1 ("normal-scaled").
@@ -18,8 +25,9 @@ Methods (sources in ../shared/CLINICAL.md):
   affected side's normal-scaled median movement over the graded tasks (a median, so that one
   odd task does not decide): I = 8, II = 7, III = 5-6, IV = 3-4, V = 1-2, VI = 0. Clinical
   modifiers of the scale description: incomplete closure at maximal effort (the affected eye
-  closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV;
-  noticeable synkinesis at least III.
+  closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV; a mouth
+  weaker beyond healthy faces' differences (z ``Z_CENTRAL``: "slightly weak with maximum
+  effort") and noticeable synkinesis at least III; any difference beyond them at least II.
 - Sunnybrook (Ross 1996): resting symmetry (eye, cheek, mouth) x5, voluntary movement of the five
   expressions scored 1-5 from the normal-scaled ratio, x4; synkinesis 0-3 per expression;
   composite = voluntary - resting - synkinesis.
@@ -29,7 +37,8 @@ Methods (sources in ../shared/CLINICAL.md):
   dynamic items = normal-scaled ratio x 100; synkinesis items from the palpebral fissure during
   smile and pucker (ocular) and the commissure during gentle eye closure (oral).
 - Forehead sparing (a central pattern) only on clear evidence: the brow moves normally while the
-  mouth corners (smile, snarl) are clearly weak; the figures are given with the flag.
+  mouth is weaker beyond healthy faces' differences and far more clearly than the upper face;
+  the figures are given with the flag.
 """
 
 from __future__ import annotations
@@ -44,17 +53,20 @@ OCULAR_TASKS = ("smile", "snarl", "lip_pucker")
 ORAL_TASKS = ("gentle_eye_closure",)  # a squeeze pulls healthy mouths too; Sunnybrook rates gentle closure
 # Healthy faces move their two sides alike only roughly: in real exams of healthy people (exam
 # tasks cut from ../shared/data/natural, ``evaluate real-exams``) the weaker side's movement is
-# a median 94 % of the other's per task, its lower quartile 80 % (photos; 96 and 84 % by video). Movement at or above this
-# fraction of the other side's counts as normal; below it, as weakness.
+# a median 88 % of the other's per task, its lower quartile 78 % (photos; 90 and 82 % by video).
+# Movement at or above this fraction of the other side's counts as normal; below it, as weakness.
 NORMAL_RATIO = 0.8
 UPPER_FACE = ("brow_raise", "gentle_eye_closure", "tight_eye_closure")
 LOWER_FACE = ("smile", "snarl", "lip_pucker")
-SPARED = 0.9  # forehead sparing: the brow moves at least this much of normal ...
-# ... and the mouth corners at least this much less than normal: at most half of normal. Healthy
-# real photo exams caught mid-speech reach 0.45-0.53 of the other side in both smile and snarl
-# (0.56-0.66 of normal); a false "possible stroke" is worse than a missed central pattern here
-CENTRAL_GAP = 0.5
-COMMISSURE = ("smile", "snarl")  # the lips' own pucker drags the weak side along: not evidence
+# Forehead sparing (a central pattern), on clear evidence only: the brow moves at least this
+# much of normal, by each of its measures, and the mouth's evidence of weakness (``side_evidence``)
+# reaches Z_CENTRAL and at least CENTRAL_DOMINANCE times the upper face's (the eye may be a little
+# weak in a central palsy; in a peripheral one it is as weak as the mouth). Healthy real exams
+# reach a mouth z of 2.1 (one lopsided smile); a false "possible stroke" is worse than a missed
+# central pattern here.
+SPARED = 0.9
+CENTRAL_DOMINANCE = 2.0
+Z_CENTRAL = 2.5
 # Synkinesis, on clear evidence only: healthy real exams (``evaluate real-exams``) show up to
 # 0.36 of the eye's opening of extra narrowing on one side in a smile, snarl or pucker, and up
 # to 1.8 mm of extra commissure movement in gentle eye closure
@@ -88,23 +100,52 @@ def relative_movement(tasks: dict[str, Any]) -> dict[str, dict[str, float]]:
     return out
 
 
-def affected_side(tasks: dict[str, Any]) -> tuple[str, float]:
-    """The side that moves less, and its movement: the median over the graded tasks of its
-    fraction of the other side's (a median, so that one odd task does not decide). The side is
-    the one whose weaker region (upper face or mouth, each by its median) moves less, so that a
-    weak mouth under a normal forehead (a central palsy) still names its side."""
+# How far healthy faces' two sides differ per task: the root mean square of log(left/right
+# movement) over the healthy real exams of ``evaluate real-exams`` (11 people, photos and video:
+# 22 exams, 11 with a snarl; eye closure floored at 0.1, its measure saturating when both lids
+# meet). A side's evidence of weakness is judged against these, so that a smile's usual
+# lopsidedness weighs less than an eye that stays open.
+HEALTHY_LOG_SPREAD = {"brow_raise": 0.30, "gentle_eye_closure": 0.1, "tight_eye_closure": 0.1,
+                      "smile": 0.46, "snarl": 0.27, "lip_pucker": 0.30}
+# evidence beyond what healthy faces show: a weaker side is named from this z (about 1 healthy
+# face in 20 reaches it in one region by chance; House-Brackmann II, slight weakness, allows it)
+Z_NAMED = 2.0
+MIN_EXCURSION = 0.01  # below this a side's movement counts as this (log ratios stay finite)
+
+
+def side_evidence(tasks: dict[str, Any]) -> dict[str, float]:
+    """Per region (upper face, mouth), the evidence that the left side moves less, as a z score
+    (negative: the left moves less): the inverse-variance weighted mean of the graded tasks'
+    log(left/right) movement, over ``HEALTHY_LOG_SPREAD``, scaled to unit spread under health."""
+    out = {}
+    for region, names in (("upper", UPPER_FACE), ("lower", LOWER_FACE)):
+        num = den = 0.0
+        for name in names:
+            t = tasks.get(name)
+            if not (t and t.get("graded")):
+                continue
+            exc = t["excursion"]
+            r = float(np.log(max(exc["left"], MIN_EXCURSION) / max(exc["right"], MIN_EXCURSION)))
+            w = 1.0 / HEALTHY_LOG_SPREAD[name] ** 2
+            num, den = num + w * r, den + w
+        if den:
+            out[region] = num / np.sqrt(den)
+    return out
+
+
+def affected_side(tasks: dict[str, Any]) -> tuple[str, float, dict[str, float]]:
+    """The side that moves less, its movement and the evidence: the side is the sign of the
+    region (upper face or mouth) with the stronger evidence (``side_evidence``), so that a weak
+    mouth under a normal forehead (a central palsy) still names its side and a lopsided smile
+    does not outvote an eye that stays open; the movement is the median over the graded tasks
+    of that side's fraction of the other's (a median, so that one odd task does not decide)."""
     rel = relative_movement(tasks)
-    if not rel:
-        return "none", 1.0
-
-    def med(s: str, names) -> float:
-        xs = [r[s] for k, r in rel.items() if k in names]
-        return float(np.median(xs)) if xs else 1.0
-
-    weakest = {s: min(med(s, UPPER_FACE), med(s, LOWER_FACE)) for s in SIDES}
-    overall = {s: med(s, rel) for s in SIDES}
-    side = min(SIDES, key=lambda s: (weakest[s], overall[s]))
-    return side, overall[side]
+    z = side_evidence(tasks)
+    if not rel or not z:
+        return "none", 1.0, z
+    region = max(z, key=lambda k: abs(z[k]))
+    side = "left" if z[region] < 0 else "right"
+    return side, float(np.median([r[side] for r in rel.values()])), z
 
 
 def normal_scaled(r: float | None) -> float | None:
@@ -161,10 +202,13 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
 
 
 def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict[str, Any],
-                    side: str | None = None, closure: dict[str, float] | None = None) -> dict[str, Any]:
+                    side: str | None = None, closure: dict[str, float] | None = None,
+                    weakness_z: dict[str, float] | None = None) -> dict[str, Any]:
     """``movement``: the affected side's median fraction of the other's over the graded tasks;
     ``ratios``: per task (normal-scaled); ``closure``: per side, the fraction of the eye closed
-    at maximal effort."""
+    at maximal effort; ``weakness_z``: ``side_evidence`` per region, positive where ``side``
+    moves less (a difference beyond healthy faces' is slight weakness at least, a mouth weaker
+    beyond them "slightly weak with maximum effort", III)."""
     graded = [k for k, v in ratios.items() if v is not None]
     if len(graded) < 3 or not set(graded) & set(UPPER_FACE) or not set(graded) & set(LOWER_FACE):
         return {"grade": None, "reason": "not graded: it needs at least three graded tasks, of the upper face "
@@ -175,6 +219,12 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
     reasons = [f"the {side} side moves a median {movement:.0%} of the other side over {len(graded)} tasks "
                f"(healthy faces: {NORMAL_RATIO:.0%} or more): {points}/8 points, the scale of House & "
                "Brackmann 1985 (I = 8, II = 7, III = 5-6, IV = 3-4, V = 1-2, VI = 0)"]
+    weakness_z = weakness_z or {}
+    evidence = max(weakness_z.values(), default=0.0)
+    if grade == 1 and evidence >= Z_NAMED:
+        grade = 2
+        reasons.append(f"the sides differ more than healthy faces' do (z = {evidence:.1f}, from {Z_NAMED:g}): "
+                       "slight weakness, II")
     tight = ratios.get("tight_eye_closure")
     closed = (closure or {}).get(side) if side else None
     # incomplete closure: the affected eye stays open where the other closes; a closure the
@@ -183,6 +233,10 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
         grade = 4
         reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closed:.0%}, "
                        f"{tight:.0%} of the other): at least IV")
+    if weakness_z.get("lower", 0.0) >= Z_CENTRAL and grade < 3:
+        grade = 3
+        reasons.append(f"the {side} side of the mouth is weaker than healthy faces' differ (z = "
+                       f"{weakness_z['lower']:.1f}, from {Z_CENTRAL:g}): slightly weak with maximum effort, at least III")
     if synk["detected"] and grade < 3:
         grade = 3
         reasons.append("noticeable synkinesis: at least III")
@@ -255,39 +309,42 @@ def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
     return {k: normal_scaled(r) for k, exc in by.items() if (r := _side_ratio(exc, side)) is not None}
 
 
-def forehead_sparing(ratios: dict[str, float | None], brow_by: dict[str, float] | None = None) -> dict[str, Any]:
-    """Clear evidence only: the brow moves normally while the mouth corners are clearly weak in
-    every graded smile and snarl (normal-scaled ratios); eye closure is reported beside."""
-    lower = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
-    if ratios.get("brow_raise") is None or not lower:
-        return {"detected": False, "reason": "the brow raise and the smile or snarl must be graded"}
+def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, float],
+                     brow_by: dict[str, float] | None = None) -> dict[str, Any]:
+    """Clear evidence only: the brow moves normally while the mouth is weaker beyond healthy faces'
+    differences, and far more clearly than the upper face. ``weakness_z``: ``side_evidence`` per
+    region, positive where the affected side moves less."""
+    if ratios.get("brow_raise") is None or "lower" not in weakness_z:
+        return {"detected": False, "reason": "the brow raise and a mouth movement must be graded"}
     # each of the brow's measures must see it move normally (texture and landmarks each fail by
     # missing a movement, so a weak brow shows in one of them at least)
     brow = min([ratios["brow_raise"], *(brow_by or {}).values()])
-    detected = bool(brow >= SPARED and max(lower) <= 1 - CENTRAL_GAP)
+    detected = bool(brow >= SPARED and weakness_z["lower"] >= Z_CENTRAL
+                    and weakness_z["lower"] >= CENTRAL_DOMINANCE * weakness_z.get("upper", 0.0))
     return {"detected": detected, "brow_by_measure": {k: round(v, 3) for k, v in (brow_by or {}).items()},
             "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
-            "mouth_corners": {t: round(ratios[t], 3) for t in COMMISSURE if ratios.get(t) is not None},
+            "mouth": {t: round(ratios[t], 3) for t in LOWER_FACE if ratios.get(t) is not None},
             "rule": f"the brow moves normally ({SPARED:.0%} or more of normal, by its landmarks and by its "
-                    "texture) while the mouth "
-                    f"corners (smile, snarl) move at most {1 - CENTRAL_GAP:.0%} of normal (normal = {NORMAL_RATIO:.0%} of the "
-                    "other side, as healthy faces)"}
+                    f"texture) while the mouth is weaker on that side beyond healthy faces' differences "
+                    f"(z {Z_CENTRAL:g} or more) and at least {CENTRAL_DOMINANCE:g} times as clearly as the "
+                    f"upper face (normal = {NORMAL_RATIO:.0%} of the other side)"}
 
 
 def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
     """See the module's shape contract."""
     tasks, rest = measures["tasks"], measures["rest"]
-    side, movement = affected_side(tasks)
+    side, movement, z = affected_side(tasks)
     if side == "none":
         return {"weaker_side": "none", "affected_side": None, "notes": ["no task could be graded"]}
     raw = {name: _ratio(tasks, name, side) for name in tasks}
     ratios = {k: normal_scaled(v) for k, v in raw.items()}
     synk = synkinesis(tasks, side)
-    fs = forehead_sparing(ratios, _brow_by_each(tasks, side))
-    # a clearly weak mouth is weakness even when the upper face moves normally (a central palsy)
-    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
-    weak_mouth = bool(corners) and max(corners) <= 1 - CENTRAL_GAP
-    weaker = side if normal_scaled(movement) < 1 or weak_mouth else "none"
+    weakness_z = {k: (-v if side == "left" else v) for k, v in z.items()}  # positive: the side moves less
+    fs = forehead_sparing(ratios, weakness_z, _brow_by_each(tasks, side))
+    # a difference beyond healthy faces' in one region (a weak mouth under a normal forehead, a
+    # central palsy) is weakness even when the median over all tasks is normal
+    evidence = max(weakness_z.values())
+    weaker = side if normal_scaled(movement) < 1 or evidence >= Z_NAMED else "none"
     central = bool(fs["detected"] and weaker != "none")
     notes = []
     if central:
@@ -301,10 +358,11 @@ def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
         "affected_side": side,
         "movement": round(movement, 3),
         "asymmetry": round(1 - movement, 3),
+        "weakness_z": {k: round(v, 2) for k, v in weakness_z.items()},
         "ratios": {k: (round(v, 3) if v is not None else None) for k, v in raw.items()},
         "normal_scaled_ratios": {k: (round(v, 3) if v is not None else None) for k, v in ratios.items()},
         "grades": {"house_brackmann": house_brackmann(movement, ratios, synk, side,
-                                                      tasks.get("tight_eye_closure", {}).get("excursion")),
+                                                      tasks.get("tight_eye_closure", {}).get("excursion"), weakness_z),
                    "sunnybrook": sunnybrook(rest, ratios, synk, side),
                    "eface": eface(rest, ratios, synk, side)},
         "synkinesis": synk,

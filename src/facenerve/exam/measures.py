@@ -28,6 +28,7 @@ from .protocol import (
     MIN_MOVE,
     MIN_USABLE,
     SIDES,
+    SMILE_MAX_OPEN_MM,
     UNITS,
     Protocol,
     Segment,
@@ -147,12 +148,20 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         strong = max(exc.values())
         performed = bool(strong >= MIN_MOVE[task.measure])
         graded = bool(strong >= MIN_EFFORT[task.measure])
-        ratio = max(min(exc.values()), 0.0) / strong if graded else float("nan")
+        peak_i = int(np.nanargmax(np.nan_to_num(f[f"{main}_left"].to_numpy() + f[f"{main}_right"].to_numpy(),
+                                                nan=-np.inf)))
+        peak_row = signals[m].iloc[peak_i]
         fmt = (lambda v: f"{v:.0%}") if task.measure == "eye_closure" else (lambda v: f"{v:.1f} mm")
         reason = None if graded else (
             f"not graded: too little movement to compare the sides (the stronger side moved "
             f"{fmt(max(strong, 0.0))} {UNITS[task.measure]}, at least {fmt(MIN_EFFORT[task.measure])} is "
             "needed); repeat it with full effort")
+        opened = float(peak_row["mouth_open_mm"])
+        if graded and task.measure == "smile" and opened > SMILE_MAX_OPEN_MM:
+            graded = False
+            reason = (f"not graded: the mouth was open {opened:.0f} mm at the smile's peak, as in speech or a "
+                      f"laugh (at most {SMILE_MAX_OPEN_MM:.0f} mm); smile with the lips closed or just parted")
+        ratio = max(min(exc.values()), 0.0) / strong if graded else float("nan")
         co = {
             "eye_narrowing": {s: _peak(f[f"closure_{s}"].to_numpy()) for s in SIDES},
             "corner_move_mm": {s: _peak(f[f"corner_move_{s}"].to_numpy()) for s in SIDES},
@@ -161,9 +170,6 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         if task.measure == "brow":  # each of the brow's two measures, for clear evidence
             co["brow_up_by"] = {k: {s: round(_peak(f[f"brow_up_{k}_{s}"].to_numpy()), 3) for s in SIDES}
                                 for k in ("landmarks", "texture")}
-        peak_i = int(np.nanargmax(np.nan_to_num(f[f"{main}_left"].to_numpy() + f[f"{main}_right"].to_numpy(),
-                                                nan=-np.inf)))
-        peak_row = signals[m].iloc[peak_i]
         emotrics = {mm: {s: float(peak_row[f"{mm}_{s}_mm"]) for s in SIDES} for mm in EMOTRICS}
         tasks[task.id] = {
             "measure": task.measure,

@@ -82,6 +82,9 @@ def exam_report(result: ExamResult) -> str:
                                          if n.startswith("Provisional")]
         parts += [table({
             "weaker side": g["weaker_side"], "asymmetry (mean shortfall)": f"{100 * g['asymmetry']:.0f}%",
+            "difference beyond healthy faces' (z; 2 or more names a weaker side)": ", ".join(
+                f"{'upper face' if k == 'upper' else 'mouth'} {v:.1f}"
+                for k, v in (g.get("weakness_z") or {}).items()) or "not measured",
             "House-Brackmann": f"{hb.get('roman', 'not graded')} - " + "; ".join(hb.get("reasons", [hb.get("reason", "")])),
             "Sunnybrook composite": f"{sb['composite']} (voluntary {sb['voluntary']}, resting {sb['resting']}, synkinesis {sb['synkinesis']})",
             "eFACE-like": f"total {ef['total']} (static {ef['static']}, dynamic {ef['dynamic']}, synkinesis {ef['synkinesis']})",
