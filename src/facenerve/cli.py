@@ -166,9 +166,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         if not args.work:
             raise InputError("evaluate real-exams needs --work DIR, where the cut and injected exams are written")
-        build_real_exams(args.folder, Path(args.work) / "real-exams", work=args.work, settings=_settings(args.set),
-                         workers=args.workers, progress=not args.quiet)
-        report = evaluate_real_exams(Path(args.work) / "real-exams", workers=args.workers, progress=not args.quiet)
+        out = Path(args.work) / ("real-exams-any-smile" if args.any_smile else "real-exams")
+        build_real_exams(args.folder, out, work=args.work, settings=_settings(args.set), workers=args.workers,
+                         progress=not args.quiet, posed_smile=not args.any_smile)
+        report = evaluate_real_exams(out, workers=args.workers, progress=not args.quiet)
         if not args.per_clip:
             report.pop("per_exam", None)
         _print_json(report)
@@ -419,6 +420,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "reruns reuse them")
     e.add_argument("--workers", type=_number(int, 1, 1024),
                    help="natural, injected, real-exams: measure on this many Dask workers (default: one per core)")
+    e.add_argument("--any-smile", action="store_true",
+                   help="real-exams: cut any smile, also one caught mid-word (a check of the grades' safety on "
+                        "sloppier exams), not only posed smiles")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)

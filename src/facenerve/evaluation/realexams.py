@@ -54,10 +54,11 @@ REST_WINDOW_S = 0.6
 INJECTION_VERSION = 2  # of inject_weakness and what it calls: part of the kept measures' names
 
 
-def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
+def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
     """Frame index (row) per task found: rest, and each task of ``PICK`` whose movement both
-    sides show clearly; the gentle eye closure is the closure's first frame at 80 % of its
-    deepest. Frames within 0.5 s of another task's frame are not reused."""
+    sides show clearly (a smile posed as an exam asks, unless not ``posed_smile``); the gentle
+    eye closure is the closure's first frame at 80 % of its deepest. Frames within 0.5 s of
+    another task's frame are not reused."""
     from ..exam.measures import movement_features, rest_baseline
     from ..exam.protocol import SMILE_MAX_OPEN_MM
 
@@ -89,7 +90,7 @@ def pick_exam_frames(signals: pd.DataFrame) -> dict[str, int]:
         both = np.fmin(side(col, "left"), side(col, "right"))
         if task == "brow_raise":  # eyes open
             both = np.where(np.fmax(side("closure", "left"), side("closure", "right")) < 0.3, both, np.nan)
-        if task == "smile":
+        if task == "smile" and posed_smile:
             both = np.where((np.fmin(side("corner_up", "left"), side("corner_up", "right")) >= SMILE_UP_MM)
                             & (mouth <= SMILE_MAX_OPEN_MM), both, np.nan)
         if task == "snarl":  # the upper lip up, corners not pulled out as in a smile
@@ -130,13 +131,13 @@ def _write_png(rgb: np.ndarray, path: Path) -> None:
     Image.fromarray(rgb).save(path)
 
 
-def build_case(video: Path, signals: pd.DataFrame, out: Path) -> dict[str, Any] | None:
+def build_case(video: Path, signals: pd.DataFrame, out: Path, posed_smile: bool = True) -> dict[str, Any] | None:
     """Photos and a video exam of one clip in ``out`` (see the module); None when the clip
     lacks a task of ``NEEDED``."""
     from ..exam.protocol import load_protocol
     from ..simulate.render import write_video
 
-    picks = pick_exam_frames(signals)
+    picks = pick_exam_frames(signals, posed_smile)
     if not all(k in picks for k in NEEDED):
         return None
     order = [t.id for t in load_protocol().tasks if t.id in picks]
@@ -170,7 +171,7 @@ def build_case(video: Path, signals: pd.DataFrame, out: Path) -> dict[str, Any] 
 
 def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | None = None,
                      settings: AnalysisSettings | None = None, workers: int | None = None,
-                     progress: bool = True) -> list[dict[str, Any]]:
+                     progress: bool = True, posed_smile: bool = True) -> list[dict[str, Any]]:
     from .realfaces import _progress, find_videos, measured, prefill
 
     settings = settings or AnalysisSettings()
@@ -185,7 +186,7 @@ def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | Non
             signals, _ = measured(v, work_p, settings)
         except FacenerveError:
             continue
-        case = build_case(v, signals, out / "cases" / v.stem)
+        case = build_case(v, signals, out / "cases" / v.stem, posed_smile)
         if case:
             cases.append(case)
     return cases

@@ -26,7 +26,7 @@ Methods (sources in ../shared/CLINICAL.md):
   odd task does not decide): I = 8, II = 7, III = 5-6, IV = 3-4, V = 1-2, VI = 0. Clinical
   modifiers of the scale description: incomplete closure at maximal effort (the affected eye
   closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV; a mouth
-  weaker beyond healthy faces' differences (z ``Z_CENTRAL``: "slightly weak with maximum
+  weaker beyond healthy faces' differences (z ``Z_MOUTH_WEAK``: "slightly weak with maximum
   effort") and noticeable synkinesis at least III; any difference beyond them at least II.
 - Sunnybrook (Ross 1996): resting symmetry (eye, cheek, mouth) x5, voluntary movement of the five
   expressions scored 1-5 from the normal-scaled ratio, x4; synkinesis 0-3 per expression;
@@ -37,8 +37,8 @@ Methods (sources in ../shared/CLINICAL.md):
   dynamic items = normal-scaled ratio x 100; synkinesis items from the palpebral fissure during
   smile and pucker (ocular) and the commissure during gentle eye closure (oral).
 - Forehead sparing (a central pattern) only on clear evidence: the brow moves normally while the
-  mouth is weaker beyond healthy faces' differences and far more clearly than the upper face;
-  the figures are given with the flag.
+  mouth corners are clearly weak in every graded smile and snarl and the mouth differs beyond
+  healthy faces' differences; the figures are given with the flag.
 """
 
 from __future__ import annotations
@@ -58,15 +58,18 @@ ORAL_TASKS = ("gentle_eye_closure",)  # a squeeze pulls healthy mouths too; Sunn
 NORMAL_RATIO = 0.8
 UPPER_FACE = ("brow_raise", "gentle_eye_closure", "tight_eye_closure")
 LOWER_FACE = ("smile", "snarl", "lip_pucker")
-# Forehead sparing (a central pattern), on clear evidence only: the brow moves at least this
-# much of normal, by each of its measures, and the mouth's evidence of weakness (``side_evidence``)
-# reaches Z_CENTRAL and at least CENTRAL_DOMINANCE times the upper face's (the eye may be a little
-# weak in a central palsy; in a peripheral one it is as weak as the mouth). Healthy real exams
-# reach a mouth z of 2.1 (one lopsided smile); a false "possible stroke" is worse than a missed
+# Forehead sparing (a central pattern), on clear evidence only: the brow moves at least SPARED of
+# normal, by each of its measures, while the mouth corners move at most CENTRAL_GAP less than
+# normal in every graded smile and snarl (the pucker drags the weak side along) and the mouth
+# differs beyond healthy faces (``side_evidence`` z from Z_NAMED). Healthy real exams caught
+# mid-word reach half of normal in one snarl; a false "possible stroke" is worse than a missed
 # central pattern here.
 SPARED = 0.9
-CENTRAL_DOMINANCE = 2.0
-Z_CENTRAL = 2.5
+CENTRAL_GAP = 0.5
+COMMISSURE = ("smile", "snarl")
+# a mouth weaker than healthy faces' differences by this z is "slightly weak with maximum effort"
+# (House-Brackmann III): healthy real exams reach 2.6 with a pucker and a snarl caught mid-word
+Z_MOUTH_WEAK = 3.0
 # Synkinesis, on clear evidence only: healthy real exams (``evaluate real-exams``) show up to
 # 0.36 of the eye's opening of extra narrowing on one side in a smile, snarl or pucker, and up
 # to 1.8 mm of extra commissure movement in gentle eye closure
@@ -101,12 +104,14 @@ def relative_movement(tasks: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 # How far healthy faces' two sides differ per task: the root mean square of log(left/right
-# movement) over the healthy real exams of ``evaluate real-exams`` (11 people, photos and video:
-# 22 exams, 11 with a snarl; eye closure floored at 0.1, its measure saturating when both lids
-# meet). A side's evidence of weakness is judged against these, so that a smile's usual
-# lopsidedness weighs less than an eye that stays open.
+# movement) in the healthy real exams of ``evaluate real-exams`` (photos and video), the larger of
+# two cuts of the same clips: posed smiles only (11 people) and any smile (14, some caught
+# mid-word; their snarls and puckers differ as much as 0.56 and 0.52). Eye closure is floored at
+# 0.1, its measure saturating when both lids meet. A side's evidence of weakness is judged
+# against these, so that a pucker's or a smile's usual lopsidedness weighs less than an eye that
+# stays open.
 HEALTHY_LOG_SPREAD = {"brow_raise": 0.30, "gentle_eye_closure": 0.1, "tight_eye_closure": 0.1,
-                      "smile": 0.46, "snarl": 0.27, "lip_pucker": 0.30}
+                      "smile": 0.47, "snarl": 0.56, "lip_pucker": 0.52}
 # evidence beyond what healthy faces show: a weaker side is named from this z (about 1 healthy
 # face in 20 reaches it in one region by chance; House-Brackmann II, slight weakness, allows it)
 Z_NAMED = 2.0
@@ -233,10 +238,10 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
         grade = 4
         reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closed:.0%}, "
                        f"{tight:.0%} of the other): at least IV")
-    if weakness_z.get("lower", 0.0) >= Z_CENTRAL and grade < 3:
+    if weakness_z.get("lower", 0.0) >= Z_MOUTH_WEAK and grade < 3:
         grade = 3
         reasons.append(f"the {side} side of the mouth is weaker than healthy faces' differ (z = "
-                       f"{weakness_z['lower']:.1f}, from {Z_CENTRAL:g}): slightly weak with maximum effort, at least III")
+                       f"{weakness_z['lower']:.1f}, from {Z_MOUTH_WEAK:g}): slightly weak with maximum effort, at least III")
     if synk["detected"] and grade < 3:
         grade = 3
         reasons.append("noticeable synkinesis: at least III")
@@ -311,23 +316,24 @@ def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
 
 def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, float],
                      brow_by: dict[str, float] | None = None) -> dict[str, Any]:
-    """Clear evidence only: the brow moves normally while the mouth is weaker beyond healthy faces'
-    differences, and far more clearly than the upper face. ``weakness_z``: ``side_evidence`` per
+    """Clear evidence only: the brow moves normally while the mouth corners are clearly weak in
+    every graded smile and snarl and the mouth differs beyond healthy faces. ``weakness_z``: ``side_evidence`` per
     region, positive where the affected side moves less."""
-    if ratios.get("brow_raise") is None or "lower" not in weakness_z:
-        return {"detected": False, "reason": "the brow raise and a mouth movement must be graded"}
+    if ratios.get("brow_raise") is None or not any(ratios.get(t) is not None for t in COMMISSURE):
+        return {"detected": False, "reason": "the brow raise and the smile or snarl must be graded"}
     # each of the brow's measures must see it move normally (texture and landmarks each fail by
     # missing a movement, so a weak brow shows in one of them at least)
     brow = min([ratios["brow_raise"], *(brow_by or {}).values()])
-    detected = bool(brow >= SPARED and weakness_z["lower"] >= Z_CENTRAL
-                    and weakness_z["lower"] >= CENTRAL_DOMINANCE * weakness_z.get("upper", 0.0))
+    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
+    detected = bool(brow >= SPARED and corners and max(corners) <= 1 - CENTRAL_GAP
+                    and weakness_z["lower"] >= Z_NAMED)
     return {"detected": detected, "brow_by_measure": {k: round(v, 3) for k, v in (brow_by or {}).items()},
             "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
-            "mouth": {t: round(ratios[t], 3) for t in LOWER_FACE if ratios.get(t) is not None},
+            "mouth_corners": {t: round(ratios[t], 3) for t in COMMISSURE if ratios.get(t) is not None},
             "rule": f"the brow moves normally ({SPARED:.0%} or more of normal, by its landmarks and by its "
-                    f"texture) while the mouth is weaker on that side beyond healthy faces' differences "
-                    f"(z {Z_CENTRAL:g} or more) and at least {CENTRAL_DOMINANCE:g} times as clearly as the "
-                    f"upper face (normal = {NORMAL_RATIO:.0%} of the other side)"}
+                    f"texture) while the mouth corners (smile, snarl) move at most {1 - CENTRAL_GAP:.0%} of "
+                    f"normal (normal = {NORMAL_RATIO:.0%} of the other side, as healthy faces) and the mouth "
+                    f"differs between the sides beyond healthy faces' differences (z {Z_NAMED:g} or more)"}
 
 
 def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
