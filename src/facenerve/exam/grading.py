@@ -317,15 +317,15 @@ def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
 def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, float],
                      brow_by: dict[str, float] | None = None) -> dict[str, Any]:
     """Clear evidence only: the brow moves normally while the mouth corners are clearly weak in
-    every graded smile and snarl and the mouth differs beyond healthy faces. ``weakness_z``: ``side_evidence`` per
-    region, positive where the affected side moves less."""
-    if ratios.get("brow_raise") is None or not any(ratios.get(t) is not None for t in COMMISSURE):
+    every graded smile and snarl and the mouth differs beyond healthy faces. ``weakness_z``:
+    ``side_evidence`` per region, positive where the affected side moves less."""
+    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
+    if ratios.get("brow_raise") is None or not corners:
         return {"detected": False, "reason": "the brow raise and the smile or snarl must be graded"}
     # each of the brow's measures must see it move normally (texture and landmarks each fail by
     # missing a movement, so a weak brow shows in one of them at least)
     brow = min([ratios["brow_raise"], *(brow_by or {}).values()])
-    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
-    detected = bool(brow >= SPARED and corners and max(corners) <= 1 - CENTRAL_GAP
+    detected = bool(brow >= SPARED and max(corners) <= 1 - CENTRAL_GAP
                     and weakness_z["lower"] >= Z_NAMED)
     return {"detected": detected, "brow_by_measure": {k: round(v, 3) for k, v in (brow_by or {}).items()},
             "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
