@@ -6,6 +6,7 @@ import multiprocessing as mp
 import os
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from facenerve.errors import FacenerveError, InputError
@@ -206,3 +207,24 @@ def test_reports_fit_a_phone_screen():
     from facenerve.reporting import page
 
     assert "name='viewport' content='width=device-width" in page("Report", "<p>body</p>")
+
+
+def test_parquet_written_in_row_groups_reads_back_as_pandas_writes_it(tmp_path):
+    """The signals table goes to Parquet a row group at a time (an hour is not copied whole into
+    Arrow) and reads back exactly as ``DataFrame.to_parquet`` would have written it."""
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    from facenerve.media.outputs import PARQUET_ROWS, write_parquet
+
+    n = 2 * PARQUET_ROWS + 5
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"frame": np.arange(n), "time_s": np.arange(n) / 30.0,
+                       "ear_left": rng.random(n).astype(np.float32), "quality_ok": rng.random(n) > 0.2})
+    df.loc[3, "ear_left"] = np.nan
+    write_parquet(df, tmp_path / "a.parquet")
+    df.to_parquet(tmp_path / "b.parquet", index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "a.parquet"), pd.read_parquet(tmp_path / "b.parquet"))
+    assert pq.ParquetFile(tmp_path / "a.parquet").num_row_groups == 3
+    write_parquet(df.iloc[:0], tmp_path / "empty.parquet")
+    assert pd.read_parquet(tmp_path / "empty.parquet").columns.tolist() == df.columns.tolist()

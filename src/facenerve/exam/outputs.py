@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..measure.run import base_summary
-from ..media.outputs import write_atomically, write_json
+from ..media.outputs import write_atomically, write_json, write_parquet
 from .pipeline import ExamResult
 from .protocol import load_protocol
 
@@ -36,7 +36,7 @@ def exam_summary(result: ExamResult) -> dict[str, Any]:
 
 
 def write_exam_into(result: ExamResult, folder: Path, report: bool = True) -> None:
-    result.analysis.signals.to_parquet(folder / "signals.parquet", index=False)
+    write_parquet(result.analysis.signals, folder / "signals.parquet")
     write_json({"tasks": [asdict(s) for s in result.segments]}, folder / "tasks.json")
     write_json(exam_summary(result), folder / "summary.json")
     if report:

@@ -1,4 +1,4 @@
-"""Atomic output folders, and JSON reading and writing.
+"""Atomic output folders, JSON reading and writing, and tables as Parquet.
 
 ``write_atomically(out_dir, names, write)`` runs ``write(tmp)`` into a temporary sibling
 folder, then moves what it wrote into ``out_dir``; a failed run leaves ``out_dir`` as it was.
@@ -11,11 +11,35 @@ import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..errors import FacenerveError, InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+PARQUET_ROWS = 16384  # rows per Parquet row group, converted to Arrow one group at a time
+
+
+def write_parquet(df: pd.DataFrame, path: str | os.PathLike[str]) -> None:
+    """``df`` (its index dropped) as Parquet, read back by ``pandas.read_parquet`` as
+    ``df.to_parquet`` would write it, converted to Arrow one row group at a time: an hour's
+    signals table is not copied whole."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from pandas.api.types import is_object_dtype
+
+    if any(is_object_dtype(dt) for dt in df.dtypes):  # a type read from the values: let pandas see them all
+        df.to_parquet(path, index=False)
+        return
+    schema = pa.Schema.from_pandas(df.iloc[:0], preserve_index=False)
+    with pq.ParquetWriter(path, schema) as writer:
+        for i in range(0, max(len(df), 1), PARQUET_ROWS):
+            writer.write_table(pa.Table.from_pandas(df.iloc[i:i + PARQUET_ROWS], schema=schema,
+                                                    preserve_index=False))
 
 
 def _json_default(o: Any) -> Any:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ..measure.run import AnalysisResult, base_summary
-from ..media.outputs import write_atomically, write_json
+from ..media.outputs import write_atomically, write_json, write_parquet
 
 OUTPUT_NAMES = ("signals.parquet", "signals.csv", "summary.json", "report.html", "events.csv")
 
@@ -27,7 +27,7 @@ def build_summary(result: AnalysisResult) -> dict[str, Any]:
 
 def write_into(result: AnalysisResult, folder: Path, csv: bool = False, report: bool = True) -> None:
     """Write signals, events, summary and report into ``folder`` (an ``OutputDir``'s)."""
-    result.signals.to_parquet(folder / "signals.parquet", index=False)
+    write_parquet(result.signals, folder / "signals.parquet")
     if csv:
         result.signals.to_csv(folder / "signals.csv", index=False)
     if result.events is not None:
