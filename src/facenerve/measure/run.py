@@ -15,6 +15,7 @@ frames; only those few numbers per frame (float32) are kept until calibration at
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import sys
@@ -37,6 +38,27 @@ from .geometry import in_frame
 from .signals import measure_px, to_signals
 
 CHUNK = 256
+TRIM_EVERY = 16  # chunks: the heap is trimmed about every two minutes of video
+
+
+@functools.cache
+def _libc_trim():
+    """glibc's ``malloc_trim``, or None where there is none."""
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+
+
+def trim_heap() -> None:
+    """Give freed heap memory back to the system. glibc keeps what each thread frees in that
+    thread's arena, and an hour of small per-chunk arrays freed between long-lived ones
+    fragments it: without this an hour's measuring holds tens of MB it no longer uses."""
+    trim = _libc_trim()
+    if trim is not None:
+        trim(0)
 MAX_DAMAGED_FRACTION = 0.5  # more than this and the file is refused as damaged
 
 
@@ -208,6 +230,8 @@ def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSet
                 kept.append(buf[:fill].astype(np.float16))
             buf[:] = np.nan
             fill = 0
+            if len(parts) % TRIM_EVERY == 0:
+                trim_heap()
 
     try:
         for obs in observations:
@@ -228,7 +252,8 @@ def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSet
     finally:
         if worker is not None:
             worker.stop()
-    px = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]} if parts else {}
+    # column by column, each chunk's arrays let go once joined: never the whole span twice
+    px = {k: np.concatenate([p.pop(k) for p in parts]) for k in list(parts[0])} if parts else {}
     return _Part(px, np.concatenate(kept) if kept else None, skin, lm_info, decoded)
 
 
@@ -237,7 +262,7 @@ def _join(parts: list[_Part]) -> _Part:
     the video's, each once."""
     parts = [p for p in parts if p.px]
     first = parts[0]
-    px = {k: np.concatenate([p.px[k] for p in parts]) for k in first.px}
+    px = {k: np.concatenate([p.px.pop(k) for p in parts]) for k in list(first.px)}
     if not np.array_equal(px["index"], np.arange(len(px["index"]))):
         raise ValueError("the spans' frames do not join up")
     infos = [p.lm_info for p in parts]
@@ -381,6 +406,7 @@ def measure_video(
             round(float(signals.loc[signals["quality_ok"], "cheek_lift_left_mm"].notna().mean()), 4)
             if motion and signals["quality_ok"].any() else None),
     )
+    trim_heap()
     return AnalysisResult(signals=signals, info=run, landmarks=whole.landmarks)
 
 
