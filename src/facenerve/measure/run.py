@@ -39,6 +39,7 @@ from .signals import measure_px, to_signals
 
 CHUNK = 256
 TRIM_EVERY = 16  # chunks: the heap is trimmed about every two minutes of video
+MAX_DAMAGED_FRACTION = 0.5  # more than this and the file is refused as damaged
 
 
 @functools.cache
@@ -59,7 +60,6 @@ def trim_heap() -> None:
     trim = _libc_trim()
     if trim is not None:
         trim(0)
-MAX_DAMAGED_FRACTION = 0.5  # more than this and the file is refused as damaged
 
 
 @dataclass(frozen=True)
