@@ -119,6 +119,21 @@ def test_parallel_run_equals_the_sequential_one(wolfgang_result):
     pd.testing.assert_frame_equal(wolfgang_result.signals, sequential.signals, check_exact=True)
 
 
+def test_a_span_measured_in_a_process_of_its_own_equals_the_same_span_in_a_thread(monkeypatch):
+    """Where spans are measured (another process, or a thread here) changes nothing."""
+    import pandas as pd
+
+    from facenerve.measure import run
+
+    path = need(NATURAL / "LivePortrait__driving_d6.mp4")
+    processes = run.measure_video(path, spans=2)
+    monkeypatch.setattr(run, "_can_start_processes", lambda: False)
+    threads = run.measure_video(path, spans=2)
+    assert processes.info.spans["in_processes"] == 1 and threads.info.spans["in_processes"] == 0
+    assert processes.signals["cheek_lift_left_mm"].notna().sum() > 100
+    pd.testing.assert_frame_equal(processes.signals, threads.signals, check_exact=True)
+
+
 def test_a_video_measured_in_two_spans_at_once_agrees_with_one_pass():
     """Stated tolerance of ``measure_video(spans=2)`` against one sequential pass, on a real
     34 s clip: the same frames, times and trusted frames; each measure's median difference
@@ -129,6 +144,7 @@ def test_a_video_measured_in_two_spans_at_once_agrees_with_one_pass():
 
     path = need(NATURAL / "LivePortrait__driving_d6.mp4")
     two, one = analyze_video(path, spans=2), analyze_video(path, parallel=False)
+    assert two.info.spans["count"] == 2 and one.info.spans["count"] == 1
     assert two.info.n_frames == one.info.n_frames
     a, b = two.signals, one.signals
     for col in ("frame", "time_s", "face_detected", "quality_ok"):

@@ -11,7 +11,8 @@ Figures, all over the same video:
   events, writing parquet, summary and report), in a fresh child process so that its time
   includes start-up and its peak memory is its own;
 - the ratios of end-to-end to the plain loops and to landmarks-only throughput;
-- CPU seconds per second of video, and peak resident memory, of the end-to-end child;
+- CPU seconds per second of video, and peak resident memory, of the end-to-end child with the
+  processes it measures spans in (their peaks added: an upper bound of the total at any time);
 - start-up: imports, model load and the first frame's landmarks, in a fresh process.
 
 ``facenerve bench --memory`` generates 640x360 videos of 10 and 60 minutes and prints the
@@ -31,19 +32,6 @@ import numpy as np
 
 MAX_HELD_FRAMES = 900  # frames held in memory for the landmarks-only run...
 MAX_HELD_BYTES = 400e6  # ...and at most this much of them
-
-
-def peak_rss_mb() -> float:
-    """This process's own peak resident memory, MB. ``VmHWM`` is reset when a program starts;
-    ``ru_maxrss`` is not (Linux carries the parent's size at fork over into it)."""
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _startup_child(path: str, conn) -> None:
@@ -70,6 +58,7 @@ def _startup_child(path: str, conn) -> None:
 
 def _e2e_child(path: str, conn) -> None:
     from ._log import native_stderr_silenced
+    from .measure.run import peak_rss_mb
     from .twitch.analyze import analyze_video
     from .twitch.outputs import write_outputs
 
@@ -80,9 +69,13 @@ def _e2e_child(path: str, conn) -> None:
             with tempfile.TemporaryDirectory() as d:
                 write_outputs(result, os.path.join(d, "out"))
             dt = time.perf_counter() - t0
-        use = resource.getrusage(resource.RUSAGE_SELF)
+        # with its span processes (ended and waited for): their CPU, and their peaks added to
+        # this process's own (an upper bound of the peak of them all at once)
+        cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
         conn.send({"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
-                   "cpu_s": use.ru_utime + use.ru_stime, "peak_rss_mb": peak_rss_mb()})
+                   "cpu_s": cpu, "processes": 1 + result.info.spans.get("in_processes", 0),
+                   "peak_rss_mb": peak_rss_mb() + sum(result.info.spans.get("process_peak_rss_mb", []))})
     except Exception as err:  # noqa: BLE001 - reported by the parent in one line
         conn.send({"error": f"{type(err).__name__}: {err}"})
     finally:
@@ -182,6 +175,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     e2e, cpu, peak = [], [], 0.0
     for _ in range(repeat):
         res = _in_child(_e2e_child, path)
+        out["end_to_end_processes"] = res["processes"]
         e2e.append(res["frames"] / res["seconds"])
         cpu.append(res["cpu_s"] / max(res["video_s"], 1e-9))
         peak = max(peak, res["peak_rss_mb"])
@@ -237,7 +231,7 @@ def run_memory_benchmark(minutes: tuple[float, ...] = (10.0, 60.0), folder: str 
             res = _in_child(_e2e_child, video)
             out["runs"][f"{m:g} min"] = {"peak_rss_mb": round(res["peak_rss_mb"], 1),
                                          "fps": round(res["frames"] / res["seconds"], 1),
-                                         "frames": res["frames"]}
+                                         "frames": res["frames"], "processes": res["processes"]}
     peaks = [r["peak_rss_mb"] for r in out["runs"].values()]
     out["peak_rss_longest_over_shortest"] = round(peaks[-1] / peaks[0], 3)
     out["peak_rss_growth_kb_per_min"] = round(1024 * (peaks[-1] - peaks[0]) / (minutes[-1] - minutes[0]), 1) \

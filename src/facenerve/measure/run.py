@@ -7,7 +7,9 @@ Shape contract
 
 ``measure_video`` only chains the pure stage functions, over one decoding pass. Three threads
 share the work: decoding (PyAV releases the GIL), the landmark model (MediaPipe releases it)
-and skin motion (OpenCV and NumPy release it), joined by small queues. Memory stays flat with
+and skin motion (OpenCV and NumPy release it), joined by small queues. A video of 30 s or
+more is cut into spans (one per core), each measured so by a process of its own (the threads
+of one process share its interpreter lock: spans in threads gain little), then joined. Memory stays flat with
 video length: frames are never held beyond those queues and skin motion's current block of
 small crops, and landmarks are reduced to per-frame pixel measures in chunks of ``CHUNK``
 frames; only those few numbers per frame (float32) are kept until calibration at the end.
@@ -17,17 +19,19 @@ from __future__ import annotations
 
 import functools
 import os
+import pickle
 import queue
+import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import Connection
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from .. import __version__
 from .._log import logger
@@ -36,6 +40,9 @@ from ..media.video import DecodeReport, Frame, Span, iter_frames, plan_spans, pr
 from ..settings import AnalysisSettings
 from .geometry import in_frame
 from .signals import measure_px, to_signals
+
+if TYPE_CHECKING:  # pandas is not needed to measure a span (``_span_main``)
+    import pandas as pd
 
 CHUNK = 256
 TRIM_EVERY = 16  # chunks: the heap is trimmed about every two minutes of video
@@ -62,6 +69,21 @@ def trim_heap() -> None:
         trim(0)
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory, MB. ``VmHWM`` is reset when a program starts;
+    ``ru_maxrss`` is not (Linux carries the parent's size at fork over into it)."""
+    import resource
+
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """Metadata of one analysis, saved beside the tables as ``summary.json``."""
@@ -81,6 +103,9 @@ class RunInfo:
     # of the trusted frames, those steady enough for skin motion (skin_motion.POSE_TOL_DEG)
     skin_motion_fraction: float | None = None
     decode: dict[str, Any] = field(default_factory=dict)  # media.video.DecodeReport
+    # how it was measured: spans (1: one pass), how many in processes of their own, and
+    # those processes' peak memory (MB; this process's own is not included)
+    spans: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,6 +214,8 @@ class _Part:
     skin: Any  # skin_motion.SkinMotion, or None
     lm_info: Any  # landmarks.LandmarkRunInfo
     decoded: DecodeReport
+    process_peak_rss_mb: float | None = None  # measured in a process of its own: its peak
+    spans: dict[str, Any] = field(default_factory=lambda: {"count": 1, "in_processes": 0})  # RunInfo.spans
 
 
 def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSettings, span: Span | None,
@@ -277,7 +304,140 @@ def _join(parts: list[_Part]) -> _Part:
         for p in parts[1:]:
             first.skin.merge(p.skin)
     landmarks = np.concatenate([p.landmarks for p in parts]) if first.landmarks is not None else None
-    return _Part(px, landmarks, first.skin, lm_info, decoded)
+    peaks = [p.process_peak_rss_mb for p in parts if p.process_peak_rss_mb is not None]
+    return _Part(px, landmarks, first.skin, lm_info, decoded,
+                 spans={"count": len(parts), "in_processes": len(peaks), "process_peak_rss_mb": peaks})
+
+
+_SPAN_MAIN = "from facenerve.measure.run import _span_main; _span_main()"
+PROGRESS_EVERY = 30  # frames between a span process's progress messages
+
+
+class _SpanProcess:
+    """A span measured by a fresh Python process, so that spans use every core (threads share
+    one interpreter lock). A plain subprocess, not ``multiprocessing``: its start methods
+    either fork a process that runs threads or run the caller's main script again in the
+    child. It sends its frame count every ``PROGRESS_EVERY`` frames, then its ``_Part`` or its
+    error, over a pipe of its own (native libraries may write to its stdout)."""
+
+    def __init__(self, args: tuple[Any, ...]):
+        read, write = os.pipe()
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", _SPAN_MAIN, str(write)], stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(write,))
+        except BaseException:
+            os.close(read)
+            raise
+        finally:
+            os.close(write)
+        self.conn = Connection(read, writable=False)
+        self.frames, self.answer = 0, None
+        blob = pickle.dumps(args, protocol=pickle.HIGHEST_PROTOCOL)
+        # in a thread: the arguments may not fit the pipe before the child reads them
+        threading.Thread(target=self._send, args=(blob,), daemon=True, name="facenerve-span-args").start()
+
+    def _send(self, blob: bytes) -> None:
+        try:
+            with self.proc.stdin:
+                self.proc.stdin.write(blob)
+        except OSError:  # the child died: seen by ``wait``
+            pass
+
+    def drain(self) -> None:
+        """Take in what the child has sent so far."""
+        try:
+            while self.answer is None and self.conn.poll(0):
+                msg = self.conn.recv()
+                if isinstance(msg, int):
+                    self.frames = msg
+                else:
+                    self.answer = msg
+                    if isinstance(msg, _Part) and msg.px:
+                        self.frames = len(msg.px["index"])
+        except (EOFError, OSError):  # the child ended without its answer
+            pass
+
+    def wait(self, progress: Callable[[], None]) -> Any:
+        """The child's ``_Part`` or error; None if it ended without one."""
+        while self.answer is None and self.proc.poll() is None:
+            self.conn.poll(0.5)
+            self.drain()
+            progress()
+        self.drain()
+        return self.answer
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self.conn.close()
+
+
+def _span_main() -> None:
+    """The span process (``_SpanProcess``): arguments from stdin, answers to the given fd."""
+    from .._log import native_stderr_silenced
+
+    conn = Connection(int(sys.argv[1]), readable=False)
+    done = 0
+
+    def tick() -> None:
+        nonlocal done
+        done += 1
+        if done % PROGRESS_EVERY == 0:
+            conn.send(done)
+
+    try:
+        path, info, settings, span, keep_landmarks, motion = pickle.load(sys.stdin.buffer)
+        import cv2
+
+        cv2.setNumThreads(1)
+        with native_stderr_silenced():
+            part = _measure_span(path, info, settings, span, keep_landmarks, motion, True, tick)
+        part.process_peak_rss_mb = round(peak_rss_mb(), 1)
+        conn.send(part)
+    except BaseException as err:  # noqa: BLE001 - raised again in the parent
+        try:
+            conn.send(err)
+        except Exception:  # noqa: BLE001 - an error that cannot be pickled: its message
+            conn.send(RuntimeError(f"{type(err).__name__}: {err}"))
+    finally:
+        conn.close()
+
+
+def _can_start_processes() -> bool:
+    """Spans go to processes of their own unless this one may not have children (a daemonic
+    process: the web app's analysis jobs, cohort workers)."""
+    import multiprocessing
+
+    return not multiprocessing.current_process().daemon
+
+
+def _measure_spans(plan: list[Span], measure: Callable[[Span], _Part],
+                   start_child: Callable[[Span], _SpanProcess | None],
+                   progress: Callable[[], None]) -> list[_Part]:
+    """Each span but the longest measured in a process of its own (``start_child``), that one
+    here at the same time (``measure``); the parts in the plan's order. A span whose process
+    could not start, or ended without an answer, is measured here."""
+    here = max(range(len(plan)), key=lambda i: plan[i].end_s - plan[i].start_s)
+    children = {i: start_child(span) for i, span in enumerate(plan) if i != here}
+    parts: dict[int, _Part] = {}
+    try:
+        parts[here] = measure(plan[here])
+        for i, child in children.items():
+            answer = child.wait(progress) if child is not None else None
+            if isinstance(answer, BaseException):
+                raise answer
+            if answer is None:
+                if child is not None:
+                    logger.info("span process %s ended with code %s: measured here", i, child.proc.returncode)
+                answer = measure(plan[i])
+            parts[i] = answer
+    finally:
+        for child in filter(None, children.values()):
+            child.close()
+    progress()
+    return [parts[i] for i in range(len(plan))]
 
 
 MIN_SPAN_S = 15.0  # videos are cut into spans measured at once only when each is this long
@@ -301,9 +461,11 @@ def measure_video(
     ``motion`` adds the cheeks' and mouth corners' skin motion (``skin_motion``); twitch
     detection needs it. ``parallel`` runs decoding and skin motion on their own threads beside
     the landmark model, and cuts a long video into ``spans`` (default: one per core) of whole
-    skin-motion blocks, each at least ``MIN_SPAN_S``, measured at once. With one span the
-    results are exactly those of ``parallel=False``; with several, each span's landmark tracker
-    starts afresh (a test bounds the difference)."""
+    skin-motion blocks, each at least ``MIN_SPAN_S``, measured at once: the longest here, the
+    others each by a process of its own (in threads here when this process may not have
+    children, or a model is given). With one span the results are exactly those of
+    ``parallel=False``; with several, each span's landmark tracker starts afresh (a test bounds
+    the difference), wherever each span is measured (a test checks they are the same)."""
     from .skin_motion import BLOCK_S
 
     settings = settings or AnalysisSettings()
@@ -316,17 +478,28 @@ def measure_video(
         bar = tqdm(total=info.n_frames_header or None, unit="frame", file=sys.stderr,
                    desc=Path(path).name, leave=False, mininterval=0.5,
                    disable=None)  # only on a terminal: never a stray \r before an error line
+    total = info.n_frames_header or None
     lock = threading.Lock()
-    done = 0
+    own = shown = 0  # frames measured in this process; frames shown as done
+    children: list[_SpanProcess] = []  # spans measured in processes of their own
+
+    def show() -> None:
+        nonlocal shown
+        for child in children:
+            child.drain()
+        done = own + sum(child.frames for child in children)
+        if bar is not None:
+            bar.update(done - shown)
+        if on_progress is not None and done != shown:
+            on_progress(done, total)
+        shown = done
 
     def tick() -> None:
-        nonlocal done
+        nonlocal own
         with lock:
-            done += 1
-            if bar is not None:
-                bar.update(1)
-            if on_progress is not None and done % 30 == 0:
-                on_progress(done, info.n_frames_header or None)
+            own += 1
+            if own % 30 == 0:
+                show()
 
     plan = None
     if parallel and (spans or os.cpu_count() or 1) > 1:
@@ -336,6 +509,15 @@ def measure_video(
         return _measure_span(path, info, settings, span, keep_landmarks, motion, parallel, tick,
                              backend_factory, counter_factory)
 
+    def start_child(span: Span) -> _SpanProcess | None:
+        try:
+            child = _SpanProcess((os.fspath(path), info, settings, span, keep_landmarks, motion))
+        except OSError as err:  # no room for a process: the span is measured here
+            logger.info("span measured here, no process: %s", err)
+            return None
+        children.append(child)
+        return child
+
     import cv2
 
     cv_threads = cv2.getNumThreads()
@@ -343,15 +525,18 @@ def measure_video(
     try:
         whole = None
         if plan is not None:
-            from concurrent.futures import ThreadPoolExecutor
+            if backend_factory is None and counter_factory is None and _can_start_processes():
+                found = _measure_spans(plan, measure, start_child, show)
+            else:  # in threads: the model given, or no children allowed
+                from concurrent.futures import ThreadPoolExecutor
 
-            with ThreadPoolExecutor(len(plan), thread_name_prefix="facenerve-span") as pool:
-                found = list(pool.map(measure, plan))
+                with ThreadPoolExecutor(len(plan), thread_name_prefix="facenerve-span") as pool:
+                    found = list(pool.map(measure, plan))
             try:
                 whole = _join(found)
             except ValueError as err:  # an odd file: measured again in one pass
                 logger.info("measuring %s in one pass: %s", path, err)
-                done = 0
+                own, children = 0, []
         if whole is None:
             whole = measure(None)
     finally:
@@ -402,6 +587,7 @@ def measure_video(
         elapsed_s=round(time.perf_counter() - t0, 3),
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         decode=decoded.to_dict(),
+        spans=whole.spans,
         skin_motion_fraction=(
             round(float(signals.loc[signals["quality_ok"], "cheek_lift_left_mm"].notna().mean()), 4)
             if motion and signals["quality_ok"].any() else None),

@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..settings import AnalysisSettings
 from .geometry import LIP_LOWER_INNER, LIP_UPPER_INNER, SIDES, align, head_pose_deg
+
+if TYPE_CHECKING:  # imported where used: measuring a span needs no pandas
+    import pandas as pd
 
 SIDE_MEASURES_MM = (
     "eye_aperture", "mrd1", "mrd2", "fissure_width", "brow_height",
@@ -110,6 +113,8 @@ class Calibration:
 
 
 def _rolling_median(x: np.ndarray, window: int) -> np.ndarray:
+    import pandas as pd
+
     return pd.Series(x).rolling(window, center=True, min_periods=1).median().to_numpy()
 
 
@@ -123,6 +128,8 @@ def calibrate(
     then follows its own rolling-median IPD, so moving towards the camera does not look like
     a bigger face.
     """
+    import pandas as pd
+
     seen = np.isfinite(px["iris_diameter_px"]) & np.isfinite(px["ipd_px"])
     ok = quality_ok & seen
     low_quality = not ok.any()
@@ -179,6 +186,8 @@ def to_signals(
     in_frame: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, Calibration]:
     """The signals table (one row per decoded frame) and its calibration."""
+    import pandas as pd
+
     n = len(frame)
     face = np.isfinite(px["ipd_px"])
     quality = quality_flags(px, settings)

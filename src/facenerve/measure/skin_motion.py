@@ -42,13 +42,16 @@ Shape contract
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from ..settings import AnalysisSettings
 from .geometry import LEFT, RIGHT, SIDES, head_pose_deg, in_frame
 from .signals import pose_ok
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CROP = 128  # side of the steadied face crop, px
 EYE_SPAN = 0.42  # distance between the eyes' centres, as a fraction of CROP
@@ -233,6 +236,16 @@ class SkinMotion:
                           np.stack([steady.motion(self.ref, b[1]) for b in block]),
                           np.array([b[4] for b in block], np.float32)))
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (a span measured in a process of its own) as what it has measured: the block
+        in hand is measured first, and the optical flow (not picklable) is left behind."""
+        self._measure_block()
+        return {**self.__dict__, "steady": None}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self.steady = Steadier(typical_face())
+
     def merge(self, later: SkinMotion) -> None:
         """Take in what another ``SkinMotion`` measured over a later span of the video."""
         self._measure_block()
@@ -240,6 +253,8 @@ class SkinMotion:
         self.done += later.done
 
     def result(self, n: int, mm_per_px: np.ndarray, quality_ok: np.ndarray) -> pd.DataFrame:
+        import pandas as pd
+
         self._measure_block()
         values = np.full((n, len(MOTION_COLUMNS)), np.nan, np.float32)
         for rows, v, scale in self.done:
