@@ -95,3 +95,28 @@ def test_repeated_forced_closures_suggest_blepharospasm_but_looking_down_does_no
     ev = detect_events(down)
     assert (ev["kind"] == "closure").sum() == len(starts) and not (ev["pattern"] == "forced").any()
     assert not summarize_events(ev, down)["finding"]["blepharospasm_like"]
+
+
+def _close(sig, side, t0, t1):
+    m = (sig["time_s"] >= t0) & (sig["time_s"] <= t1)
+    sig.loc[m, f"eye_aperture_{side}_mm"] = 0.3
+    sig.loc[m, f"lid_drop_{side}_mm"] = 5.0
+
+
+def test_an_eye_held_shut_alone_around_a_blink_is_a_twitch_and_the_blink():
+    """A tonic eyelid twitch with the person's blink in the middle is not a closure of both
+    eyes; an eye that only leads or trails a blink by a little is part of the blink."""
+    sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=5)
+    _close(sig, "left", 10.0, 11.5)  # the left eye shut for 1.5 s...
+    _close(sig, "right", 10.6, 10.8)  # ...and the right eye blinks meanwhile
+    _close(sig, "left", 20.0, 20.3)  # a blink whose left eye leads by 0.1 s
+    _close(sig, "right", 20.1, 20.3)
+    ev = detect_events(sig)
+    twitch = ev[ev["kind"] == "twitch"]
+    assert len(twitch) == 1
+    tw = twitch.iloc[0]
+    assert (tw["side"], tw["region"], tw["pattern"]) == ("left", "eye", "tonic")
+    assert abs(tw["onset_s"] - 10.0) < 0.1 and abs(tw["offset_s"] - 11.5) < 0.1
+    blinks = ev[ev["kind"] == "blink"].sort_values("onset_s")
+    assert len(blinks) == 2 and not (ev["kind"] == "closure").any()
+    assert abs(blinks.iloc[0]["onset_s"] - 10.6) < 0.1 and abs(blinks.iloc[0]["offset_s"] - 10.8) < 0.1

@@ -119,7 +119,7 @@ def test_parallel_run_equals_the_sequential_one(wolfgang_result):
     pd.testing.assert_frame_equal(wolfgang_result.signals, sequential.signals, check_exact=True)
 
 
-def test_a_span_measured_in_a_process_of_its_own_equals_the_same_span_in_a_thread(monkeypatch):
+def test_a_span_measured_in_a_process_of_its_own_equals_the_same_span_in_a_thread():
     """Where spans are measured (another process, or a thread here) changes nothing."""
     import pandas as pd
 
@@ -127,8 +127,7 @@ def test_a_span_measured_in_a_process_of_its_own_equals_the_same_span_in_a_threa
 
     path = need(NATURAL / "LivePortrait__driving_d6.mp4")
     processes = run.measure_video(path, spans=2)
-    monkeypatch.setattr(run, "_can_start_processes", lambda: False)
-    threads = run.measure_video(path, spans=2)
+    threads = run.measure_video(path, spans=2, span_processes=False)
     assert processes.info.spans["in_processes"] == 1 and threads.info.spans["in_processes"] == 0
     assert processes.signals["cheek_lift_left_mm"].notna().sum() > 100
     pd.testing.assert_frame_equal(processes.signals, threads.signals, check_exact=True)

@@ -13,6 +13,8 @@ Figures, all over the same video:
 - the ratios of end-to-end to the plain loops and to landmarks-only throughput;
 - CPU seconds per second of video, and peak resident memory, of the end-to-end child with the
   processes it measures spans in (their peaks added: an upper bound of the total at any time);
+  when it measured spans in processes, end to end again with the spans in threads of one
+  process, its fps and peak memory;
 - start-up: imports, model load and the first frame's landmarks, in a fresh process.
 
 ``facenerve bench --memory`` generates 640x360 videos of 10 and 60 minutes and prints the
@@ -56,7 +58,7 @@ def _startup_child(path: str, conn) -> None:
         conn.close()
 
 
-def _e2e_child(path: str, conn) -> None:
+def _e2e_child(path: str, conn, span_processes: bool = True) -> None:
     from ._log import native_stderr_silenced
     from .measure.run import peak_rss_mb
     from .twitch.analyze import analyze_video
@@ -65,7 +67,7 @@ def _e2e_child(path: str, conn) -> None:
     try:
         with native_stderr_silenced():
             t0 = time.perf_counter()
-            result = analyze_video(path)
+            result = analyze_video(path, span_processes=span_processes)
             with tempfile.TemporaryDirectory() as d:
                 write_outputs(result, os.path.join(d, "out"))
             dt = time.perf_counter() - t0
@@ -82,10 +84,10 @@ def _e2e_child(path: str, conn) -> None:
         conn.close()
 
 
-def _in_child(target, path: str) -> dict[str, Any]:
+def _in_child(target, path: str, *args: Any) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=target, args=(path, send))
+    proc = ctx.Process(target=target, args=(path, send, *args))
     proc.start()
     send.close()
     return _child_result(proc, recv)
@@ -172,14 +174,21 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     start = _in_child(_startup_child, path)
     out["startup_imports_and_model_s"] = round(start["imports_and_model_s"], 2)
     out["startup_first_frame_s"] = round(start["first_frame_s"], 2)
-    e2e, cpu, peak = [], [], 0.0
+    e2e, cpu, peak, threads, threads_peak = [], [], 0.0, [], 0.0
     for _ in range(repeat):
         res = _in_child(_e2e_child, path)
         out["end_to_end_processes"] = res["processes"]
         e2e.append(res["frames"] / res["seconds"])
         cpu.append(res["cpu_s"] / max(res["video_s"], 1e-9))
         peak = max(peak, res["peak_rss_mb"])
+        if res["processes"] > 1:  # the same spans in threads of one process, for comparison
+            res = _in_child(_e2e_child, path, False)
+            threads.append(res["frames"] / res["seconds"])
+            threads_peak = max(threads_peak, res["peak_rss_mb"])
     out["end_to_end_fps"] = round(sum(e2e) / len(e2e), 1)
+    if threads:
+        out["end_to_end_spans_in_threads_fps"] = round(sum(threads) / len(threads), 1)
+        out["end_to_end_spans_in_threads_peak_rss_mb"] = round(threads_peak, 1)
     out["end_to_end_over_plain_loop"] = round(out["end_to_end_fps"] / out["plain_loop_fps"], 3)
     out["end_to_end_over_plain_loop_threaded_decode"] = round(
         out["end_to_end_fps"] / out["plain_loop_threaded_decode_fps"], 3)

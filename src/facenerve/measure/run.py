@@ -454,6 +454,7 @@ def measure_video(
     on_progress: Callable[[int, int | None], None] | None = None,
     parallel: bool = True,
     spans: int | None = None,
+    span_processes: bool = True,
 ) -> AnalysisResult:
     """Measure each side of the face in every frame of a video, in one decoding pass.
 
@@ -462,8 +463,8 @@ def measure_video(
     detection needs it. ``parallel`` runs decoding and skin motion on their own threads beside
     the landmark model, and cuts a long video into ``spans`` (default: one per core) of whole
     skin-motion blocks, each at least ``MIN_SPAN_S``, measured at once: the longest here, the
-    others each by a process of its own (in threads here when this process may not have
-    children, or a model is given). With one span the results are exactly those of
+    others each by a process of its own (in threads here when ``span_processes`` is False, this
+    process may not have children, or a model is given). With one span the results are exactly those of
     ``parallel=False``; with several, each span's landmark tracker starts afresh (a test bounds
     the difference), wherever each span is measured (a test checks they are the same)."""
     from .skin_motion import BLOCK_S
@@ -525,7 +526,8 @@ def measure_video(
     try:
         whole = None
         if plan is not None:
-            if backend_factory is None and counter_factory is None and _can_start_processes():
+            if span_processes and backend_factory is None and counter_factory is None \
+                    and _can_start_processes():
                 found = _measure_spans(plan, measure, start_child, show)
             else:  # in threads: the model given, or no children allowed
                 from concurrent.futures import ThreadPoolExecutor
