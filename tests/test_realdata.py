@@ -126,7 +126,7 @@ def test_a_span_measured_in_a_process_of_its_own_equals_the_same_span_in_a_threa
     from facenerve.measure import run
 
     path = need(NATURAL / "LivePortrait__driving_d6.mp4")
-    processes = run.measure_video(path, spans=2)
+    processes = run.measure_video(path, spans=2, span_processes=True)
     threads = run.measure_video(path, spans=2, span_processes=False)
     assert processes.info.spans["in_processes"] == 1 and threads.info.spans["in_processes"] == 0
     assert processes.signals["cheek_lift_left_mm"].notna().sum() > 100

@@ -13,8 +13,8 @@ Figures, all over the same video:
 - the ratios of end-to-end to the plain loops and to landmarks-only throughput;
 - CPU seconds per second of video, and peak resident memory, of the end-to-end child with the
   processes it measures spans in (their peaks added: an upper bound of the total at any time);
-  when it measured spans in processes, end to end again with the spans in threads of one
-  process, its fps and peak memory;
+  for a video cut into spans, end to end again with the spans measured the other way (in
+  processes of their own, or in threads of one process), its fps and peak memory;
 - start-up: imports, model load and the first frame's landmarks, in a fresh process.
 
 ``facenerve bench --memory`` generates 640x360 videos of 10 and 60 minutes and prints the
@@ -77,6 +77,7 @@ def _e2e_child(path: str, conn, span_processes: bool = True) -> None:
                                                      resource.getrusage(resource.RUSAGE_CHILDREN)))
         conn.send({"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
                    "cpu_s": cpu, "processes": 1 + result.info.spans.get("in_processes", 0),
+                   "spans": result.info.spans.get("count", 1),
                    "peak_rss_mb": peak_rss_mb() + sum(result.info.spans.get("process_peak_rss_mb", []))})
     except Exception as err:  # noqa: BLE001 - reported by the parent in one line
         conn.send({"error": f"{type(err).__name__}: {err}"})
@@ -174,21 +175,22 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     start = _in_child(_startup_child, path)
     out["startup_imports_and_model_s"] = round(start["imports_and_model_s"], 2)
     out["startup_first_frame_s"] = round(start["first_frame_s"], 2)
-    e2e, cpu, peak, threads, threads_peak = [], [], 0.0, [], 0.0
+    e2e, cpu, peak, other, other_peak = [], [], 0.0, [], 0.0
     for _ in range(repeat):
         res = _in_child(_e2e_child, path)
-        out["end_to_end_processes"] = res["processes"]
+        out["end_to_end_spans"], out["end_to_end_processes"] = res["spans"], res["processes"]
         e2e.append(res["frames"] / res["seconds"])
         cpu.append(res["cpu_s"] / max(res["video_s"], 1e-9))
         peak = max(peak, res["peak_rss_mb"])
-        if res["processes"] > 1:  # the same spans in threads of one process, for comparison
-            res = _in_child(_e2e_child, path, False)
-            threads.append(res["frames"] / res["seconds"])
-            threads_peak = max(threads_peak, res["peak_rss_mb"])
+        if res["spans"] > 1:  # the same spans measured the other way, for comparison
+            res = _in_child(_e2e_child, path, res["processes"] == 1)
+            other.append(res["frames"] / res["seconds"])
+            other_peak = max(other_peak, res["peak_rss_mb"])
     out["end_to_end_fps"] = round(sum(e2e) / len(e2e), 1)
-    if threads:
-        out["end_to_end_spans_in_threads_fps"] = round(sum(threads) / len(threads), 1)
-        out["end_to_end_spans_in_threads_peak_rss_mb"] = round(threads_peak, 1)
+    if other:
+        way = "threads" if out["end_to_end_processes"] > 1 else "processes"
+        out[f"end_to_end_spans_in_{way}_fps"] = round(sum(other) / len(other), 1)
+        out[f"end_to_end_spans_in_{way}_peak_rss_mb"] = round(other_peak, 1)
     out["end_to_end_over_plain_loop"] = round(out["end_to_end_fps"] / out["plain_loop_fps"], 3)
     out["end_to_end_over_plain_loop_threaded_decode"] = round(
         out["end_to_end_fps"] / out["plain_loop_threaded_decode_fps"], 3)
