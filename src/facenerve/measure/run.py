@@ -465,9 +465,10 @@ def measure_video(
     the landmark model, and cuts a long video into ``spans`` (default: one per core) of whole
     skin-motion blocks, each at least ``MIN_SPAN_S``, measured at once: the longest here and,
     with ``span_processes``, each other by a process of its own (in threads here otherwise, or
-    when this process may not have children, or a model is given). With one span the results are exactly those of
-    ``parallel=False``; with several, each span's landmark tracker starts afresh (a test bounds
-    the difference), wherever each span is measured (a test checks they are the same)."""
+    when this process may not have children, or a model is given). With one span the results
+    are exactly those of ``parallel=False``; with several, each span's landmark tracker starts
+    afresh (a test bounds the difference), wherever each span is measured (a test checks that
+    a process and a thread give the same)."""
     from .skin_motion import BLOCK_S
 
     settings = settings or AnalysisSettings()
@@ -514,7 +515,7 @@ def measure_video(
     def start_child(span: Span) -> _SpanProcess | None:
         try:
             child = _SpanProcess((os.fspath(path), info, settings, span, keep_landmarks, motion))
-        except OSError as err:  # no room for a process: the span is measured here
+        except (OSError, ValueError) as err:  # no process (no room; no pass_fds): measured here
             logger.info("span measured here, no process: %s", err)
             return None
         children.append(child)
