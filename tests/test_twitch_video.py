@@ -60,3 +60,39 @@ def test_recovers_rendered_twitches_by_side_and_region(tmp_path):
     assert report["pattern_correct"] >= 0.85
     assert report["blink"]["f1"] >= 0.9, report["blink"]
     assert report["false_twitches_per_10_min"] == 0
+
+
+def test_skin_motion_at_the_regions_pixels_only_equals_the_whole_field():
+    """Computed at the measured pixels only, skin motion is exactly what the whole flow field
+    gives with the head's own motion removed everywhere."""
+    import cv2
+
+    from facenerve.measure.skin_motion import CROP, Steadier, _discs, typical_face
+
+    steady = Steadier(typical_face())
+    masks = _discs(typical_face())
+    yy, xx = np.mgrid[0:CROP, 0:CROP].astype(np.float64)
+    x, y = xx[masks["rigid"]], yy[masks["rigid"]]
+    design = np.empty((2 * len(x), 4))
+    design[0::2] = np.c_[x, -y, np.ones_like(x), np.zeros_like(x)]
+    design[1::2] = np.c_[y, x, np.zeros_like(x), np.ones_like(x)]
+    rng = np.random.default_rng(1)
+    ref = cv2.GaussianBlur(rng.integers(0, 255, (CROP, CROP), dtype=np.uint8), (7, 7), 2)
+    for k in range(1, 5):
+        m = np.float32([[1, 0.01 * k, 0.4 * k], [-0.01 * k, 1, 0.3 * k]])
+        crop = cv2.warpAffine(ref, m, (CROP, CROP), borderMode=cv2.BORDER_REPLICATE)
+        flow = steady.dis.calc(ref, crop, None)
+        obs = np.empty(len(design))
+        obs[0::2], obs[1::2] = flow[..., 0][masks["rigid"]], flow[..., 1][masks["rigid"]]
+        a, b, tx, ty = np.linalg.pinv(design) @ obs
+        full = flow.astype(np.float64)
+        full[..., 0] -= a * xx - b * yy + tx
+        full[..., 1] -= b * xx + a * yy + ty
+        expected = []
+        for s, outward in (("left", 1.0), ("right", -1.0)):
+            lid, cheek, mouth = (full[masks[f"{r}_{s}"]] for r in ("lid", "cheek", "mouth"))
+            expected += [np.median(lid[:, 1]), -np.median(cheek[:, 1]), -np.median(mouth[:, 1]),
+                         outward * np.median(mouth[:, 0])]
+        got = steady.motion(ref, crop)
+        assert np.abs(got).max() > 0.01  # the regions moved
+        assert np.array_equal(got, np.asarray(expected, np.float32))

@@ -93,27 +93,33 @@ def _discs(tmpl: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-class _RigidFit:
+_YY, _XX = (g.ravel() for g in np.mgrid[0:CROP, 0:CROP].astype(np.float64))  # crop pixels, row by row
+
+
+class _Region:
+    """The pixels of a mask over the crop: their flat indices and coordinates."""
+
+    def __init__(self, mask: np.ndarray):
+        self.at = np.flatnonzero(mask)
+        self.x, self.y = _XX[self.at], _YY[self.at]
+
+
+class _RigidFit(_Region):
     """Least-squares similarity flow (a x - b y + tx, b x + a y + ty) over a mask."""
 
     def __init__(self, mask: np.ndarray):
-        yy, xx = np.mgrid[0:CROP, 0:CROP].astype(np.float64)
-        self.mask, self.xx, self.yy = mask, xx, yy
-        x, y = xx[mask], yy[mask]
-        one, zero = np.ones_like(x), np.zeros_like(x)
-        design = np.empty((2 * len(x), 4))
-        design[0::2] = np.c_[x, -y, one, zero]
-        design[1::2] = np.c_[y, x, zero, one]
+        super().__init__(mask)
+        one, zero = np.ones_like(self.x), np.zeros_like(self.x)
+        design = np.empty((2 * len(self.x), 4))
+        design[0::2] = np.c_[self.x, -self.y, one, zero]
+        design[1::2] = np.c_[self.y, self.x, zero, one]
         self.pinv = np.linalg.pinv(design)
 
-    def remove(self, flow: np.ndarray) -> np.ndarray:
-        obs = np.empty(2 * int(self.mask.sum()))
-        obs[0::2], obs[1::2] = flow[..., 0][self.mask], flow[..., 1][self.mask]
-        a, b, tx, ty = self.pinv @ obs
-        out = flow.astype(np.float64)
-        out[..., 0] -= a * self.xx - b * self.yy + tx
-        out[..., 1] -= b * self.xx + a * self.yy + ty
-        return out
+    def fit(self, flow: np.ndarray) -> np.ndarray:
+        """(a, b, tx, ty) of ``flow`` [CROP * CROP, 2] over the mask."""
+        obs = np.empty(2 * len(self.at))
+        obs[0::2], obs[1::2] = flow[self.at, 0], flow[self.at, 1]
+        return self.pinv @ obs
 
 
 class Steadier:
@@ -131,8 +137,9 @@ class Steadier:
 
     def regions(self, shape: np.ndarray) -> None:
         """Place the measured discs at a face shape in crop pixels [len(MOTION_POINTS), 2]."""
-        self.discs = _discs(shape)
-        self.rigid = _RigidFit(self.discs["rigid"])
+        discs = _discs(shape)
+        self.rigid = _RigidFit(discs.pop("rigid"))
+        self.discs = {name: _Region(mask) for name, mask in discs.items()}
 
     def fit(self, points: np.ndarray) -> np.ndarray | None:
         """The 2x3 similarity taking ``MOTION_POINTS`` [k, 2] px into the crop; None if no fit."""
@@ -167,14 +174,22 @@ class Steadier:
                               borderMode=cv2.BORDER_REPLICATE)
 
     def motion(self, ref: np.ndarray, crop: np.ndarray) -> np.ndarray:
-        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in crop pixels, float32 [8]."""
-        flow = self.rigid.remove(self.dis.calc(ref, crop, None))
+        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in crop pixels, float32 [8]: the
+        median flow over each region, less the head's own motion (``_RigidFit``), computed
+        at the regions' pixels only."""
+        flow = self.dis.calc(ref, crop, None).reshape(-1, 2)
+        a, b, tx, ty = self.rigid.fit(flow)
+
+        def median(region: str, axis: int) -> float:
+            r = self.discs[region]
+            own = a * r.x - b * r.y + tx if axis == 0 else b * r.x + a * r.y + ty
+            return float(np.median(flow[r.at, axis].astype(np.float64) - own))
+
         out = []
         for s in ("left", "right"):
             outward = 1.0 if s == "left" else -1.0  # the person's left is towards +x
-            cheek, mouth = flow[self.discs[f"cheek_{s}"]], flow[self.discs[f"mouth_{s}"]]
-            out += [float(np.median(flow[self.discs[f"lid_{s}"]][:, 1])), -float(np.median(cheek[:, 1])),
-                    -float(np.median(mouth[:, 1])), outward * float(np.median(mouth[:, 0]))]
+            out += [median(f"lid_{s}", 1), -median(f"cheek_{s}", 1), -median(f"mouth_{s}", 1),
+                    outward * median(f"mouth_{s}", 0)]
         return np.asarray(out, np.float32)
 
 
