@@ -28,8 +28,10 @@ Method
     closing alone poorly (its shape model pulls towards symmetry). An eye event starts where
     either eye's closure passes ``blink_min_drop`` and spans, with hysteresis, until both
     eyes are open again. Both eyes closing together (the weaker eye by at least
-    ``blink_min_drop``) is a blink or a closure. One eye closing while the other stays open
-    (the difference at least ``twitch_asym_min``) is one-sided.
+    ``blink_min_drop``) is a blink or a closure; if one eye is also held shut alone around
+    it for ``ONE_EYE_IN_BLINK_S`` at a stretch, that is a twitch of that eye, and the blink is
+    the frames where both were closed. One eye closing while the other stays open (the
+    difference at least ``twitch_asym_min``) is one-sided.
     Cheek and mouth: the skin's own upward motion (``cheek_lift``, ``mouth_lift``, from
     optical flow in a steadied face crop; the landmarks there hardly move with the skin).
     The left-minus-right difference, measured from its rolling median, cancels movements of
