@@ -182,7 +182,7 @@ def _eye_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float
             continue
         pl, pr = np.nanmax(cl[s : e + 1]), np.nanmax(cr[s : e + 1])
         dur = (e - s + 1) / fps
-        if min(pl, pr) >= on:  # both eyes: a blink or a closure, never a twitch
+        if min(pl, pr) >= on:  # both eyes: a blink or a closure (one eye may twitch around it)
             alone, s, e = _one_eye_alone(cl, cr, s, e, settings, fps)
             rows += alone
             if s is None:  # both eyes were never closed at once
