@@ -75,10 +75,10 @@ def _e2e_child(path: str, conn, span_processes: bool = True) -> None:
         # this process's own (an upper bound of the peak of them all at once)
         cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
                                                      resource.getrusage(resource.RUSAGE_CHILDREN)))
+        spans = result.info.spans
         conn.send({"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
-                   "cpu_s": cpu, "processes": 1 + result.info.spans.get("in_processes", 0),
-                   "spans": result.info.spans.get("count", 1),
-                   "peak_rss_mb": peak_rss_mb() + sum(result.info.spans.get("process_peak_rss_mb", []))})
+                   "cpu_s": cpu, "processes": 1 + spans["in_processes"], "spans": spans["count"],
+                   "peak_rss_mb": peak_rss_mb() + sum(spans["process_peak_rss_mb"])})
     except Exception as err:  # noqa: BLE001 - reported by the parent in one line
         conn.send({"error": f"{type(err).__name__}: {err}"})
     finally:

@@ -216,7 +216,8 @@ class _Part:
     lm_info: Any  # landmarks.LandmarkRunInfo
     decoded: DecodeReport
     process_peak_rss_mb: float | None = None  # measured in a process of its own: its peak
-    spans: dict[str, Any] = field(default_factory=lambda: {"count": 1, "in_processes": 0})  # RunInfo.spans
+    spans: dict[str, Any] = field(  # RunInfo.spans
+        default_factory=lambda: {"count": 1, "in_processes": 0, "process_peak_rss_mb": []})
 
 
 def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSettings, span: Span | None,
