@@ -105,18 +105,28 @@ def _close(sig, side, t0, t1):
 
 def test_an_eye_held_shut_alone_around_a_blink_is_a_twitch_and_the_blink():
     """A tonic eyelid twitch with the person's blink in the middle is not a closure of both
-    eyes; an eye that only leads or trails a blink by a little is part of the blink."""
+    eyes, nor is one eye shut while the other is still wide open for a tenth of a second
+    before a blink (healthy eyes blink together); an eye that leads a blink by a frame or so
+    is part of the blink."""
     sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=5)
+    assert abs(sig["time_s"].diff().median() - 1 / 30) < 1e-6
     _close(sig, "left", 10.0, 11.5)  # the left eye shut for 1.5 s...
     _close(sig, "right", 10.6, 10.8)  # ...and the right eye blinks meanwhile
-    _close(sig, "left", 20.0, 20.3)  # a blink whose left eye leads by 0.1 s
-    _close(sig, "right", 20.1, 20.3)
+    _close(sig, "left", 20.0, 20.3)  # a blink whose left eye leads by 0.05 s
+    _close(sig, "right", 20.05, 20.3)
+    _close(sig, "right", 25.0, 25.3)  # the right eye shut alone for 0.15 s, then a blink
+    _close(sig, "left", 25.15, 25.3)
     ev = detect_events(sig)
-    twitch = ev[ev["kind"] == "twitch"]
-    assert len(twitch) == 1
+    twitch = ev[ev["kind"] == "twitch"].sort_values("onset_s")
+    assert len(twitch) == 2
     tw = twitch.iloc[0]
     assert (tw["side"], tw["region"], tw["pattern"]) == ("left", "eye", "tonic")
     assert abs(tw["onset_s"] - 10.0) < 0.1 and abs(tw["offset_s"] - 11.5) < 0.1
+    tw = twitch.iloc[1]
+    assert (tw["side"], tw["region"], tw["pattern"]) == ("right", "eye", "clonic")
+    assert abs(tw["onset_s"] - 25.0) < 0.05 and abs(tw["offset_s"] - 25.15) < 0.05
     blinks = ev[ev["kind"] == "blink"].sort_values("onset_s")
-    assert len(blinks) == 2 and not (ev["kind"] == "closure").any()
+    assert len(blinks) == 3 and not (ev["kind"] == "closure").any()
     assert abs(blinks.iloc[0]["onset_s"] - 10.6) < 0.1 and abs(blinks.iloc[0]["offset_s"] - 10.8) < 0.1
+    assert abs(blinks.iloc[1]["onset_s"] - 20.0) < 0.1
+    assert abs(blinks.iloc[2]["onset_s"] - 25.15) < 0.05

@@ -68,6 +68,10 @@ BLINK_MARGIN = 1.35
 # eye (a tonic twitch with a blink in it); at rest, healthy faces' blinks (ZJU and natural
 # clips as a whole) reached 0.37 s, and 1.5 s in expressions (there: a movement at most)
 ONE_EYE_IN_BLINK_S = 0.4
+# ... or one eye clearly shut (at least ONE_EYE_SHUT) while the other is still wide open (at
+# most OTHER_OPEN) for ONE_EYE_SHUT_S: healthy eyes blink together, and at rest no healthy
+# blink of those sets came to a single frame of that
+ONE_EYE_SHUT, OTHER_OPEN, ONE_EYE_SHUT_S = 0.4, 0.1, 0.1
 FORCED_CLOSURE = 0.85  # both eyes at least this closed (with both cheeks raised): squeezed shut
 
 
@@ -151,13 +155,19 @@ def _one_eye_alone(cl: np.ndarray, cr: np.ndarray, s: int, e: int, settings: Ana
     """In an event where both eyes closed (frames s..e), one eye may also stay closed alone
     around the other's blink, as a tonic twitch with a blink in it: that eye's twitch (closed
     at least ``blink_min_drop``, ``twitch_asym_min`` more than the other, for at least
-    ``ONE_EYE_IN_BLINK_S`` at a stretch), and the frames where both were closed (None, None
-    when never at once). Without such a twitch: no rows, and s..e as they were."""
+    ``ONE_EYE_IN_BLINK_S`` at a stretch, or shut while the other is wide open for
+    ``ONE_EYE_SHUT_S``), and the frames where both were closed (None, None when never at once).
+    Without such a twitch: no rows, and s..e as they were."""
     on = settings.blink_min_drop
+
+    def lasts(mask: np.ndarray, seconds: float) -> bool:  # a run of at least that long
+        return max((b - a + 1 for a, b in _runs(mask)), default=0) >= np.ceil(seconds * fps - 1e-6)
+
     rows = []
     for side, this, other in (("left", cl, cr), ("right", cr, cl)):
-        one = (this[s : e + 1] >= on) & (this[s : e + 1] - other[s : e + 1] >= settings.twitch_asym_min)
-        if max((b - a + 1 for a, b in _runs(one)), default=0) >= ONE_EYE_IN_BLINK_S * fps:
+        x, y = this[s : e + 1], other[s : e + 1]
+        one = (x >= on) & (x - y >= settings.twitch_asym_min)
+        if lasts(one, ONE_EYE_IN_BLINK_S) or lasts((x >= ONE_EYE_SHUT) & (y <= OTHER_OPEN), ONE_EYE_SHUT_S):
             at = s + np.flatnonzero(one)
             a, b = int(at[0]), int(at[-1])
             rows.append(dict(kind="twitch", side=side, region="eye", onset=a, offset=b,
