@@ -228,10 +228,12 @@ def _robust_sd(x: np.ndarray) -> float:
 
 
 def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float,
-                       rest: np.ndarray) -> list[dict]:
+                       rest: np.ndarray, blinking: np.ndarray) -> list[dict]:
     """One-sided cheek and mouth lifts; the noise level comes from resting frames (``rest``),
-    since speech and expressions would raise it for the whole recording."""
+    since speech and expressions would raise it for the whole recording. In frames where both
+    eyes close (``blinking``) the threshold is ``BLINK_MARGIN`` times higher."""
     window = max(5, int(settings.baseline_window_s * fps))
+    margin = np.where(blinking, BLINK_MARGIN, 1.0)
     rows: list[dict] = []
     for region, measure in (("cheek", "cheek_lift"), ("mouth", "mouth_lift")):
         if f"{measure}_left_mm" not in signals:  # analysed without skin motion
@@ -240,7 +242,7 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
         quiet = a[rest] if rest.sum() >= MIN_REST_FRAMES_S * fps else a
         thr = max(settings.twitch_min_mm, 4 * _robust_sd(quiet))
         for side, sig in (("left", a), ("right", -a)):
-            for s, e in _hysteresis(sig, thr, thr * 0.5, max_gap=2):
+            for s, e in _hysteresis(sig / margin, thr, thr * 0.5, max_gap=2):
                 if _censored(s, e, sig) or (e - s + 1) / fps < settings.twitch_min_s:
                     continue
                 seg = sig[s : e + 1]
@@ -298,21 +300,19 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
         r["amp"] = float(c[r["peak"]] * open_ap[r["side"]][r["peak"]])
         r["strength"] = r["strength"] / settings.twitch_asym_min
     # Real faces move a little with every blink, never quite symmetrically, and the flow near
-    # the lower lids is disturbed while the lids move: a lower-face movement during a blink or
-    # closure counts only when it is clearly larger (BLINK_MARGIN times its threshold), and
-    # one on the other side of a one-sided eye closure belongs to that closure.
-    closures = [(r["onset"], r["offset"], r["side"]) for r in eye_rows]
+    # the lower lids is disturbed while the lids move: while both eyes close, a lower-face
+    # movement must be clearly larger (BLINK_MARGIN times its threshold), and one on the other
+    # side of a one-sided eye closure belongs to that closure.
+    blinking = np.zeros(len(signals), dtype=bool)
+    for r in eye_rows:
+        if r["side"] == "both":
+            blinking[r["onset"] : r["offset"] + 1] = True
+    one_eye = [(r["onset"], r["offset"], r["side"]) for r in eye_rows if r["side"] != "both"]
 
     def kept(r: dict) -> bool:
-        for c0, c1, side in closures:
-            if r["onset"] <= c1 and r["offset"] >= c0:
-                if side == "both" and r["strength"] < BLINK_MARGIN:
-                    return False
-                if side not in ("both", r["side"]):
-                    return False
-        return True
+        return not any(r["onset"] <= c1 and r["offset"] >= c0 and side != r["side"] for c0, c1, side in one_eye)
 
-    twitches += [r for r in _lower_face_events(signals, settings, fps, ~active) if kept(r)]
+    twitches += [r for r in _lower_face_events(signals, settings, fps, ~active, blinking) if kept(r)]
     for group in _merge_twitches(twitches):
         main = max(group, key=lambda g: g["strength"])
         s, e = min(g["onset"] for g in group), max(g["offset"] for g in group)
