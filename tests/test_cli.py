@@ -77,7 +77,8 @@ def test_bench_reports_every_stage_side_by_side():
     r = run("bench", str(example_video()))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
-    for key in ("decode_fps", "landmarks_fps", "skin_motion_fps", "plain_loop_fps", "end_to_end_fps",
+    for key in ("decode_fps", "landmarks_fps", "skin_motion_fps", "plain_loop_fps", "two_plain_loops_at_once_fps",
+                "end_to_end_fps",
                 "end_to_end_over_plain_loop", "end_to_end_cpu_s_per_video_s", "end_to_end_peak_rss_mb",
                 "startup_first_frame_s"):
         assert out[key] > 0, key

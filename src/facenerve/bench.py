@@ -7,6 +7,10 @@ Figures, all over the same video:
   their landmarks;
 - plain-loop fps: the floor any analysis pays, a plain loop of PyAV decoding and FaceMesh in
   tracking mode, nothing else; also with decoding on its own thread;
+- two plain loops at once: the same loop in two processes started together, frames of both
+  per second. What the machine's cores give a loop that already keeps more than one busy
+  (MediaPipe's and FFmpeg's own threads): the ceiling of an analysis that splits the video
+  between two processes and does no more per frame than the plain loop;
 - end-to-end fps: ``analyze`` as the CLI runs it (decode, landmarks, skin motion, signals,
   events, writing parquet, summary and report), in a fresh child process so that its time
   includes start-up and its peak memory is its own;
@@ -58,6 +62,54 @@ def _startup_child(path: str, conn) -> None:
         conn.close()
 
 
+def _plain_loop(path: str, mesh) -> int:
+    """PyAV decoding and MediaPipe's own FaceMesh.process, nothing else; the frames done."""
+    import av
+
+    n = 0
+    with av.open(path) as container:
+        for frame in container.decode(video=0):
+            mesh.process(frame.to_ndarray(format="rgb24"))
+            n += 1
+    return n
+
+
+def _plain_child(path: str, conn, barrier) -> None:
+    """The plain loop in a fresh process, started with the others at ``barrier``."""
+    try:
+        from ._log import native_stderr_silenced
+        from .measure.landmarks import MediaPipeFaceMesh
+        from .settings import AnalysisSettings
+
+        with native_stderr_silenced():
+            mesh = MediaPipeFaceMesh(AnalysisSettings(), lean=False)
+            barrier.wait(120)
+            t0 = time.perf_counter()
+            n = _plain_loop(path, mesh)
+            conn.send({"frames": n, "seconds": time.perf_counter() - t0})
+            mesh.close()
+    except Exception as err:  # noqa: BLE001 - reported by the parent in one line
+        conn.send({"error": f"{type(err).__name__}: {err}"})
+    finally:
+        conn.close()
+
+
+def _plain_loops_at_once(path: str, k: int = 2) -> float:
+    """Frames per second of ``k`` plain loops over the video run at once, in processes of
+    their own: all their frames over the slowest one's time."""
+    ctx = mp.get_context("spawn")
+    barrier = ctx.Barrier(k)
+    started = []
+    for _ in range(k):
+        recv, send = ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_plain_child, args=(path, send, barrier))
+        proc.start()
+        send.close()
+        started.append((proc, recv))
+    res = [_child_result(proc, recv, "plain loop") for proc, recv in started]
+    return sum(r["frames"] for r in res) / max(r["seconds"] for r in res)
+
+
 def _e2e_child(path: str, conn, span_processes: bool = True) -> None:
     from ._log import native_stderr_silenced
     from .measure.run import peak_rss_mb
@@ -94,19 +146,19 @@ def _in_child(target, path: str, *args: Any) -> dict[str, Any]:
     return _child_result(proc, recv)
 
 
-def _child_result(proc, recv) -> dict[str, Any]:
-    """The end-to-end child's answer; one clear error if it failed or died, never a hang."""
+def _child_result(proc, recv, what: str = "end-to-end") -> dict[str, Any]:
+    """A benchmark child's answer; one clear error if it failed or died, never a hang."""
     from .errors import FacenerveError
 
     while not recv.poll(0.5):
         if not proc.is_alive():
             proc.join()
-            raise FacenerveError(f"the end-to-end benchmark process died (exit code {proc.exitcode}); "
+            raise FacenerveError(f"the {what} benchmark process died (exit code {proc.exitcode}); "
                                  "run 'facenerve analyze' on the video to see why")
     res = recv.recv()
     proc.join()
     if "error" in res:
-        raise FacenerveError(f"the end-to-end benchmark failed: {res['error']}")
+        raise FacenerveError(f"the {what} benchmark failed: {res['error']}")
     return res
 
 
@@ -117,7 +169,6 @@ def _rate(frames: int, fn) -> float:
 
 
 def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
-    import av
     import cv2
 
     from .measure.landmarks import MediaPipeFaceMesh
@@ -163,9 +214,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     mesh = MediaPipeFaceMesh(settings, lean=False)
 
     def plain() -> None:
-        with av.open(path) as container:
-            for frame in container.decode(video=0):
-                mesh.process(frame.to_ndarray(format="rgb24"))
+        _plain_loop(path, mesh)
 
     def plain_threaded_decode() -> None:
         for f in decode_ahead(iter_frames(path, info)):
@@ -176,11 +225,12 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     out["startup_first_frame_s"] = round(start["first_frame_s"], 2)
     # the plain loops here and end to end in fresh child processes, taking turns: a busier
     # spell of a shared machine then weighs on each alike
-    loops: dict[str, list[float]] = {"plain": [], "threaded": []}
+    loops: dict[str, list[float]] = {"plain": [], "threaded": [], "two": []}
     e2e, cpu, peak, other, other_peak = [], [], 0.0, [], 0.0
     for _ in range(repeat):
         loops["plain"].append(_rate(out["frames"], plain))
         loops["threaded"].append(_rate(out["frames"], plain_threaded_decode))
+        loops["two"].append(_plain_loops_at_once(path))
         res = _in_child(_e2e_child, path)
         out["end_to_end_spans"], out["end_to_end_processes"] = res["spans"], res["processes"]
         e2e.append(res["frames"] / res["seconds"])
@@ -193,6 +243,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     mesh.close()
     out["plain_loop_fps"] = round(sum(loops["plain"]) / repeat, 1)
     out["plain_loop_threaded_decode_fps"] = round(sum(loops["threaded"]) / repeat, 1)
+    out["two_plain_loops_at_once_fps"] = round(sum(loops["two"]) / repeat, 1)
     out["end_to_end_fps"] = round(sum(e2e) / len(e2e), 1)
     if other:
         way = "threads" if out["end_to_end_processes"] > 1 else "processes"
@@ -202,6 +253,10 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     out["end_to_end_over_plain_loop_threaded_decode"] = round(
         out["end_to_end_fps"] / out["plain_loop_threaded_decode_fps"], 3)
     out["end_to_end_over_landmarks"] = round(out["end_to_end_fps"] / out["landmarks_fps"], 3)
+    out["two_plain_loops_at_once_over_plain_loop"] = round(
+        out["two_plain_loops_at_once_fps"] / out["plain_loop_fps"], 3)
+    out["end_to_end_over_two_plain_loops_at_once"] = round(
+        out["end_to_end_fps"] / out["two_plain_loops_at_once_fps"], 3)
     out["end_to_end_cpu_s_per_video_s"] = round(sum(cpu) / len(cpu), 3)
     out["end_to_end_peak_rss_mb"] = round(peak, 1)
     out["note"] = ("end-to-end includes start-up and writing outputs; landmarks-only excludes "
