@@ -130,3 +130,35 @@ def test_an_eye_held_shut_alone_around_a_blink_is_a_twitch_and_the_blink():
     assert abs(blinks.iloc[0]["onset_s"] - 10.6) < 0.1 and abs(blinks.iloc[0]["offset_s"] - 10.8) < 0.1
     assert abs(blinks.iloc[1]["onset_s"] - 20.0) < 0.1
     assert abs(blinks.iloc[2]["onset_s"] - 25.15) < 0.05
+
+
+def test_a_cheek_twitch_under_way_before_a_blink_is_kept_but_a_blink_time_wobble_is_not():
+    """While both eyes close the lower face's threshold is BLINK_MARGIN higher, frame by frame:
+    a lift already past its threshold before a blink is a twitch; the same lift only within a
+    blink is the blink's disturbance."""
+    from facenerve.twitch.events import BLINK_MARGIN
+
+    sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=7)
+    for side in ("left", "right"):  # steady cheeks: the threshold is the smallest twitch, 1.5 mm
+        sig[f"cheek_lift_{side}_mm"] = 0.0
+    assert detect_events(sig).query("kind == 'twitch'").empty
+    lift = 1.2 * 1.5  # above the smallest twitch, below BLINK_MARGIN times it
+    assert lift < BLINK_MARGIN * 1.5
+
+    def raise_cheek(t0, t1):
+        m = (sig["time_s"] >= t0) & (sig["time_s"] <= t1)
+        sig.loc[m, "cheek_lift_left_mm"] += lift
+
+    _close(sig, "left", 10.2, 10.4)  # a blink...
+    _close(sig, "right", 10.2, 10.4)
+    raise_cheek(10.0, 10.4)  # ...with a cheek twitch that started 0.2 s before it
+    _close(sig, "left", 20.2, 20.4)  # a blink with the same lift within it only
+    _close(sig, "right", 20.2, 20.4)
+    raise_cheek(20.2, 20.4)
+    ev = detect_events(sig)
+    twitch = ev[ev["kind"] == "twitch"]
+    assert len(twitch) == 1, twitch
+    tw = twitch.iloc[0]
+    assert (tw["side"], tw["region"]) == ("left", "cheek")
+    assert abs(tw["onset_s"] - 10.0) < 0.1
+    assert (ev["kind"] == "blink").sum() == 2
