@@ -29,15 +29,17 @@ Method
     either eye's closure passes ``blink_min_drop`` and spans, with hysteresis, until both
     eyes are open again. Both eyes closing together (the weaker eye by at least
     ``blink_min_drop``) is a blink or a closure; if one eye is also held shut alone around
-    it for ``ONE_EYE_IN_BLINK_S`` at a stretch, that is a twitch of that eye, and the blink is
-    the frames where both were closed. One eye closing while the other stays open (the
-    difference at least ``twitch_asym_min``) is one-sided.
+    it for ``ONE_EYE_IN_BLINK_S`` at a stretch, or at least ``ONE_EYE_SHUT`` shut while the
+    other is still wide open for ``ONE_EYE_SHUT_S``, that is a twitch of that eye, and the
+    blink is the frames where both were closed. One eye closing while the other stays open
+    (the difference at least ``twitch_asym_min``) is one-sided.
     Cheek and mouth: the skin's own upward motion (``cheek_lift``, ``mouth_lift``, from
     optical flow in a steadied face crop; the landmarks there hardly move with the skin).
     The left-minus-right difference, measured from its rolling median, cancels movements of
     the whole head and of both sides at once; a one-sided lift of at least ``twitch_min_mm``
-    (or 4 robust SDs of that signal, if larger) is one-sided, unless it falls in a blink or
-    on the other side of a one-sided eye closure.
+    (or 4 robust SDs of that signal, if larger; ``BLINK_MARGIN`` times that in the frames of
+    a blink or closure of both eyes) is one-sided, unless it falls on the other side of a
+    one-sided eye closure.
     Overlapping one-sided movements of one side are one event; its region is the one that
     moved most for its size, and ``regions`` lists all. Held at least ``tonic_min_s``: tonic,
     else clonic. Events cut by the start or end of the recording, or by frames without a
