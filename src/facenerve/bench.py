@@ -100,13 +100,19 @@ def _plain_loops_at_once(path: str, k: int = 2) -> float:
     ctx = mp.get_context("spawn")
     barrier = ctx.Barrier(k)
     started = []
-    for _ in range(k):
-        recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_plain_child, args=(path, send, barrier))
-        proc.start()
-        send.close()
-        started.append((proc, recv))
-    res = [_child_result(proc, recv, "plain loop") for proc, recv in started]
+    try:
+        for _ in range(k):
+            recv, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=_plain_child, args=(path, send, barrier))
+            proc.start()
+            send.close()
+            started.append((proc, recv))
+        res = [_child_result(proc, recv, "plain loop") for proc, recv in started]
+    finally:  # one failed: the others would wait at the barrier
+        for proc, _ in started:
+            if proc.is_alive():
+                proc.kill()
+                proc.join()
     return sum(r["frames"] for r in res) / max(r["seconds"] for r in res)
 
 
