@@ -27,11 +27,13 @@ peak memory of ``analyze`` on each, side by side.
 
 from __future__ import annotations
 
+import functools
 import multiprocessing as mp
 import os
 import resource
 import tempfile
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,26 +42,38 @@ MAX_HELD_FRAMES = 900  # frames held in memory for the landmarks-only run...
 MAX_HELD_BYTES = 400e6  # ...and at most this much of them
 
 
-def _startup_child(path: str, conn) -> None:
+def _reports(child: Callable[..., dict[str, Any]]) -> Callable[..., None]:
+    """A benchmark child ``child(path, *args) -> dict``, run in a fresh process as
+    ``target(path, conn, *args)``: its answer, or its error in one line, goes to the parent."""
+
+    @functools.wraps(child)
+    def target(path: str, conn, *args: Any) -> None:
+        try:
+            conn.send(child(path, *args))
+        except Exception as err:  # noqa: BLE001 - reported by the parent in one line
+            conn.send({"error": f"{type(err).__name__}: {err}"})
+        finally:
+            conn.close()
+
+    return target
+
+
+@_reports
+def _startup_child(path: str) -> dict[str, Any]:
     """Seconds from a fresh process to the first frame's landmarks (imports, model load)."""
     t0 = time.perf_counter()
-    try:
-        from ._log import native_stderr_silenced
-        from .measure.landmarks import MediaPipeFaceMesh
-        from .media.video import iter_frames
-        from .settings import AnalysisSettings
-        from .twitch.analyze import analyze_video  # noqa: F401 - part of what analyze imports
+    from ._log import native_stderr_silenced
+    from .measure.landmarks import MediaPipeFaceMesh
+    from .media.video import iter_frames
+    from .settings import AnalysisSettings
+    from .twitch.analyze import analyze_video  # noqa: F401 - part of what analyze imports
 
-        with native_stderr_silenced():
-            mesh = MediaPipeFaceMesh(AnalysisSettings())
-            t_model = time.perf_counter() - t0
-            mesh.process(next(iter(iter_frames(path))).rgb)
-            mesh.close()
-        conn.send({"imports_and_model_s": t_model, "first_frame_s": time.perf_counter() - t0})
-    except Exception as err:  # noqa: BLE001 - reported by the parent in one line
-        conn.send({"error": f"{type(err).__name__}: {err}"})
-    finally:
-        conn.close()
+    with native_stderr_silenced():
+        mesh = MediaPipeFaceMesh(AnalysisSettings())
+        t_model = time.perf_counter() - t0
+        mesh.process(next(iter(iter_frames(path))).rgb)
+        mesh.close()
+    return {"imports_and_model_s": t_model, "first_frame_s": time.perf_counter() - t0}
 
 
 def _plain_loop(path: str, mesh) -> int:
@@ -74,39 +88,31 @@ def _plain_loop(path: str, mesh) -> int:
     return n
 
 
-def _plain_child(path: str, conn, barrier) -> None:
+@_reports
+def _plain_child(path: str, barrier) -> dict[str, Any]:
     """The plain loop in a fresh process, started with the others at ``barrier``."""
-    try:
-        from ._log import native_stderr_silenced
-        from .measure.landmarks import MediaPipeFaceMesh
-        from .settings import AnalysisSettings
+    from ._log import native_stderr_silenced
+    from .measure.landmarks import MediaPipeFaceMesh
+    from .settings import AnalysisSettings
 
-        with native_stderr_silenced():
-            mesh = MediaPipeFaceMesh(AnalysisSettings(), lean=False)
-            barrier.wait(120)
-            t0 = time.perf_counter()
-            n = _plain_loop(path, mesh)
-            conn.send({"frames": n, "seconds": time.perf_counter() - t0})
-            mesh.close()
-    except Exception as err:  # noqa: BLE001 - reported by the parent in one line
-        conn.send({"error": f"{type(err).__name__}: {err}"})
-    finally:
-        conn.close()
+    with native_stderr_silenced():
+        mesh = MediaPipeFaceMesh(AnalysisSettings(), lean=False)
+        barrier.wait(120)
+        t0 = time.perf_counter()
+        n = _plain_loop(path, mesh)
+        seconds = time.perf_counter() - t0
+        mesh.close()
+    return {"frames": n, "seconds": seconds}
 
 
 def _plain_loops_at_once(path: str, k: int = 2) -> float:
     """Frames per second of ``k`` plain loops over the video run at once, in processes of
     their own: all their frames over the slowest one's time."""
-    ctx = mp.get_context("spawn")
-    barrier = ctx.Barrier(k)
     started = []
     try:
+        barrier = mp.get_context("spawn").Barrier(k)
         for _ in range(k):
-            recv, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=_plain_child, args=(path, send, barrier))
-            proc.start()
-            send.close()
-            started.append((proc, recv))
+            started.append(_start(_plain_child, path, barrier))
         res = [_child_result(proc, recv, "plain loop") for proc, recv in started]
     finally:  # one failed: the others would wait at the barrier
         for proc, _ in started:
@@ -116,40 +122,41 @@ def _plain_loops_at_once(path: str, k: int = 2) -> float:
     return sum(r["frames"] for r in res) / max(r["seconds"] for r in res)
 
 
-def _e2e_child(path: str, conn, span_processes: bool = True) -> None:
+@_reports
+def _e2e_child(path: str, span_processes: bool = True) -> dict[str, Any]:
     from ._log import native_stderr_silenced
     from .measure.run import peak_rss_mb
     from .twitch.analyze import analyze_video
     from .twitch.outputs import write_outputs
 
-    try:
-        with native_stderr_silenced():
-            t0 = time.perf_counter()
-            result = analyze_video(path, span_processes=span_processes)
-            with tempfile.TemporaryDirectory() as d:
-                write_outputs(result, os.path.join(d, "out"))
-            dt = time.perf_counter() - t0
-        # with its span processes (ended and waited for): their CPU, and their peaks added to
-        # this process's own (an upper bound of the peak of them all at once)
-        cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
-                                                     resource.getrusage(resource.RUSAGE_CHILDREN)))
-        spans = result.info.spans
-        conn.send({"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
-                   "cpu_s": cpu, "processes": 1 + spans["in_processes"], "spans": spans["count"],
-                   "peak_rss_mb": peak_rss_mb() + sum(spans["process_peak_rss_mb"])})
-    except Exception as err:  # noqa: BLE001 - reported by the parent in one line
-        conn.send({"error": f"{type(err).__name__}: {err}"})
-    finally:
-        conn.close()
+    with native_stderr_silenced():
+        t0 = time.perf_counter()
+        result = analyze_video(path, span_processes=span_processes)
+        with tempfile.TemporaryDirectory() as d:
+            write_outputs(result, os.path.join(d, "out"))
+        dt = time.perf_counter() - t0
+    # with its span processes (ended and waited for): their CPU, and their peaks added to
+    # this process's own (an upper bound of the peak of them all at once)
+    cpu = sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                 resource.getrusage(resource.RUSAGE_CHILDREN)))
+    spans = result.info.spans
+    return {"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
+            "cpu_s": cpu, "processes": 1 + spans["in_processes"], "spans": spans["count"],
+            "peak_rss_mb": peak_rss_mb() + sum(spans["process_peak_rss_mb"])}
 
 
-def _in_child(target, path: str, *args: Any) -> dict[str, Any]:
+def _start(target: Callable[..., None], path: str, *args: Any):
+    """A ``_reports`` child started in a fresh process: (the process, the end its answer comes to)."""
     ctx = mp.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
     proc = ctx.Process(target=target, args=(path, send, *args))
     proc.start()
     send.close()
-    return _child_result(proc, recv)
+    return proc, recv
+
+
+def _in_child(target: Callable[..., None], path: str, *args: Any, what: str = "end-to-end") -> dict[str, Any]:
+    return _child_result(*_start(target, path, *args), what)
 
 
 def _child_result(proc, recv, what: str = "end-to-end") -> dict[str, Any]:
@@ -219,14 +226,11 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     # the plain loops: PyAV decoding and MediaPipe's own FaceMesh.process in tracking mode
     mesh = MediaPipeFaceMesh(settings, lean=False)
 
-    def plain() -> None:
-        _plain_loop(path, mesh)
-
     def plain_threaded_decode() -> None:
         for f in decode_ahead(iter_frames(path, info)):
             mesh.process(f.rgb)
 
-    start = _in_child(_startup_child, path)  # start-up, in a fresh child process
+    start = _in_child(_startup_child, path, what="start-up")  # start-up, in a fresh child process
     out["startup_imports_and_model_s"] = round(start["imports_and_model_s"], 2)
     out["startup_first_frame_s"] = round(start["first_frame_s"], 2)
     # the plain loops here and end to end in fresh child processes, taking turns: a busier
@@ -234,7 +238,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     loops: dict[str, list[float]] = {"plain": [], "threaded": [], "two": []}
     e2e, cpu, peak, other, other_peak = [], [], 0.0, [], 0.0
     for _ in range(repeat):
-        loops["plain"].append(_rate(out["frames"], plain))
+        loops["plain"].append(_rate(out["frames"], lambda: _plain_loop(path, mesh)))
         loops["threaded"].append(_rate(out["frames"], plain_threaded_decode))
         loops["two"].append(_plain_loops_at_once(path))
         res = _in_child(_e2e_child, path)
