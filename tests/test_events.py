@@ -162,3 +162,25 @@ def test_a_cheek_twitch_under_way_before_a_blink_is_kept_but_a_blink_time_wobble
     assert (tw["side"], tw["region"]) == ("left", "cheek")
     assert abs(tw["onset_s"] - 10.0) < 0.1
     assert (ev["kind"] == "blink").sum() == 2
+
+
+def test_a_one_sided_eye_closure_during_a_fast_nod_is_a_movement_but_a_pitch_jump_is_not():
+    """The head nodding fast (``head_nod_deg``, read from the forehead and nose) is head motion:
+    an eye closing on one side then is a movement, never a twitch. FaceMesh's own pitch (on
+    the chin) jumping as the eyes close is not head motion."""
+    sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=3)
+    rng = np.random.default_rng(0)
+    sig["head_nod_deg"] += rng.normal(0, 0.4, len(sig))  # FaceMesh's depth jitters a little
+    t = sig["time_s"]
+    _close(sig, "right", 10.0, 10.1)  # an eye closing alone for 0.1 s, at rest...
+    _close(sig, "right", 20.0, 20.1)  # ...and the same during a nod of 15 degrees in 0.4 s
+    nod = (t >= 19.8) & (t <= 20.2)
+    sig.loc[nod, "head_nod_deg"] -= 15.0 * (t[nod] - 19.8) / 0.4
+    sig.loc[t > 20.2, "head_nod_deg"] -= 15.0
+    sig.loc[(t >= 10.0) & (t <= 10.1), "head_pitch_deg"] += 8.0  # the chin's pitch jumps
+    ev = detect_events(sig).sort_values("onset_s")
+    one_sided = ev[ev["kind"].isin(["twitch", "movement"])]
+    assert len(one_sided) == 2, one_sided
+    at_rest, nodding = one_sided.iloc[0], one_sided.iloc[1]
+    assert (at_rest["kind"], at_rest["context"], at_rest["side"]) == ("twitch", "rest", "right")
+    assert (nodding["kind"], nodding["context"]) == ("movement", "head_motion")

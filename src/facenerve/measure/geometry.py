@@ -46,6 +46,7 @@ LEFT = SideIndices(
 SIDES = {"left": LEFT, "right": RIGHT}
 LIP_UPPER_INNER, LIP_LOWER_INNER = 13, 14
 FOREHEAD, NOSE_BRIDGE, CHIN = 10, 168, 152
+UPPER_FOREHEAD, NOSE_TIP = 151, 4  # neither the eyes nor the jaw move these
 IN_FRAME_MARGIN = 0.02  # landmarks this far (a fraction of the picture) outside it still count
 
 
@@ -95,3 +96,13 @@ def head_pose_deg(points: np.ndarray) -> np.ndarray:
     v_iris = points[:, LEFT.iris_center, :2] - points[:, RIGHT.iris_center, :2]
     roll = np.degrees(np.arctan2(v_iris[:, 1], v_iris[:, 0]))
     return np.stack([yaw, pitch, roll], axis=1)
+
+
+def nod_deg(points: np.ndarray) -> np.ndarray:
+    """Head pitch in degrees, [n], from the forehead to the tip of the nose, points that
+    neither the eyes nor the jaw move (positive: the nose's tip farther from the camera
+    than the forehead, head tilted back). ``head_pose_deg``'s pitch hangs on the chin, which
+    drops with the jaw, and FaceMesh's depth there shifts when the eyes close: for the head's
+    own nodding, this one."""
+    v = points[:, NOSE_TIP] - points[:, UPPER_FOREHEAD]
+    return np.degrees(np.arctan2(v[:, 2], np.hypot(v[:, 0], v[:, 1])))

@@ -8,7 +8,8 @@ Shape contract
     ``to_signals``:  pixel measures + frame index/time + calibration
                      -> DataFrame, one row per decoded frame, NaN where no face:
                         ``frame, time_s, face_detected, n_faces, quality_ok,
-                        head_yaw_deg, head_pitch_deg, head_roll_deg, ipd_mm, mm_per_px,
+                        head_yaw_deg, head_pitch_deg, head_roll_deg, head_nod_deg (pitch from
+                        points the eyes and jaw do not move), ipd_mm, mm_per_px,
                         mouth_open_mm (inner lips apart; speech opens and closes it),
                         <measure>_<left|right>_mm`` and ``ear_<left|right>`` (no unit).
 
@@ -35,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..settings import AnalysisSettings
-from .geometry import LIP_LOWER_INNER, LIP_UPPER_INNER, SIDES, align, head_pose_deg
+from .geometry import LIP_LOWER_INNER, LIP_UPPER_INNER, SIDES, align, head_pose_deg, nod_deg
 
 if TYPE_CHECKING:  # imported where used: measuring a span needs no pandas
     import pandas as pd
@@ -91,6 +92,7 @@ def measure_px(points: np.ndarray) -> dict[str, np.ndarray]:
     )
     pose = head_pose_deg(points)
     out["head_yaw_deg"], out["head_pitch_deg"], out["head_roll_deg"] = pose.T
+    out["head_nod_deg"] = nod_deg(points)
     return out
 
 
@@ -203,6 +205,7 @@ def to_signals(
         "head_yaw_deg": px["head_yaw_deg"],
         "head_pitch_deg": px["head_pitch_deg"],
         "head_roll_deg": px["head_roll_deg"],
+        "head_nod_deg": px["head_nod_deg"],
         "mm_per_px": mm_per_px,
         "ipd_mm": px["ipd_px"] * mm_per_px,
         "mouth_open_mm": px["mouth_open"] * mm_per_px,

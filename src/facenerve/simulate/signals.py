@@ -92,7 +92,7 @@ def truth_table(events: list[TruthEvent], fps: float) -> pd.DataFrame:
 def _pose(rng: np.random.Generator, t: np.ndarray) -> dict[str, np.ndarray]:
     """Head pose of someone sitting still: a slow sway of a degree or two, a little jitter."""
     out = {}
-    for name in ("head_yaw_deg", "head_pitch_deg", "head_roll_deg"):
+    for name in ("head_yaw_deg", "head_pitch_deg", "head_roll_deg", "head_nod_deg"):
         sway = rng.uniform(0.5, 2.0) * np.sin(2 * np.pi * t / rng.uniform(6, 14) + rng.uniform(0, 6))
         out[name] = sway + rng.normal(0, 0.15, len(t))
     return out

@@ -18,7 +18,8 @@ Method
     - expression: both sides move together: the weaker side's mouth-corner lift or cheek
       lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline (a
       one-sided twitch leaves the other side still, so it never counts);
-    - head motion: the head turns (yaw) faster than ``head_motion_deg_s``.
+    - head motion: the head turns (yaw) or nods (``head_nod_deg``, read from points neither
+      the eyes nor the jaw move) faster than ``head_motion_deg_s``.
     Frames without a trusted face are ``not_measured``.
 """
 
@@ -33,6 +34,7 @@ ACTIVITY_WINDOW_S = 0.5
 # speech goes on: the lips open and close for at least this long. A one-sided mouth twitch
 # also parts the lips, but for a fraction of a second (or once, at each end of a tonic pull).
 SPEECH_MIN_S = 0.5
+NOD_SPAN_S = 0.2  # the head's nodding speed is read over this span (FaceMesh's depth jitters)
 # skin motion (measure.skin_motion) that both sides share in smiles, grimaces and speech. The
 # landmarks' brow height is left out: it rises with every blink (the iris point drops).
 # Sideways mouth movement is left out too: a one-sided pull reads on both corners once the
@@ -106,11 +108,16 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
     for measure, sign in EXPRESSION_MOVES:
         expr |= np.nan_to_num(both_sides(signals, measure, base_w, sign)) > thr
 
-    # yaw only: FaceMesh's pitch and the iris-based roll jump when the eyes close
-    yaw = signals["head_yaw_deg"].to_numpy(dtype=np.float64)
+    # yaw and the nod: FaceMesh's own pitch (on the chin) and the iris-based roll jump when
+    # the eyes close. FaceMesh's depth jitters from frame to frame, so the nod's speed is its
+    # change over NOD_SPAN_S
     speed = np.zeros(n)
     if n > 1:
-        speed[1:] = np.nan_to_num(np.abs(np.diff(yaw)) * fps)
+        speed[1:] = np.nan_to_num(np.abs(np.diff(signals["head_yaw_deg"].to_numpy(dtype=np.float64))) * fps)
+    k = max(1, int(round(NOD_SPAN_S * fps / 2)))
+    if n > 2 * k:
+        nod = signals["head_nod_deg"].to_numpy(dtype=np.float64)
+        speed[k:-k] = np.fmax(speed[k:-k], np.nan_to_num(np.abs(nod[2 * k:] - nod[:-2 * k]) * fps / (2 * k)))
     head = _centered(speed, max(3, w // 2), "median") > settings.head_motion_deg_s
 
     pad = int(round(settings.activity_pad_s * fps))
