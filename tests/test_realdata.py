@@ -58,7 +58,7 @@ def test_healthy_talking_faces_get_no_spasm_finding(natural_report):
     r = natural_report
     assert r["refused"] == []
     assert r["clips_with_spasm_finding"] == [] and r["clips_with_blepharospasm_like_finding"] == []
-    # the whole set gives 2.03 per 10 minutes (README); this 3-minute subset holds a clip of
+    # the whole set gives 1.35 per 10 minutes (README); this 3-minute subset holds a clip of
     # deliberate winks (LivePortrait d19), the kind of one-sided event that may be reported
     assert r["false_twitches"] <= 2, r["what_fooled_it"]
     assert r["event_counts"].get("movement", 0) > 0  # one-sided movements were seen, and set apart
