@@ -184,3 +184,23 @@ def test_a_one_sided_eye_closure_during_a_fast_nod_is_a_movement_but_a_pitch_jum
     at_rest, nodding = one_sided.iloc[0], one_sided.iloc[1]
     assert (at_rest["kind"], at_rest["context"], at_rest["side"]) == ("twitch", "rest", "right")
     assert (nodding["kind"], nodding["context"]) == ("movement", "head_motion")
+
+
+def test_a_held_smile_is_an_expression_but_one_corner_pulled_out_is_not():
+    """A smile held for seconds becomes the rolling baseline, yet both mouth corners stay out
+    beyond the recording's narrowest: an eye narrowing on one side then is a movement. One
+    corner pulled out alone (a mouth twitch's pull) is not a smile."""
+    sig, _ = simulate_signals(duration_s=40, twitch_side="none", blink_rate=0, random_state=4)
+    t = sig["time_s"]
+    smile = (t >= 15.0) & (t <= 27.0)  # longer than the baseline's window
+    for side in ("left", "right"):
+        sig.loc[smile, f"commissure_lateral_{side}_mm"] += 5.0
+    pull = (t >= 32.0) & (t <= 34.0)
+    sig.loc[pull, "commissure_lateral_left_mm"] += 5.0
+    for t0 in (8.0, 22.0, 33.0):  # at rest, within the held smile, within the one-sided pull
+        _close(sig, "right", t0, t0 + 0.1)
+    ev = detect_events(sig).sort_values("onset_s")
+    one_sided = ev[ev["kind"].isin(["twitch", "movement"]) & (ev["region"] == "eye")]
+    assert one_sided["onset_s"].round(0).tolist() == [8.0, 22.0, 33.0], one_sided
+    assert one_sided["kind"].tolist() == ["twitch", "movement", "twitch"]
+    assert one_sided.iloc[1]["context"] == "expression"

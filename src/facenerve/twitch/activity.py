@@ -17,7 +17,9 @@ Method
       one-sided mouth twitch parts the lips once, for a fraction of a second: not speech;
     - expression: both sides move together: the weaker side's mouth-corner lift or cheek
       lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline (a
-      one-sided twitch leaves the other side still, so it never counts);
+      one-sided twitch leaves the other side still, so it never counts), or both mouth
+      corners are held out beyond the recording's narrowest (``held_smile``: a smile held
+      for seconds, which the rolling baseline absorbs);
     - head motion: the head turns (yaw) or nods (``head_nod_deg``, read from points neither
       the eyes nor the jaw move) faster than ``head_motion_deg_s``.
     Frames without a trusted face are ``not_measured``.
@@ -40,6 +42,9 @@ NOD_SPAN_S = 0.2  # the head's nodding speed is read over this span (FaceMesh's 
 # Sideways mouth movement is left out too: a one-sided pull reads on both corners once the
 # head's own motion (a similarity) is removed from the flow.
 EXPRESSION_MOVES = (("mouth_lift", 1.0), ("cheek_lift", 1.0))
+# both mouth corners pulled out this far (mm, landmarks) beyond the recording's own narrowest:
+# a held smile. No frame of the resting ZJU clips comes to it (at 2 mm, 0.4 % of them do)
+HELD_SMILE_MM = 3.0
 CONTEXTS = ("rest", "speech", "expression", "head_motion", "not_measured")
 
 
@@ -84,6 +89,20 @@ def both_sides(signals: pd.DataFrame, measure: str, window: int, sign: float = 1
     return np.fmin(*moves)
 
 
+def held_smile(signals: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
+    """Frames where both mouth corners are pulled out ``HELD_SMILE_MM`` beyond the recording's
+    own narrowest (each corner's 10th percentile over trusted frames): a smile held for
+    seconds, which a rolling baseline takes for the face at rest."""
+    held = ok.copy()
+    for side in ("left", "right"):
+        col = f"commissure_lateral_{side}_mm"
+        if col not in signals or ok.sum() < 10:
+            return np.zeros(len(signals), bool)
+        x = signals[col].to_numpy(dtype=np.float64)
+        held &= np.nan_to_num(x - np.nanpercentile(x[ok], 10)) > HELD_SMILE_MM
+    return held
+
+
 def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) -> pd.DataFrame:
     """Per-frame speech, expression and head motion; see the module docstring."""
     settings = settings or AnalysisSettings()
@@ -107,6 +126,7 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
     expr = np.zeros(n, bool)
     for measure, sign in EXPRESSION_MOVES:
         expr |= np.nan_to_num(both_sides(signals, measure, base_w, sign)) > thr
+    expr |= held_smile(signals, ok)
 
     # yaw and the nod: FaceMesh's own pitch (on the chin) and the iris-based roll jump when
     # the eyes close. FaceMesh's depth jitters from frame to frame, so the nod's speed is its
