@@ -94,9 +94,9 @@ def held_smile(signals: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
     own narrowest (each corner's 10th percentile over trusted frames): a smile held for
     seconds, which a rolling baseline takes for the face at rest."""
     cols = [f"commissure_lateral_{side}_mm" for side in ("left", "right")]
-    held = ok.copy()
     if ok.sum() < 10 or not all(c in signals for c in cols):
         return np.zeros(len(signals), bool)
+    held = ok.copy()
     for col in cols:
         x = signals[col].to_numpy(dtype=np.float64)
         held &= np.nan_to_num(x - np.nanpercentile(x[ok], 10)) > HELD_SMILE_MM
