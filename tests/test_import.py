@@ -73,3 +73,26 @@ def test_measure_imports_no_stack_above_it():
     bad = sorted((m, b) for m, bs in graph.items() if m.startswith(("facenerve.measure", "facenerve.media"))
                  for b in bs if b.startswith(above))
     assert not bad, bad
+
+
+def test_the_landmark_model_loads_without_mediapipes_package_imports_and_mediapipe_still_imports_whole():
+    """FaceMesh (and the face counter) load without ``mediapipe``'s own ``__init__``, which
+    imports every solution and task, matplotlib and sounddevice; code that imports mediapipe
+    afterwards still gets the whole package, with the same FaceMesh class."""
+    code = (
+        "import sys\n"
+        "from facenerve.measure.landmarks import MediaPipeFaceCounter, MediaPipeFaceMesh\n"
+        "from facenerve.settings import AnalysisSettings\n"
+        "mesh, counter = MediaPipeFaceMesh(AnalysisSettings()), MediaPipeFaceCounter(AnalysisSettings())\n"
+        "print('pulled in:', *(m for m in ('matplotlib', 'mediapipe.tasks', 'sounddevice') if m in sys.modules))\n"
+        "import mediapipe as mp\n"
+        "from mediapipe.tasks.python import vision\n"
+        "print(mp.__version__, type(mesh._mesh) is mp.solutions.face_mesh.FaceMesh,\n"
+        "      mp.solutions.drawing_utils.__name__, 'matplotlib' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    light, whole = out.stdout.splitlines()[-2:]
+    assert light.split() == ["pulled", "in:"], f"loading the model {light}"
+    from importlib.metadata import version
+
+    assert whole.split() == [version("mediapipe"), "True", "mediapipe.python.solutions.drawing_utils", "True"]

@@ -197,8 +197,9 @@ def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | Non
 def _mesh_indices(name: str) -> list[int]:
     import itertools
 
-    from mediapipe.python.solutions import face_mesh_connections as c
+    from ..measure.landmarks import mediapipe_modules
 
+    (c,) = mediapipe_modules("python.solutions.face_mesh_connections")
     return sorted(set(itertools.chain.from_iterable(getattr(c, name))))
 
 

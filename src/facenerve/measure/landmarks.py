@@ -17,8 +17,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterable, Iterator
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from types import ModuleType
 from typing import Protocol
 
 import numpy as np
@@ -73,6 +76,59 @@ class LandmarkBackend(Protocol):
     def close(self) -> None: ...
 
 
+_LIGHT = ("mediapipe.python.solutions", "mediapipe")  # inner package first
+_light_lock = threading.RLock()
+
+
+def mediapipe_modules(*names: str) -> list[ModuleType]:
+    """MediaPipe's modules by their names under ``mediapipe.`` (``python.solutions.face_mesh``).
+
+    The ``__init__`` of ``mediapipe`` and of ``mediapipe.python.solutions`` import every
+    solution and task, matplotlib, PIL and sounddevice: 0.4 s and 41 MB in each process
+    (measured against the FaceMesh solution alone), none of it used here. So, unless mediapipe
+    is already imported, those two packages are put in place as stand-ins over the same
+    folders, whose modules import as usual; the first look-up of anything else on a stand-in
+    (``mediapipe.solutions``, ``mediapipe.tasks``, ``mediapipe.__version__``) runs the real
+    ``__init__`` in it, so other code that imports mediapipe gets the whole package."""
+    import importlib
+
+    with _light_lock:
+        if "mediapipe" not in sys.modules:
+            _stand_in()
+        return [importlib.import_module(f"mediapipe.{n}") for n in names]
+
+
+def _stand_in() -> None:
+    import importlib
+    import importlib.util
+
+    for name in _LIGHT[::-1]:
+        if name == _LIGHT[0]:
+            importlib.import_module("mediapipe.python")  # light: the bindings only
+        spec = importlib.util.find_spec(name)  # found, not run
+        mod = importlib.util.module_from_spec(spec)
+        mod.__getattr__ = _completer(mod)
+        sys.modules[name] = mod
+
+
+def _completer(mod: ModuleType) -> Callable[[str], object]:
+    def __getattr__(attr: str) -> object:
+        if attr.startswith("__") and attr not in ("__version__", "__all__"):  # machinery's look-ups
+            raise AttributeError(attr)
+        with _light_lock:
+            for name in _LIGHT:
+                m = sys.modules.get(name)
+                if m is not None and "__getattr__" in vars(m):
+                    del m.__getattr__
+                    m.__spec__.loader.exec_module(m)  # its own __init__, at last
+        try:
+            return vars(mod)[attr]
+        except KeyError:
+            raise AttributeError(f"module {mod.__name__!r} has no attribute {attr!r}") from None
+
+    return __getattr__
+
+
 def mediapipe_version() -> str:
     from importlib.metadata import version
 
@@ -104,9 +160,11 @@ class MediaPipeFaceMesh:
     def __init__(self, settings: AnalysisSettings, max_faces: int = 1, lean: bool = True) -> None:
         self.lean = lean  # False: always MediaPipe's public FaceMesh.process
         with _quiet_native_stderr():
-            import mediapipe as mp
-
-            self._mesh = mp.solutions.face_mesh.FaceMesh(
+            face_mesh, self._packets, self._getter, frames = mediapipe_modules(
+                "python.solutions.face_mesh", "python.packet_creator", "python._framework_bindings._packet_getter",
+                "python._framework_bindings.image_frame")
+            self._srgb = frames.ImageFormat.SRGB
+            self._mesh = face_mesh.FaceMesh(
                 static_image_mode=False,
                 max_num_faces=max_faces,
                 refine_landmarks=True,
@@ -136,21 +194,17 @@ class MediaPipeFaceMesh:
         this MediaPipe's internals differ from 0.10's (then the public call is used)."""
         mesh = self._mesh
         try:
-            from mediapipe.python import packet_creator
-            from mediapipe.python._framework_bindings import _packet_getter
-            from mediapipe.python._framework_bindings.image_frame import ImageFormat
-
             mesh._graph_outputs.clear()
             mesh._simulated_timestamp += 33333
-            packet = packet_creator.create_image(rgb, image_format=ImageFormat.SRGB)
+            packet = self._packets.create_image(rgb, image_format=self._srgb)
             mesh._graph.add_packet_to_input_stream(stream="image", packet=packet.at(mesh._simulated_timestamp))
             mesh._graph.wait_until_idle()
-        except (AttributeError, ImportError, TypeError):
+        except (AttributeError, TypeError):
             return None
         out = mesh._graph_outputs.get("multi_face_landmarks")
         if out is None or out.is_empty():
             return []
-        faces = [_landmarks_from_wire(blob) for blob in _packet_getter._get_serialized_proto_list(out)]
+        faces = [_landmarks_from_wire(blob) for blob in self._getter._get_serialized_proto_list(out)]
         return faces if all(f is not None for f in faces) else None
 
     def close(self) -> None:
@@ -162,9 +216,8 @@ class MediaPipeFaceCounter:
 
     def __init__(self, settings: AnalysisSettings) -> None:
         with _quiet_native_stderr():
-            import mediapipe as mp
-
-            self._det = mp.solutions.face_detection.FaceDetection(
+            (face_detection,) = mediapipe_modules("python.solutions.face_detection")
+            self._det = face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=settings.min_detection_confidence
             )
             self._det.process(np.zeros((64, 64, 3), dtype=np.uint8))
@@ -286,9 +339,8 @@ def track_faces(
 def landmarks_single_image(rgb: np.ndarray, settings: AnalysisSettings | None = None) -> np.ndarray | None:
     """Landmarks of the largest face in one still image (used by the simulator)."""
     with _quiet_native_stderr():
-        import mediapipe as mp
-
-        mesh = mp.solutions.face_mesh.FaceMesh(
+        (face_mesh,) = mediapipe_modules("python.solutions.face_mesh")
+        mesh = face_mesh.FaceMesh(
             static_image_mode=True, max_num_faces=4, refine_landmarks=True,
             min_detection_confidence=(settings or AnalysisSettings()).min_detection_confidence,
         )
