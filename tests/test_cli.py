@@ -83,6 +83,23 @@ def test_bench_reports_every_stage_side_by_side():
                 "startup_first_frame_s"):
         assert out[key] > 0, key
     assert out["startup_first_frame_s"] >= out["startup_imports_and_model_s"]
+    # the processes' total at one moment never exceeds their peaks added
+    assert 0 < out["end_to_end_peak_rss_together_mb"] <= out["end_to_end_peak_rss_mb"]
+
+
+def test_the_bench_counts_the_memory_of_child_processes_at_once():
+    import subprocess
+    import sys
+
+    import psutil
+
+    from facenerve.bench import _PeakTogether
+
+    own = psutil.Process().memory_info().rss
+    code = "import time; b = b'x' * (150 * 2**20); time.sleep(1.0)"  # 150 MB, every page written
+    with _PeakTogether() as together:
+        subprocess.run([sys.executable, "-c", code], check=True)
+    assert together.bytes >= own + 150 * 2**20
 
 
 def test_bench_ends_with_one_line_when_its_child_fails(tiny_videos):

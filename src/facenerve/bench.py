@@ -16,7 +16,8 @@ Figures, all over the same video:
   includes start-up and its peak memory is its own;
 - the ratios of end-to-end to the plain loops and to landmarks-only throughput;
 - CPU seconds per second of video, and peak resident memory, of the end-to-end child with the
-  processes it measures spans in (their peaks added: an upper bound of the total at any time);
+  processes it measures spans in: their peaks added (an upper bound of the total at any time)
+  and the largest total at once (sampled every ``TOGETHER_EVERY_S``);
   for a video cut into spans, end to end again with the spans measured the other way (in
   processes of their own, or in threads of one process), its fps and peak memory;
 - start-up: imports, model load and the first frame's landmarks, in a fresh process.
@@ -122,6 +123,45 @@ def _plain_loops_at_once(path: str, k: int = 2) -> float:
     return sum(r["frames"] for r in res) / max(r["seconds"] for r in res)
 
 
+TOGETHER_EVERY_S = 0.05
+
+
+class _PeakTogether:
+    """The largest resident memory of this process and its descendants added together at one
+    moment, sampled every ``TOGETHER_EVERY_S`` on a thread while in the ``with`` block (a peak
+    shorter than that may be missed: the peaks-added figure bounds it from above)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.bytes = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name="facenerve-bench-rss")
+
+    def __enter__(self) -> _PeakTogether:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        import psutil
+
+        me = psutil.Process()
+        while True:
+            total = me.memory_info().rss
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:  # ended between the listing and the reading
+                    pass
+            self.bytes = max(self.bytes, total)
+            if self._stop.wait(TOGETHER_EVERY_S):
+                return
+
+
 @_reports
 def _e2e_child(path: str, span_processes: bool = True) -> dict[str, Any]:
     from ._log import native_stderr_silenced
@@ -129,7 +169,7 @@ def _e2e_child(path: str, span_processes: bool = True) -> dict[str, Any]:
     from .twitch.analyze import analyze_video
     from .twitch.outputs import write_outputs
 
-    with native_stderr_silenced():
+    with native_stderr_silenced(), _PeakTogether() as together:
         t0 = time.perf_counter()
         result = analyze_video(path, span_processes=span_processes)
         with tempfile.TemporaryDirectory() as d:
@@ -142,7 +182,8 @@ def _e2e_child(path: str, span_processes: bool = True) -> dict[str, Any]:
     spans = result.info.spans
     return {"frames": result.info.n_frames, "seconds": dt, "video_s": result.info.duration_s,
             "cpu_s": cpu, "processes": 1 + spans["in_processes"], "spans": spans["count"],
-            "peak_rss_mb": peak_rss_mb() + sum(spans["process_peak_rss_mb"])}
+            "peak_rss_mb": peak_rss_mb() + sum(spans["process_peak_rss_mb"]),
+            "peak_rss_together_mb": together.bytes / 2**20}
 
 
 def _start(target: Callable[..., None], path: str, *args: Any):
@@ -236,7 +277,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
     # the plain loops here and end to end in fresh child processes, taking turns: a busier
     # spell of a shared machine then weighs on each alike
     loops: dict[str, list[float]] = {"plain": [], "threaded": [], "two": []}
-    e2e, cpu, peak, other, other_peak = [], [], 0.0, [], 0.0
+    e2e, cpu, peak, together, other, other_peak = [], [], 0.0, 0.0, [], 0.0
     for _ in range(repeat):
         loops["plain"].append(_rate(out["frames"], lambda: _plain_loop(path, mesh)))
         loops["threaded"].append(_rate(out["frames"], plain_threaded_decode))
@@ -245,7 +286,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
         out["end_to_end_spans"], out["end_to_end_processes"] = res["spans"], res["processes"]
         e2e.append(res["frames"] / res["seconds"])
         cpu.append(res["cpu_s"] / max(res["video_s"], 1e-9))
-        peak = max(peak, res["peak_rss_mb"])
+        peak, together = max(peak, res["peak_rss_mb"]), max(together, res["peak_rss_together_mb"])
         if res["spans"] > 1:  # the same spans measured the other way, for comparison
             res = _in_child(_e2e_child, path, res["processes"] == 1)
             other.append(res["frames"] / res["seconds"])
@@ -269,6 +310,7 @@ def run_benchmark(path: str, repeat: int = 1) -> dict[str, Any]:
         out["end_to_end_fps"] / out["two_plain_loops_at_once_fps"], 3)
     out["end_to_end_cpu_s_per_video_s"] = round(sum(cpu) / len(cpu), 3)
     out["end_to_end_peak_rss_mb"] = round(peak, 1)
+    out["end_to_end_peak_rss_together_mb"] = round(together, 1)
     out["note"] = ("end-to-end includes start-up and writing outputs; landmarks-only excludes "
                    "decoding; the plain loop decodes and runs MediaPipe's FaceMesh.process, nothing "
                    "else (analyze calls the same graph without that call's per-frame overheads). "
@@ -313,6 +355,7 @@ def run_memory_benchmark(minutes: tuple[float, ...] = (10.0, 60.0), folder: str 
             video = long_video(os.path.join(folder or tmp, f"facenerve-memory-{m:g}min.mp4"), m)
             res = _in_child(_e2e_child, video)
             out["runs"][f"{m:g} min"] = {"peak_rss_mb": round(res["peak_rss_mb"], 1),
+                                         "peak_rss_together_mb": round(res["peak_rss_together_mb"], 1),
                                          "fps": round(res["frames"] / res["seconds"], 1),
                                          "frames": res["frames"], "processes": res["processes"]}
     peaks = [r["peak_rss_mb"] for r in out["runs"].values()]
