@@ -96,3 +96,23 @@ def test_the_landmark_model_loads_without_mediapipes_package_imports_and_mediapi
     from importlib.metadata import version
 
     assert whole.split() == [version("mediapipe"), "True", "mediapipe.python.solutions.drawing_utils", "True"]
+
+
+def test_analyze_measures_the_video_before_it_imports_pandas():
+    """pandas and pyarrow (69 MB) load after the measuring, not beside the span processes."""
+    code = (
+        "import sys\n"
+        "from importlib.resources import files\n"
+        "import facenerve.measure.run as run\n"
+        "seen = []\n"
+        "measure = run._measure_span\n"
+        "def spy(*args, **kwargs):\n"
+        "    seen.append('pandas' in sys.modules or 'pyarrow' in sys.modules)\n"
+        "    return measure(*args, **kwargs)\n"
+        "run._measure_span = spy\n"
+        "from facenerve.twitch.analyze import analyze_video\n"
+        "result = analyze_video(files('facenerve').joinpath('examples/astronaut_left_hfs.mp4'))\n"
+        "print(seen, (result.events['kind'] == 'twitch').sum() > 0)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.splitlines()[-1] == "[False] True"

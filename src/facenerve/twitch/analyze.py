@@ -8,19 +8,24 @@ Shape contract
 from __future__ import annotations
 
 import os
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..measure.run import AnalysisResult, measure_video
 from ..settings import AnalysisSettings
-from .activity import activity
-from .events import detect_events
-from .findings import summarize_events
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+# pandas (with pyarrow, 69 MB) is imported by the stages after measuring, not while the
+# video is measured beside its span processes: the peak of them all at once is then lower
 
 
 def events_and_findings(signals: pd.DataFrame, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The events table and the twitch findings of a signals table (activity found once)."""
+    from .activity import activity
+    from .events import detect_events
+    from .findings import summarize_events
+
     act = activity(signals, settings)
     events = detect_events(signals, settings, act)
     return events, summarize_events(events, signals, settings, act)
