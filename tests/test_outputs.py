@@ -228,3 +228,17 @@ def test_parquet_written_in_row_groups_reads_back_as_pandas_writes_it(tmp_path):
     assert pq.ParquetFile(tmp_path / "a.parquet").num_row_groups == 3
     write_parquet(df.iloc[:0], tmp_path / "empty.parquet")
     assert pd.read_parquet(tmp_path / "empty.parquet").columns.tolist() == df.columns.tolist()
+
+
+@pytest.mark.parametrize("existing", [False, True])
+def test_a_run_leaves_no_lock_file_behind(tmp_path, existing):
+    out = tmp_path / "out"
+    if existing:
+        write_atomically(out, _write_run("old"))
+    write_atomically(out, _write_run("new"))
+    assert _runs_seen(out) == {"new"}
+    left = [p.name for p in [*tmp_path.iterdir(), *out.iterdir()] if p.name.endswith(".facenerve.lock")]
+    assert left == []
+    with OutputDir(out):  # and the next run still locks out a second writer
+        with pytest.raises(InputError, match="another facenerve run is writing"):
+            OutputDir(out).__enter__()

@@ -88,6 +88,7 @@ def write_json(obj: Any, path: Path) -> None:
 
 
 LOCK_NAME = ".facenerve.lock"
+LOCK_TRIES = 5  # a lock file removed as it was locked is tried again, this many times
 RUN_MARK = ".facenerve-run"  # inside a temporary folder: what to do with it if a run is killed
 JOURNAL = ".facenerve-commit.json"
 
@@ -142,21 +143,30 @@ class OutputDir:
         else:
             raise InputError(f"cannot write in {self.parent}; choose another --out")
         self.tmp: Path | None = None
-        self._lock = None
+        self._lock, self._lock_path = None, None
 
     # -- locking and recovery -------------------------------------------------------------
     def _take_lock(self) -> None:
+        """Lock the lock file; it is removed when the run ends, so a lock taken on a file
+        that was removed (or replaced) meanwhile is taken again on the one now there."""
         import fcntl
 
         where = self.parent / f".{self.out.name}{LOCK_NAME}" if self.swap else self.out / LOCK_NAME
-        self._lock = open(where, "a")  # noqa: SIM115 - held until the run ends
-        try:
-            fcntl.flock(self._lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            self._lock.close()
-            self._lock = None
-            raise InputError(f"another facenerve run is writing to {self.out}; wait for it to "
-                             "finish or choose another --out") from None
+        for _ in range(LOCK_TRIES):
+            lock = open(where, "a")  # noqa: SIM115 - held until the run ends
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if os.fstat(lock.fileno()).st_ino == os.stat(where).st_ino:
+                    self._lock, self._lock_path = lock, where
+                    return
+            except BlockingIOError:
+                break
+            except FileNotFoundError:  # removed by the run that just ended: take the next
+                pass
+            lock.close()
+        lock.close()
+        raise InputError(f"another facenerve run is writing to {self.out}; wait for it to "
+                         "finish or choose another --out")
 
     def _journal(self) -> Path:
         return (self.parent / f".{self.out.name}{JOURNAL}") if self.swap else (self.out / JOURNAL)
@@ -212,7 +222,8 @@ class OutputDir:
         return self.tmp
 
     def _release(self) -> None:
-        if self._lock is not None:
+        if self._lock is not None:  # nothing is left beside the user's folder
+            self._lock_path.unlink(missing_ok=True)
             self._lock.close()
             self._lock = None
 
