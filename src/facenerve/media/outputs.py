@@ -143,28 +143,32 @@ class OutputDir:
         else:
             raise InputError(f"cannot write in {self.parent}; choose another --out")
         self.tmp: Path | None = None
-        self._lock, self._lock_path = None, None
+        self._lock = None
 
     # -- locking and recovery -------------------------------------------------------------
+    def _lock_file(self) -> Path:
+        return self.parent / f".{self.out.name}{LOCK_NAME}" if self.swap else self.out / LOCK_NAME
+
     def _take_lock(self) -> None:
         """Lock the lock file; it is removed when the run ends, so a lock taken on a file
         that was removed (or replaced) meanwhile is taken again on the one now there."""
         import fcntl
 
-        where = self.parent / f".{self.out.name}{LOCK_NAME}" if self.swap else self.out / LOCK_NAME
+        where = self._lock_file()
         for _ in range(LOCK_TRIES):
             lock = open(where, "a")  # noqa: SIM115 - held until the run ends
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 if os.fstat(lock.fileno()).st_ino == os.stat(where).st_ino:
-                    self._lock, self._lock_path = lock, where
+                    self._lock = lock
                     return
+            except FileNotFoundError:  # removed by the run that just ended: take the next
+                continue
             except BlockingIOError:
                 break
-            except FileNotFoundError:  # removed by the run that just ended: take the next
-                pass
-            lock.close()
-        lock.close()
+            finally:
+                if self._lock is not lock:
+                    lock.close()
         raise InputError(f"another facenerve run is writing to {self.out}; wait for it to "
                          "finish or choose another --out")
 
@@ -223,7 +227,7 @@ class OutputDir:
 
     def _release(self) -> None:
         if self._lock is not None:  # nothing is left beside the user's folder
-            self._lock_path.unlink(missing_ok=True)
+            self._lock_file().unlink(missing_ok=True)
             self._lock.close()
             self._lock = None
 
