@@ -131,9 +131,9 @@ def test_photos_cut_from_a_real_recording_grade_normal(tmp_path):
     from facenerve.exam.photos import analyze_photo_exam
     from facenerve.measure.run import measure_video
 
-    clip = need(NATURAL / "LivePortrait__driving_d6.mp4")
+    clip = need(NATURAL / "LivePortrait__driving_d10.mp4")
     case = build_case(clip, measure_video(clip, motion=False).signals, tmp_path / "case")
-    assert case is not None and {"rest", "brow_raise", "tight_eye_closure", "smile"} <= set(case["tasks"])
+    assert case is not None and set(case["tasks"]) == set(TASKS)
     g = analyze_photo_exam(tmp_path / "case" / "photos").grades
     assert g["grades"]["house_brackmann"]["grade"] in (1, 2), g["grades"]["house_brackmann"]
     assert not g["central_pattern"] and not g["synkinesis"]["detected"]
@@ -187,3 +187,33 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, workers=1,
                                 progress=False)
     assert again["injected"] == r["injected"]
+
+
+def test_exam_frames_are_picked_at_a_still_moment_not_in_passing():
+    """Synthetic signals at 25 fps: rest, a held brow raise, eye closure and smile, then a face
+    passing from a left-sided to a right-sided lip raise (both sides up for 2 frames only,
+    6 mm) and later a held snarl (both 3 mm for 8 frames): neither the smile's frame nor the
+    snarl's is the passing face, though both sides move most there."""
+    import pandas as pd
+
+    from facenerve.evaluation.realexams import pick_exam_frames
+    from facenerve.exam.protocol import EMOTRICS
+
+    n = 200
+    sig = {"time_s": np.arange(n) / 25.0, "quality_ok": np.ones(n, bool), "mouth_open_mm": np.ones(n)}
+    for a in ("yaw", "pitch", "roll"):
+        sig[f"head_{a}_deg"] = np.zeros(n)
+    for m in EMOTRICS:
+        for s in ("left", "right"):
+            sig[f"{m}_{s}_mm"] = np.full(n, 20.0)
+    for s in ("left", "right"):
+        sig[f"brow_height_{s}_mm"][40:50] += 5.0
+        sig[f"eye_aperture_{s}_mm"][70:80] -= 18.0
+        sig[f"mouth_corner_drop_{s}_mm"][100:110] -= 4.0
+        sig[f"commissure_lateral_{s}_mm"][100:110] += 4.0
+        sig[f"mouth_corner_drop_{s}_mm"][170:178] -= 3.0  # the held snarl
+    sig["mouth_corner_drop_left_mm"][140:143] -= 6.0  # in passing: left up, then right
+    sig["mouth_corner_drop_right_mm"][141:144] -= 6.0
+    picks = pick_exam_frames(pd.DataFrame(sig))
+    assert {"rest", "brow_raise", "tight_eye_closure", "smile"} <= set(picks)
+    assert 100 <= picks["smile"] < 110 and 170 <= picks["snarl"] < 178, picks

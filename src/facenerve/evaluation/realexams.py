@@ -4,9 +4,10 @@ injected into them.
 ``build_real_exams(folder, out)``: in every video of ``folder`` (healthy people raising brows,
 closing eyes, smiling, snarling, puckering: ``../shared/data/natural``), ``pick_exam_frames``
 finds a resting frame and, for each exam task, the frame where both sides do that movement most
-clearly, facing the camera as at rest. A clip with rest, a brow raise, an eye closure and a
-smile becomes a case: ``photos/`` (one PNG per task, the real frame) and ``exam.mp4`` with
-``exam.tasks.json`` (the real footage around each chosen frame, in protocol order).
+clearly at a still moment of it (not passing from one expression to another), facing the camera
+as at rest. A clip with rest, a brow raise, an eye closure and a smile becomes a case:
+``photos/`` (one PNG per task, the real frame) and ``exam.mp4`` with ``exam.tasks.json`` (the
+real footage around each chosen frame, in protocol order).
 
 ``inject_weakness(photos, out, side, factor, central)``: one side's movement of every task photo
 is pulled back towards rest by ``factor`` (0 none, 1 no movement at all): the landmarks of that
@@ -49,6 +50,11 @@ SMILE_UP_MM = 2.0
 NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
 FACTORS = (0.25, 0.4, 0.55, 0.7, 0.85, 1.0)
 SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
+# a task's frame is a still moment of the expression (its peak or plateau), not a face passing
+# from one expression to another: neither side's movement changes by more than this fraction of
+# the movement per frame there (a picture of a face in motion is blurred, and the tracked
+# landmarks lag behind it)
+STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
 INJECTION_VERSION = 2  # of inject_weakness and what it calls: part of the kept measures' names
@@ -56,9 +62,9 @@ INJECTION_VERSION = 2  # of inject_weakness and what it calls: part of the kept 
 
 def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
     """Frame index (row) per task found: rest, and each task of ``PICK`` whose movement both
-    sides show clearly (a smile posed as an exam asks, unless not ``posed_smile``); the gentle
-    eye closure is the closure's first frame at 80 % of its deepest. Frames within 0.5 s of
-    another task's frame are not reused."""
+    sides show clearly at a still moment (``STILL``; a smile posed as an exam asks, unless not
+    ``posed_smile``); the gentle eye closure is the closure's first frame at 80 % of its deepest.
+    Frames within 0.5 s of another task's frame are not reused."""
     from ..exam.measures import movement_features, rest_baseline
     from ..exam.protocol import SMILE_MAX_OPEN_MM
 
@@ -95,7 +101,8 @@ def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[st
                             & (mouth <= SMILE_MAX_OPEN_MM), both, np.nan)
         if task == "snarl":  # the upper lip up, corners not pulled out as in a smile
             both = np.where(np.fmax(side("corner_out", "left"), side("corner_out", "right")) < 1.5, both, np.nan)
-        score = np.where(frontal & np.isfinite(both), both, -np.inf)
+        speed = np.fmax(*(np.abs(np.gradient(side(col, s))) for s in ("left", "right")))
+        score = np.where(frontal & np.isfinite(both) & (speed <= STILL * both), both, -np.inf)
         for j in np.argsort(-score):
             if score[j] < need:
                 break
