@@ -53,7 +53,8 @@ OCULAR_TASKS = ("smile", "snarl", "lip_pucker")
 ORAL_TASKS = ("gentle_eye_closure",)  # a squeeze pulls healthy mouths too; Sunnybrook rates gentle closure
 # Healthy faces move their two sides alike only roughly: in real exams of healthy people (exam
 # tasks cut from ../shared/data/natural, ``evaluate real-exams``) the weaker side's movement is
-# a median 88 % of the other's per task, its lower quartile 78 % (photos; 90 and 82 % by video).
+# a median 93 % of the other's per task, its lower quartile 83 % (photos and video; an earlier
+# cut of the clips, with frames caught between expressions: 88 and 78 % by photos).
 # Movement at or above this fraction of the other side's counts as normal; below it, as weakness.
 NORMAL_RATIO = 0.8
 UPPER_FACE = ("brow_raise", "gentle_eye_closure", "tight_eye_closure")
@@ -68,7 +69,7 @@ SPARED = 0.9
 CENTRAL_GAP = 0.5
 COMMISSURE = ("smile", "snarl")
 # a mouth weaker than healthy faces' differences by this z is "slightly weak with maximum effort"
-# (House-Brackmann III): healthy real exams reach 2.6 with a pucker and a snarl caught mid-word
+# (House-Brackmann III): healthy real exams reach 2.5 (a mouth caught mid-word, any-smile cut)
 Z_MOUTH_WEAK = 3.0
 # Synkinesis, on clear evidence only: healthy real exams (``evaluate real-exams``) show up to
 # 0.36 of the eye's opening of extra narrowing on one side in a smile, snarl or pucker, and up
@@ -104,14 +105,14 @@ def relative_movement(tasks: dict[str, Any]) -> dict[str, dict[str, float]]:
 
 
 # How far healthy faces' two sides differ per task: the root mean square of log(left/right
-# movement) in the healthy real exams of ``evaluate real-exams`` (photos and video), the larger of
-# two cuts of the same clips: posed smiles only (11 people) and any smile (14, some caught
-# mid-word; their snarls and puckers differ as much as 0.56 and 0.52). Eye closure is floored at
-# 0.1, its measure saturating when both lids meet. A side's evidence of weakness is judged
-# against these, so that a pucker's or a smile's usual lopsidedness weighs less than an eye that
-# stays open.
-HEALTHY_LOG_SPREAD = {"brow_raise": 0.30, "gentle_eye_closure": 0.1, "tight_eye_closure": 0.1,
-                      "smile": 0.47, "snarl": 0.56, "lip_pucker": 0.52}
+# movement) in the healthy real exams of ``evaluate real-exams`` (photos and video, each task cut
+# at a still moment of it), the larger of two cuts of the same clips: posed smiles only (10
+# people) and any smile (13, some caught mid-word; their puckers differ as much as 1.5 and their
+# snarls 0.64). Eye closure is floored at 0.1, its measure saturating when both lids meet. A
+# side's evidence of weakness is judged against these, so that a pucker's usual lopsidedness
+# weighs less than an eye that stays open.
+HEALTHY_LOG_SPREAD = {"brow_raise": 0.25, "gentle_eye_closure": 0.1, "tight_eye_closure": 0.1,
+                      "smile": 0.20, "snarl": 0.32, "lip_pucker": 0.49}
 # evidence beyond what healthy faces show: a weaker side is named from this z (about 1 healthy
 # face in 20 reaches it in one region by chance; House-Brackmann II, slight weakness, allows it)
 Z_NAMED = 2.0
