@@ -186,3 +186,21 @@ def test_normal_face_scores_from_real_blinks(wolfgang_result):
     assert s is not None and 0 <= s["score"] <= 100
     assert set(s["static_items"]) == {"brow", "palpebral_fissure", "oral_commissure"}
     assert np.isfinite(s["score"])
+
+
+def test_the_rendered_set_summary_counts_an_ungraded_exam_and_still_reports():
+    """An exam the grader declines (no grade: "not enough to judge") is listed as not graded,
+    counts against agreement, and is left out of the orderings and the correlation."""
+    from facenerve.evaluation.exams import summarize_exams
+
+    def row(i, f, hb, sb, **kw):
+        return {"video": f"e{i}.mp4", "factor": f, "side": "left", "central": False, "synkinesis": False,
+                "implied_hb": hb or 4, "hb": hb, "sunnybrook": sb, "eface": None, "weaker_side": "left",
+                "central_flag": False, "synkinesis_found": False, **kw}
+
+    rows = [row(0, 0.0, 5, 30.0), row(1, 0.4, 4, 60.0), row(2, 0.5, None, None), row(3, 0.8, 3, 80.0),
+            row(4, 1.0, 1, 100.0, weaker_side="none")]
+    s = summarize_exams(rows)
+    assert s["not_graded"] == ["e2.mp4"]
+    assert s["house_brackmann_within_one_pct"] == 80.0 and s["house_brackmann_monotonic"]
+    assert s["sunnybrook_spearman_vs_factor"] == 1.0 and s["sunnybrook_monotonic"]

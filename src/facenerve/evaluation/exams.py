@@ -76,13 +76,23 @@ def evaluate_exams(folder: str | Path, segmentation: str = "auto", progress: boo
             "synkinesis_found": g.get("synkinesis", {}).get("detected", False),
             "segment_confidence": round(float(np.mean([s.confidence for s in res.segments])), 3),
         })
+    return {"segmentation": segmentation, **summarize_exams(rows)}
+
+
+def summarize_exams(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The set's agreement with the rendered truth, from one row per exam (``evaluate_exams``)."""
+    # an exam the grader declines ("not enough to judge") counts against agreement, and is left
+    # out of the orderings and the correlation, which need a grade
+    graded = [r for r in rows if r["hb"] is not None and r["sunnybrook"] is not None]
     periph = sorted([r for r in rows if not r["central"] and not r["synkinesis"]], key=lambda r: r["factor"])
     hb_ok = [r for r in periph if r["hb"] is not None and abs(r["hb"] - r["implied_hb"]) <= 1]
-    mono_hb = all(a["hb"] >= b["hb"] for a, b in zip(periph, periph[1:], strict=False) if a["factor"] < b["factor"])
-    mono_sb = all(a["sunnybrook"] <= b["sunnybrook"] for a, b in zip(periph, periph[1:], strict=False)
+    ordered = [r for r in periph if r in graded]
+    mono_hb = all(a["hb"] >= b["hb"] for a, b in zip(ordered, ordered[1:], strict=False) if a["factor"] < b["factor"])
+    mono_sb = all(a["sunnybrook"] <= b["sunnybrook"] for a, b in zip(ordered, ordered[1:], strict=False)
                   if a["factor"] < b["factor"])
     central = [r for r in rows if r["central"]]
     synk = [r for r in rows if r["synkinesis"]]
+    correlated = [r for r in periph + synk if r in graded]
     normal = [r for r in rows if r["factor"] == 1.0 and not r["central"] and not r["synkinesis"]]
     weak = [r for r in rows if r["factor"] < 0.9 and not r["central"]]
     no_synk = [r for r in rows if not r["synkinesis"]]
@@ -92,13 +102,13 @@ def evaluate_exams(folder: str | Path, segmentation: str = "auto", progress: boo
 
     return {
         "exams": len(rows),
-        "segmentation": segmentation,
         "house_brackmann_within_one_pct": round(100 * len(hb_ok) / len(periph), 1) if periph else None,
         "house_brackmann_monotonic": mono_hb,
         "sunnybrook_monotonic": mono_sb,
-        "sunnybrook_spearman_vs_factor": round(_spearman([r["factor"] for r in periph + synk],
-                                                         [r["sunnybrook"] for r in periph + synk]), 3)
-        if len(periph + synk) > 2 else None,
+        "sunnybrook_spearman_vs_factor": round(_spearman([r["factor"] for r in correlated],
+                                                         [r["sunnybrook"] for r in correlated]), 3)
+        if len(correlated) > 2 else None,
+        "not_graded": [r["video"] for r in rows if r not in graded],
         "forehead_sparing_detected_pct": rate(central, "central_flag"),
         "false_central_flags": sum(r["central_flag"] for r in rows if not r["central"]),
         "synkinesis_detected_pct": rate(synk, "synkinesis_found"),
