@@ -83,16 +83,18 @@ def summarize_exams(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The set's agreement with the rendered truth, from one row per exam (``evaluate_exams``)."""
     # an exam the grader declines ("not enough to judge") counts against agreement, and is left
     # out of the orderings and the correlation, which need a grade
-    graded = [r for r in rows if r["hb"] is not None and r["sunnybrook"] is not None]
+    def graded(r: dict[str, Any]) -> bool:
+        return r["hb"] is not None and r["sunnybrook"] is not None
+
     periph = sorted([r for r in rows if not r["central"] and not r["synkinesis"]], key=lambda r: r["factor"])
     hb_ok = [r for r in periph if r["hb"] is not None and abs(r["hb"] - r["implied_hb"]) <= 1]
-    ordered = [r for r in periph if r in graded]
+    ordered = [r for r in periph if graded(r)]
     mono_hb = all(a["hb"] >= b["hb"] for a, b in zip(ordered, ordered[1:], strict=False) if a["factor"] < b["factor"])
     mono_sb = all(a["sunnybrook"] <= b["sunnybrook"] for a, b in zip(ordered, ordered[1:], strict=False)
                   if a["factor"] < b["factor"])
     central = [r for r in rows if r["central"]]
     synk = [r for r in rows if r["synkinesis"]]
-    correlated = [r for r in periph + synk if r in graded]
+    correlated = [r for r in periph + synk if graded(r)]
     normal = [r for r in rows if r["factor"] == 1.0 and not r["central"] and not r["synkinesis"]]
     weak = [r for r in rows if r["factor"] < 0.9 and not r["central"]]
     no_synk = [r for r in rows if not r["synkinesis"]]
@@ -108,7 +110,7 @@ def summarize_exams(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "sunnybrook_spearman_vs_factor": round(_spearman([r["factor"] for r in correlated],
                                                          [r["sunnybrook"] for r in correlated]), 3)
         if len(correlated) > 2 else None,
-        "not_graded": [r["video"] for r in rows if r not in graded],
+        "not_graded": [r["video"] for r in rows if not graded(r)],
         "forehead_sparing_detected_pct": rate(central, "central_flag"),
         "false_central_flags": sum(r["central_flag"] for r in rows if not r["central"]),
         "synkinesis_detected_pct": rate(synk, "synkinesis_found"),
