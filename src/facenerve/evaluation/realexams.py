@@ -93,7 +93,8 @@ def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[st
     picks = {"rest": rest}
     taken = [t[rest]]
     for task, (col, need) in PICK.items():
-        both = np.fmin(side(col, "left"), side(col, "right"))
+        moves = [side(col, s) for s in ("left", "right")]
+        both = np.fmin(*moves)
         if task == "brow_raise":  # eyes open
             both = np.where(np.fmax(side("closure", "left"), side("closure", "right")) < 0.3, both, np.nan)
         if task == "smile" and posed_smile:
@@ -101,7 +102,7 @@ def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[st
                             & (mouth <= SMILE_MAX_OPEN_MM), both, np.nan)
         if task == "snarl":  # the upper lip up, corners not pulled out as in a smile
             both = np.where(np.fmax(side("corner_out", "left"), side("corner_out", "right")) < 1.5, both, np.nan)
-        speed = np.fmax(*(np.abs(np.gradient(side(col, s))) for s in ("left", "right")))
+        speed = np.fmax(*(np.abs(np.gradient(m)) for m in moves))
         score = np.where(frontal & np.isfinite(both) & (speed <= STILL * both), both, -np.inf)
         for j in np.argsort(-score):
             if score[j] < need:
