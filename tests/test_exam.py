@@ -112,6 +112,31 @@ def test_weak_side_from_the_clearer_region_and_healthy_spread():
     assert grade_exam({"tasks": mild, "rest": _rest()})["weaker_side"] == "none"
 
 
+def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
+    """A weak mouth under a brow that moves normally is a central pattern even when one corner
+    task is only mildly weak and eye closure is mildly weak too (as a central palsy may show);
+    the same mouth under a weak brow, or a mouth within healthy faces' differences, is not."""
+    def task(left, right, brow_by=None):
+        t = {"graded": True, "excursion": {"left": left, "right": right}}
+        if brow_by:
+            t["co_movement"] = {"brow_up_by": {k: {"left": v, "right": right} for k, v in brow_by.items()},
+                                "eye_narrowing": {"left": 0.0, "right": 0.0}}
+        return t
+
+    def central(brow_left, smile_left, snarl_left, closure_left=0.8):
+        tasks = {"brow_raise": task(brow_left, 5.0, {"landmarks": brow_left, "texture": brow_left}),
+                 "tight_eye_closure": task(closure_left, 1.0), "gentle_eye_closure": task(0.9, 0.9),
+                 "smile": task(smile_left, 8.0), "snarl": task(snarl_left, 4.0)}
+        return grade_exam({"tasks": tasks, "rest": _rest()})
+
+    # the smile at a fifth, the snarl at 60 % of the other side's, the eye closing 80 %
+    g = central(5.0, 1.6, 2.4)
+    assert g["affected_side"] == "left" and g["central_pattern"], g["forehead_sparing"]
+    assert g["forehead_sparing"]["weakness_z"]["lower"] > g["forehead_sparing"]["weakness_z"]["upper"] > 0
+    assert not central(2.5, 1.6, 2.4)["central_pattern"]  # the brow half as strong: peripheral
+    assert not central(5.0, 6.4, 3.4, closure_left=1.0)["central_pattern"]  # a mouth as healthy faces differ
+
+
 def _rest():
     sig, _ = simulate_exam_signals(1.0, random_state=3)
     return task_measures(sig, segments_from_protocol(P), P)["rest"]

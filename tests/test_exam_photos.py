@@ -144,8 +144,8 @@ def test_photos_cut_from_a_real_recording_grade_normal(tmp_path):
 
 def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
     """A real healthy face (LivePortrait d9) with its left side pulled fully back to rest in
-    every task: graded weak on the left, worse than the untouched face; with the forehead
-    spared (central), the brow stays normal."""
+    every task: graded weak on the left, worse than the untouched face, not central; with the
+    forehead spared (central), the brow stays normal and the central pattern is flagged."""
     from facenerve.evaluation.realexams import build_case, inject_weakness
     from facenerve.exam.photos import analyze_photo_exam
     from facenerve.measure.run import measure_video
@@ -156,13 +156,14 @@ def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
     healthy = analyze_photo_exam(photos).grades
     inject_weakness(photos, tmp_path / "weak", "left", 1.0, central=False)
     weak = analyze_photo_exam(tmp_path / "weak").grades
-    assert weak["weaker_side"] == "left", weak["ratios"]
+    assert weak["weaker_side"] == "left" and not weak["central_pattern"], weak["ratios"]
     hb = weak["grades"]["house_brackmann"]["grade"]
     assert hb >= 4 and hb > healthy["grades"]["house_brackmann"]["grade"]
     assert weak["grades"]["sunnybrook"]["composite"] < healthy["grades"]["sunnybrook"]["composite"] - 30
     inject_weakness(photos, tmp_path / "central", "left", 1.0, central=True)
     central = analyze_photo_exam(tmp_path / "central").grades
     assert central["normal_scaled_ratios"]["brow_raise"] >= 0.9
+    assert central["weaker_side"] == "left" and central["central_pattern"], central["forehead_sparing"]
 
 
 def test_real_exam_evaluation_on_one_clip(tmp_path):
