@@ -161,6 +161,29 @@ def test_synkinesis_detected_when_injected():
     assert not grade(0.7, synk=0.0)["synkinesis"]["detected"]
 
 
+def test_oral_synkinesis_only_with_the_mouth_at_rest():
+    """A corner pulled on one side during gentle eye closure is oral synkinesis; the same pull
+    while the lips part and close as in speech (a healthy real face talking through a blink) is
+    not assessed, and says why."""
+    sig, _ = simulate_exam_signals(0.7, "right", synkinesis=1.0, random_state=2)
+    segs = segments_from_protocol(P)
+    g = grade_exam(task_measures(sig, segs, P))
+    assert g["synkinesis"]["oral"] and g["synkinesis"]["detected"]
+    closure = next(s for s in segs if s.task == "gentle_eye_closure")
+    t = sig["time_s"].to_numpy()
+    inside = (t >= closure.start_s) & (t < closure.end_s)
+    sig.loc[inside, "mouth_open_mm"] += 5.0 + 5.0 * np.sin(2 * np.pi * 4 * t[inside])  # talking
+    m = task_measures(sig, segs, P)
+    assert m["tasks"]["gentle_eye_closure"]["co_movement"]["lips_moved_mm"] > 8
+    talking = grade_exam(m)["synkinesis"]
+    assert not talking["oral"]
+    assert "speech" in talking["per_expression"]["gentle_eye_closure"]["not_assessed"]
+    from facenerve.exam.report import _synkinesis_text
+
+    assert "oral not assessed: the lips parted" in _synkinesis_text(talking)
+    assert "oral True" in _synkinesis_text(g["synkinesis"])
+
+
 @pytest.mark.slow
 def test_exam_command_on_a_rendered_palsy(tmp_path):
     """Render a right-sided palsy, grade it with the CLI, feed the summary to triage."""

@@ -80,6 +80,14 @@ Z_MOUTH_WEAK = 3.0
 # to 1.8 mm of extra commissure movement in gentle eye closure
 OCULAR_SYNK = 0.4  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
+# ... assessed only with the mouth at rest: where the lips part or close by more than this (mm,
+# 90th percentile over the task) the mouth moved on its own (speech, an expression) and its
+# corners with it. Still mouths in eye closure moved their lips 0.1-0.3 mm (healthy real exams)
+# and at most 1.2 mm (rendered exams, oral synkinesis included); a healthy woman talking through
+# her blink (Wav2Lip kim, ``evaluate real-exams --any-smile``) parted them 11 mm, her corners
+# moving 6.7 and 9.7 mm; 6 of the 9 healthy real exams with a gentle closure (clips of people
+# talking, not exams) moved them 3-20 mm in it.
+LIPS_MOVED_MM = 3.0
 # Normal faces are not perfectly symmetric. Static eFACE-like items deduct only the asymmetry
 # beyond this (the measurement noise plus normal variation seen on real normal faces, ZJU set).
 STATIC_TOLERANCE_PCT = 5.0
@@ -202,13 +210,18 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
                          "level": _synk_level(excess, (OCULAR_SYNK, 0.55, 0.7))}
         elif name in ORAL_TASKS:
             excess = co["corner_move_mm"][side] - co["corner_move_mm"][o]
+            lips = co.get("lips_moved_mm", 0.0)
             per[name] = {"kind": "oral", "excess": round(float(excess), 3), "unit": "mm",
-                         "level": _synk_level(excess, (ORAL_SYNK_MM, 4.0, 5.5))}
+                         "level": _synk_level(excess, (ORAL_SYNK_MM, 4.0, 5.5)) if lips <= LIPS_MOVED_MM else 0}
+            if lips > LIPS_MOVED_MM:
+                per[name]["not_assessed"] = (f"the lips parted or closed {lips:.0f} mm during the eye closure (speech "
+                                             "or an expression): close the eyes with the mouth relaxed")
     ocular = any(v["kind"] == "ocular" and v["level"] > 0 for k, v in per.items() if k != "brow_raise")
     oral = any(v["kind"] == "oral" and v["level"] > 0 for v in per.values())
     return {"side": side, "ocular": ocular, "oral": oral, "detected": ocular or oral, "per_expression": per,
             "method": "affected side's eye narrowing in smile/snarl/pucker, and commissure movement in "
-                      f"eye closure, beyond the other side's (thresholds {OCULAR_SYNK} and {ORAL_SYNK_MM} mm)"}
+                      f"eye closure with the mouth at rest, beyond the other side's (thresholds {OCULAR_SYNK} and "
+                      f"{ORAL_SYNK_MM} mm)"}
 
 
 def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict[str, Any],
@@ -299,7 +312,7 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
     dynamic = {k: 100 * v for k, v in ratios.items() if v is not None}
     per = synk["per_expression"]
     ocular = [per[t]["excess"] for t in OCULAR_TASKS if t in per]
-    oral = [per[t]["excess"] for t in ORAL_TASKS if t in per]
+    oral = [per[t]["excess"] for t in ORAL_TASKS if t in per and "not_assessed" not in per[t]]
     synk_items = {
         "ocular": float(np.clip(100 * (1 - max(max(ocular, default=0), 0)), 0, 100)),
         "oral": float(np.clip(100 - 20 * max(max(oral, default=0), 0), 0, 100)),

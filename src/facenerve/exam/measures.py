@@ -5,8 +5,9 @@ Shape contract
     ``movement_features``  signals, rest baseline -> DataFrame of per-frame movement from rest
                            per side (mm or fraction), one row per frame
     ``task_measures``      signals, [Segment], Protocol -> dict: rest baseline; per task and side the
-                           excursion from rest, left/right ratio, co-movement of the other regions,
-                           Emotrics-style measures at the task's peak
+                           excursion from rest, left/right ratio, co-movement of the other regions
+                           (and how far the lips parted or closed from rest), Emotrics-style
+                           measures at the task's peak
 
 Units: millimetres (iris-calibrated) except eye closure, a fraction of the resting aperture
 (0 open as at rest, 1 fully closed). Sides are the person's anatomical sides.
@@ -52,6 +53,8 @@ def rest_baseline(signals: pd.DataFrame, mask: np.ndarray, min_frames: int = 3) 
         col = f"iris_dark_{s}"
         if col in signals and np.isfinite(signals.loc[ok, col]).any():
             base[col] = float(np.nanmedian(signals.loc[ok, col]))
+    if "mouth_open_mm" in signals:
+        base["mouth_open_mm"] = float(np.nanmedian(signals.loc[ok, "mouth_open_mm"]))
     return base
 
 
@@ -167,6 +170,9 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             "corner_move_mm": {s: _peak(f[f"corner_move_{s}"].to_numpy()) for s in SIDES},
             "brow_up_mm": {s: _peak(f[f"brow_up_{s}"].to_numpy()) for s in SIDES},
         }
+        if "mouth_open_mm" in base:  # the lips parting or closing from rest: speech, an expression
+            lips = signals["mouth_open_mm"].to_numpy(np.float64)[m & ok_all]
+            co["lips_moved_mm"] = round(_peak(np.abs(lips - base["mouth_open_mm"])), 3)
         if task.measure == "brow":  # each of the brow's two measures, for clear evidence
             co["brow_up_by"] = {k: {s: round(_peak(f[f"brow_up_{k}_{s}"].to_numpy()), 3) for s in SIDES}
                                 for k in ("landmarks", "texture")}

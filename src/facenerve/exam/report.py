@@ -50,6 +50,13 @@ def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> 
     return fig_to_img(fig)
 
 
+def _synkinesis_text(synk: dict) -> str:
+    """Found or not, ocular and oral, and the co-movement that could not be assessed and why."""
+    unassessed = [v["not_assessed"] for v in synk["per_expression"].values() if "not_assessed" in v]
+    oral = "not assessed: " + unassessed[0] if unassessed and not synk["oral"] else str(synk["oral"])
+    return f"{'found' if synk['detected'] else 'not found'} (ocular {synk['ocular']}, oral {oral})"
+
+
 def _lr_figure(tasks: dict[str, Any]) -> str:
     plt = plt_agg()
     names = [k for k, t in tasks.items() if "excursion" in t]
@@ -88,7 +95,7 @@ def exam_report(result: ExamResult) -> str:
             "House-Brackmann": f"{hb.get('roman', 'not graded')} - " + "; ".join(hb.get("reasons", [hb.get("reason", "")])),
             "Sunnybrook composite": f"{sb['composite']} (voluntary {sb['voluntary']}, resting {sb['resting']}, synkinesis {sb['synkinesis']})",
             "eFACE-like": f"total {ef['total']} (static {ef['static']}, dynamic {ef['dynamic']}, synkinesis {ef['synkinesis']})",
-            "synkinesis": f"{'found' if g['synkinesis']['detected'] else 'not found'} (ocular {g['synkinesis']['ocular']}, oral {g['synkinesis']['oral']})",
+            "synkinesis": _synkinesis_text(g["synkinesis"]),
             "forehead sparing (central pattern)": "yes" if g["central_pattern"] else "no",
         })]
         parts.append("<h3>Affected side relative to the other, per task</h3>" + table(
