@@ -210,12 +210,12 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
                          "level": _synk_level(excess, (OCULAR_SYNK, 0.55, 0.7))}
         elif name in ORAL_TASKS:
             excess = co["corner_move_mm"][side] - co["corner_move_mm"][o]
-            lips = co.get("lips_moved_mm", 0.0)
             per[name] = {"kind": "oral", "excess": round(float(excess), 3), "unit": "mm",
-                         "level": _synk_level(excess, (ORAL_SYNK_MM, 4.0, 5.5)) if lips <= LIPS_MOVED_MM else 0}
-            if lips > LIPS_MOVED_MM:
-                per[name]["not_assessed"] = (f"the lips parted or closed {lips:.0f} mm during the eye closure (speech "
-                                             "or an expression): close the eyes with the mouth relaxed")
+                         "level": _synk_level(excess, (ORAL_SYNK_MM, 4.0, 5.5))}
+            if (lips := co.get("lips_moved_mm", 0.0)) > LIPS_MOVED_MM:
+                per[name].update(level=0, not_assessed=f"the lips parted or closed {lips:.0f} mm during the eye "
+                                                       "closure (speech or an expression): close the eyes with "
+                                                       "the mouth relaxed")
     ocular = any(v["kind"] == "ocular" and v["level"] > 0 for k, v in per.items() if k != "brow_raise")
     oral = any(v["kind"] == "oral" and v["level"] > 0 for v in per.values())
     return {"side": side, "ocular": ocular, "oral": oral, "detected": ocular or oral, "per_expression": per,
