@@ -68,7 +68,7 @@ LOWER_FACE = ("smile", "snarl", "lip_pucker")
 # (../shared/CLINICAL.md). In weakness injected into real faces (``evaluate real-exams``) this
 # flags about twice the central cases that requiring the corners at half of normal in every smile
 # and snarl did (34 % against 16 %), no healthy exam, and 4 of 120 peripheral palsies (at factor
-# 0.4, where FaceMesh and the brow's own asymmetry hide a mild brow weakness).
+# 0.4-0.55, where FaceMesh and the brow's own asymmetry hide a mild brow weakness).
 SPARED = 0.9
 CENTRAL_OVER_UPPER = 1.5
 COMMISSURE = ("smile", "snarl")
@@ -337,7 +337,7 @@ def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, floa
     """Clear evidence only: the brow moves normally by each of its measures while the mouth is
     weak beyond healthy faces' differences and beyond the upper face (see ``SPARED``).
     ``weakness_z``: ``side_evidence`` per region, positive where the affected side moves less."""
-    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
+    corners = {t: round(ratios[t], 3) for t in COMMISSURE if ratios.get(t) is not None}
     if ratios.get("brow_raise") is None or not corners or not {"upper", "lower"} <= set(weakness_z):
         return {"detected": False, "reason": "the brow raise and the smile or snarl must be graded"}
     # each of the brow's measures must see it move normally (texture and landmarks each fail by
@@ -348,7 +348,7 @@ def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, floa
     return {"detected": detected, "weakness_z": {"upper": round(upper, 2), "lower": round(lower, 2)},
             "brow_by_measure": {k: round(v, 3) for k, v in (brow_by or {}).items()},
             "upper_face": {t: round(ratios[t], 3) for t in UPPER_FACE if ratios.get(t) is not None},
-            "mouth_corners": {t: round(ratios[t], 3) for t in COMMISSURE if ratios.get(t) is not None},
+            "mouth_corners": corners,
             "rule": f"the brow moves normally ({SPARED:.0%} or more of normal, by its landmarks and by its "
                     f"texture; normal = {NORMAL_RATIO:.0%} of the other side, as healthy faces) while the "
                     f"mouth is weaker than healthy faces differ (z {Z_MOUTH_WEAK:g} or more) and its evidence "
