@@ -164,6 +164,17 @@ def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
     central = analyze_photo_exam(tmp_path / "central").grades
     assert central["normal_scaled_ratios"]["brow_raise"] >= 0.9
     assert central["weaker_side"] == "left" and central["central_pattern"], central["forehead_sparing"]
+    # co-movement: the weak eye's lid lowered in the mouth tasks is measured as the weak eye
+    # narrowing beyond the other (in snarl and pucker: d9 laughs with both eyes shut in its smile);
+    # without it, no synkinesis
+    excess = {}
+    for name, synkinesis in (("plain", 0.0), ("synk", 1.0)):
+        inject_weakness(photos, tmp_path / name, "left", 0.55, central=False, synkinesis=synkinesis)
+        g = analyze_photo_exam(tmp_path / name).grades["synkinesis"]
+        assert g["side"] == "left" and (synkinesis or not g["detected"]), g
+        excess[name] = {k: v["excess"] for k, v in g["per_expression"].items()}
+    for task in ("snarl", "lip_pucker"):
+        assert excess["synk"][task] >= excess["plain"][task] + 0.1, excess
 
 
 def test_real_exam_evaluation_on_one_clip(tmp_path):

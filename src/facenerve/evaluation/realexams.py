@@ -57,7 +57,7 @@ SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-INJECTION_VERSION = 2  # of inject_weakness and what it calls: part of the kept measures' names
+INJECTION_VERSION = 3  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
@@ -211,12 +211,6 @@ def _mesh_indices(name: str) -> list[int]:
     return sorted(set(itertools.chain.from_iterable(getattr(c, name))))
 
 
-def _eye_corners(side: str) -> list[int]:
-    from ..measure.geometry import SIDES
-
-    return [SIDES[side].eye_outer, SIDES[side].eye_inner]
-
-
 def _eye_indices() -> dict[str, list[int]]:
     return {"left": _mesh_indices("FACEMESH_LEFT_EYE"), "right": _mesh_indices("FACEMESH_RIGHT_EYE")}
 
@@ -292,14 +286,18 @@ SYNK_NARROWING = 0.6  # at synkinesis 1, the weak eye loses this share of its op
 def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: bool,
                     synkinesis: float = 0.0, settings: AnalysisSettings | None = None) -> None:
     """See the module's docstring. ``photos`` holds ``<task>.png``; ``out`` gets the same names.
-    ``synkinesis`` (0..1): in smile, snarl and pucker the weak eye also narrows, its lids
-    drawn towards the line of its corners by ``SYNK_NARROWING`` x ``synkinesis`` of their distance."""
+    ``synkinesis`` (0..1): in smile, snarl and pucker the weak eye also narrows, its upper lid
+    lowered over the eye by ``SYNK_NARROWING`` x ``synkinesis`` of its opening (the renderer's lid,
+    as in the twitches injected into real videos: the skin above slides down over the iris; moving
+    the lid landmarks instead folded the iris between them)."""
     import cv2
 
     from ..exam.protocol import load_protocol
+    from ..measure.geometry import SIDES
     from ..measure.landmarks import landmarks_single_image
     from ..measure.skin_motion import STABLE
     from ..media.photos import load_photo
+    from ..simulate.render import IMAGE_WIDTH_PER_IPD, LID_SPAN, FaceWarper
 
     out.mkdir(parents=True, exist_ok=True)
     measure = {t.id: t.measure for t in load_protocol().tasks}
@@ -323,15 +321,13 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         wts = weak_weights(pts, side, central, measure[p.stem])
         closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
         targets = pts[:, :2] - factor * wts[:, None] * move
-        if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):
-            a, b = pts[_eye_corners(side)][:, :2]
-            axis = (b - a) / np.linalg.norm(b - a)
-            rel = pts[eye, :2] - a
-            across = rel - np.outer(rel @ axis, axis)  # each lid point's offset from the corners' line
-            targets[eye] = pts[eye, :2] - SYNK_NARROWING * synkinesis * across
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),
                      np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)]))
+        if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):  # the eyes stayed where they were
+            ipd = float(np.linalg.norm(pts[SIDES["left"].iris_center, :2] - pts[SIDES["right"].iris_center, :2]))
+            lid = FaceWarper(img2, pts.astype(np.float64), scale_px=IMAGE_WIDTH_PER_IPD * ipd)
+            img2 = lid.render({(side, "eye"): SYNK_NARROWING * synkinesis / LID_SPAN})
         if closing:
             # the rest photo's eye, closed only (1 - factor) of the way the task closes it
             rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -55,6 +55,9 @@ class _CachedGauss:
 
 # the bundled portrait's width over its interpupillary distance (measured with FaceMesh at 360 px)
 IMAGE_WIDTH_PER_IPD = 6.49
+# the lid's full travel over the landmarks' opening: the lid margins lie a little beyond FaceMesh's
+# eye contour, so an eye activation of 1 / LID_SPAN lowers the upper lid by the whole opening
+LID_SPAN = 1.15
 
 
 class FaceWarper:
@@ -82,7 +85,7 @@ class FaceWarper:
             if a > 0.01:
                 x0, x1 = sorted((p[ix.eye_outer, 0], p[ix.eye_inner, 0]))
                 yu, yl = p[ix.lid_upper, 1], p[ix.lid_lower, 1]
-                h = (yl - yu) * 1.15
+                h = (yl - yu) * LID_SPAN
                 cx, half = (x0 + x1) / 2, (x1 - x0) / 2 * 1.15
                 wx = np.clip(1 - ((self.xx - cx) / half) ** 2, 0, 1) ** 0.5
                 top = yu - 2.0 * h
