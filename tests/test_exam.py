@@ -161,6 +161,29 @@ def test_synkinesis_detected_when_injected():
     assert not grade(0.7, synk=0.0)["synkinesis"]["detected"]
 
 
+def test_ocular_synkinesis_only_in_graded_tasks():
+    """An eye narrowing in a smile caught with the mouth open (a laugh, speech: the smile is not
+    graded) is not judged as synkinesis; the tasks made as asked still are, and where none of
+    them was, ocular synkinesis is "not assessed", with the reason in the report."""
+    from facenerve.exam.report import _synkinesis_text
+
+    sig, _ = simulate_exam_signals(0.7, "right", synkinesis=1.0, random_state=2)
+    segs = segments_from_protocol(P)
+    t = sig["time_s"].to_numpy()
+    smile = next(s for s in segs if s.task == "smile")
+    sig.loc[(t >= smile.start_s) & (t < smile.end_s), "mouth_open_mm"] = 15.0
+    m = task_measures(sig, segs, P)
+    synk = grade_exam(m)["synkinesis"]
+    assert "not graded" in synk["per_expression"]["smile"]["not_assessed"]
+    assert synk["per_expression"]["smile"]["level"] == 0 and synk["per_expression"]["snarl"]["level"] > 0
+    assert synk["ocular"]
+    for task in ("snarl", "lip_pucker"):
+        m["tasks"][task]["graded"] = False
+    none_graded = grade_exam(m)["synkinesis"]
+    assert not none_graded["ocular"]
+    assert "ocular not assessed: the smile itself was not graded" in _synkinesis_text(none_graded)
+
+
 def test_oral_synkinesis_only_with_the_mouth_at_rest():
     """A corner pulled on one side during gentle eye closure is oral synkinesis; the same pull
     while the lips part and close as in speech (a healthy real face talking through a blink) is

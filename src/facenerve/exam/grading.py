@@ -75,9 +75,10 @@ COMMISSURE = ("smile", "snarl")
 # a mouth weaker than healthy faces' differences by this z is "slightly weak with maximum effort"
 # (House-Brackmann III): healthy real exams reach 2.5 (a mouth caught mid-word, any-smile cut)
 Z_MOUTH_WEAK = 3.0
-# Synkinesis, on clear evidence only: healthy real exams (``evaluate real-exams``) show up to
-# 0.36 of the eye's opening of extra narrowing on one side in a smile, snarl or pucker, and up
-# to 1.8 mm of extra commissure movement in gentle eye closure
+# Synkinesis, on clear evidence only, and only with a movement made as asked (a graded task):
+# healthy real exams (``evaluate real-exams``, both cuts) show up to 0.20 of the eye's opening of
+# extra narrowing on one side in a graded smile, snarl or pucker (0.32 in a snarl too slight to
+# grade), and up to 1.8 mm of extra commissure movement in gentle eye closure
 OCULAR_SYNK = 0.4  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
 # ... assessed only with the mouth at rest: where the lips part or close by more than this (mm,
@@ -216,12 +217,19 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
                 per[name].update(level=0, not_assessed=f"the lips parted or closed {lips:.0f} mm during the eye "
                                                        "closure (speech or an expression): close the eyes with "
                                                        "the mouth relaxed")
+        else:
+            continue
+        if not t.get("graded") and "not_assessed" not in per[name]:
+            # co-movement with a movement that was not made as asked (too little of it, or the
+            # mouth open as in speech or a laugh) is not evidence of misdirected regrowth
+            per[name].update(level=0, not_assessed=f"the {name.replace('_', ' ')} itself was not graded, so what "
+                                                   "moved with it is not judged")
     ocular = any(v["kind"] == "ocular" and v["level"] > 0 for k, v in per.items() if k != "brow_raise")
     oral = any(v["kind"] == "oral" and v["level"] > 0 for v in per.values())
     return {"side": side, "ocular": ocular, "oral": oral, "detected": ocular or oral, "per_expression": per,
-            "method": "affected side's eye narrowing in smile/snarl/pucker, and commissure movement in "
-                      f"eye closure with the mouth at rest, beyond the other side's (thresholds {OCULAR_SYNK} and "
-                      f"{ORAL_SYNK_MM} mm)"}
+            "method": "affected side's eye narrowing in a graded smile/snarl/pucker, and commissure movement in a "
+                      f"graded eye closure with the mouth at rest, beyond the other side's (thresholds {OCULAR_SYNK} "
+                      f"and {ORAL_SYNK_MM} mm)"}
 
 
 def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict[str, Any],
@@ -311,7 +319,7 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
     }
     dynamic = {k: 100 * v for k, v in ratios.items() if v is not None}
     per = synk["per_expression"]
-    ocular = [per[t]["excess"] for t in OCULAR_TASKS if t in per]
+    ocular = [per[t]["excess"] for t in OCULAR_TASKS if t in per and "not_assessed" not in per[t]]
     oral = [per[t]["excess"] for t in ORAL_TASKS if t in per and "not_assessed" not in per[t]]
     synk_items = {
         "ocular": float(np.clip(100 * (1 - max(max(ocular, default=0), 0)), 0, 100)),

@@ -51,10 +51,17 @@ def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> 
 
 
 def _synkinesis_text(synk: dict) -> str:
-    """Found or not, ocular and oral, and the co-movement that could not be assessed and why."""
-    unassessed = [v["not_assessed"] for v in synk["per_expression"].values() if "not_assessed" in v]
-    oral = "not assessed: " + unassessed[0] if unassessed and not synk["oral"] else str(synk["oral"])
-    return f"{'found' if synk['detected'] else 'not found'} (ocular {synk['ocular']}, oral {oral})"
+    """Found or not, ocular and oral, each with the co-movement that could not be assessed and why."""
+    def kind(k: str) -> str:
+        per = [v for name, v in synk["per_expression"].items() if v["kind"] == k and name != "brow_raise"]
+        skipped = [v["not_assessed"] for v in per if "not_assessed" in v]
+        if synk[k] or not skipped:
+            return str(synk[k])
+        if len(skipped) == len(per):
+            return "not assessed: " + skipped[0]
+        return f"{synk[k]}; not assessed: " + "; ".join(skipped)
+
+    return f"{'found' if synk['detected'] else 'not found'} (ocular {kind('ocular')}, oral {kind('oral')})"
 
 
 def _lr_figure(tasks: dict[str, Any]) -> str:
