@@ -184,6 +184,17 @@ def test_ocular_synkinesis_only_in_graded_tasks():
     assert "ocular not assessed: the smile itself was not graded" in _synkinesis_text(none_graded)
 
 
+def test_ocular_synkinesis_not_judged_with_both_eyes_shut():
+    """A smile laughed with both eyes shut (real faces do: LivePortrait d9) leaves no room for
+    one eye to narrow more than the other: not assessed there, not "none found"."""
+    sig, _ = simulate_exam_signals(0.7, "right", synkinesis=1.0, random_state=2)
+    m = task_measures(sig, segments_from_protocol(P), P)
+    assert grade_exam(m)["synkinesis"]["per_expression"]["smile"]["level"] > 0
+    m["tasks"]["smile"]["co_movement"]["eye_narrowing"] = {"left": 1.0, "right": 0.95}
+    smile = grade_exam(m)["synkinesis"]["per_expression"]["smile"]
+    assert smile["level"] == 0 and "both eyes were shut" in smile["not_assessed"]
+
+
 def test_oral_synkinesis_only_with_the_mouth_at_rest():
     """A corner pulled on one side during gentle eye closure is oral synkinesis; the same pull
     while the lips part and close as in speech (a healthy real face talking through a blink) is
