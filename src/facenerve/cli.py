@@ -58,6 +58,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_exam(args: argparse.Namespace) -> int:
+    from .exam.grading import synkinesis_word
     from .exam.outputs import write_exam_into
     from .exam.pipeline import analyze_exam
     from .media.outputs import OutputDir
@@ -89,7 +90,7 @@ def cmd_exam(args: argparse.Namespace) -> int:
         print(f"weaker side {g['weaker_side']}; House-Brackmann "
               f"{gr.get('house_brackmann', {}).get('roman', '-')}, Sunnybrook "
               f"{gr.get('sunnybrook', {}).get('composite', '-')}, eFACE-like {gr.get('eface', {}).get('total', '-')}; "
-              f"synkinesis {'yes' if g.get('synkinesis', {}).get('detected') else 'no'}; "
+              f"synkinesis {synkinesis_word(g.get('synkinesis', {}))}; "
               f"central pattern {'YES - seek urgent care' if g.get('central_pattern') else 'no'} -> {out}/",
               file=sys.stderr)
     return 0

@@ -60,3 +60,19 @@ def test_trigger_associations_find_a_real_link_and_say_when_data_are_too_few():
     assert sleep["rho"] < -0.8 and sleep["n_days"] == 20 and "less" in sleep["text"]
     assert abs(out[("caffeine_drinks", "measured")]["rho"]) < 0.5
     assert "not enough days" in out[("stress", "measured")]["text"]
+
+
+def test_synkinesis_is_not_assessed_where_no_expression_could_show_it():
+    """An exam whose mouth tasks were all ungraded says "not assessed" for synkinesis, on every
+    page and report (the words come from ``describe``); a summary written before ``assessed``
+    existed still reads yes or no."""
+    from facenerve.web.trends import describe, metrics_from_summary
+
+    def word(synk: dict) -> str:
+        summary = {"exam": {"grades": {"house_brackmann": {"grade": 2, "roman": "II"}}, "synkinesis": synk}}
+        return describe("exam", metrics_from_summary("exam", summary))["synkinesis"]
+
+    assert word({"detected": False, "assessed": False}) == "not assessed"
+    assert word({"detected": False, "assessed": True}) == "no"
+    assert word({"detected": True, "assessed": True}) == "yes"
+    assert word({"detected": False}) == "no"

@@ -229,10 +229,18 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
                                                    "moved with it is not judged")
     ocular = any(v["kind"] == "ocular" and v["level"] > 0 for k, v in per.items() if k != "brow_raise")
     oral = any(v["kind"] == "oral" and v["level"] > 0 for v in per.values())
-    return {"side": side, "ocular": ocular, "oral": oral, "detected": ocular or oral, "per_expression": per,
+    assessed = any("not_assessed" not in v for k, v in per.items() if k != "brow_raise")
+    return {"side": side, "ocular": ocular, "oral": oral, "detected": ocular or oral, "assessed": assessed,
+            "per_expression": per,
             "method": "affected side's eye narrowing in a graded smile/snarl/pucker, and commissure movement in a "
                       f"graded eye closure with the mouth at rest, beyond the other side's (thresholds {OCULAR_SYNK} "
                       f"and {ORAL_SYNK_MM} mm)"}
+
+
+def synkinesis_word(synk: dict[str, Any]) -> str:
+    """"yes", "no", or "not assessed" where no expression could show it (summaries written before
+    ``assessed`` existed count as assessed)."""
+    return "yes" if synk.get("detected") else "no" if synk.get("assessed", True) else "not assessed"
 
 
 def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict[str, Any],

@@ -105,7 +105,7 @@ def summary(patient: User, data: dict[str, Any], audience: str = "doctor") -> st
         s = f"{'Your latest' if you else 'The latest'} facial exam ({ex['day']}): {d['headline']}, {d['footage']}"
         if m.get("hb_roman"):
             s += (f"; Sunnybrook {m.get('sunnybrook')}, weaker side {m.get('weaker_side') or 'neither'}, "
-                  f"synkinesis {'yes' if m.get('synkinesis') else 'no'}")
+                  f"synkinesis {d['synkinesis']}")
         out.append(s + ".")
         if m.get("central_pattern"):
             out.append("The forehead was spared while the lower face was weak: a central pattern, which needs "
@@ -150,7 +150,7 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
                 ["Sunnybrook composite", _num(m.get("sunnybrook"))],
                 ["eFACE-like total", _num(m.get("eface"))],
                 ["Weaker side", str(m.get("weaker_side") or "neither")],
-                ["Synkinesis", "yes" if m.get("synkinesis") else "no"],
+                ["Synkinesis", d["synkinesis"]],
                 ["Forehead spared (central pattern)", "YES - needs urgent assessment" if m.get("central_pattern") else "no"],
             ]
         out.append((f"Latest facial exam ({ex['day']})", head, rows))

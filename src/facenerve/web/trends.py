@@ -20,6 +20,8 @@ from typing import Any
 import numpy as np
 from scipy.stats import spearmanr
 
+from ..exam.grading import synkinesis_word
+
 
 def _cite(source_id: str) -> str:
     from ..triage.knowledge import load_knowledge
@@ -54,6 +56,7 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
             "provisional": bool(e.get("provisional")),
             "notes": [n for n in e.get("notes", []) if n.startswith("Provisional")],
             "synkinesis": bool(e.get("synkinesis", {}).get("detected")),
+            "synkinesis_assessed": bool(e.get("synkinesis", {}).get("assessed", True)),
             "central_pattern": bool(e.get("central_pattern")),
         })
         return out
@@ -150,7 +153,9 @@ def _describe_exam(m: dict[str, Any]) -> dict[str, Any]:
     return {"headline": headline, "reason": reason, "footage": footage, "quality": quality,
             "quality_label": {"good": "complete exam", "limited": "incomplete exam",
                               "poor": "not an exam"}[quality], "redo": redo,
-            "judged": quality != "poor"}
+            "judged": quality != "poor",
+            "synkinesis": synkinesis_word({"detected": m.get("synkinesis"),
+                                           "assessed": m.get("synkinesis_assessed", True)})}
 
 
 def twitch_series(recordings: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
