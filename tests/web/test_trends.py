@@ -76,3 +76,6 @@ def test_synkinesis_is_not_assessed_where_no_expression_could_show_it():
     assert word({"detected": False, "assessed": True}) == "no"
     assert word({"detected": True, "assessed": True}) == "yes"
     assert word({"detected": False}) == "no"
+    from facenerve.exam.grading import synkinesis_word
+
+    assert synkinesis_word({}) == "not assessed"  # an exam with nothing graded

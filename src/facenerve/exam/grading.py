@@ -238,8 +238,10 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
 
 
 def synkinesis_word(synk: dict[str, Any]) -> str:
-    """"yes", "no", or "not assessed" where no expression could show it (summaries written before
-    ``assessed`` existed count as assessed)."""
+    """"yes", "no", or "not assessed" where no expression could show it or nothing was graded
+    (summaries written before ``assessed`` existed count as assessed)."""
+    if not synk:
+        return "not assessed"
     return "yes" if synk.get("detected") else "no" if synk.get("assessed", True) else "not assessed"
 
 
