@@ -210,8 +210,8 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
             per[name] = {"kind": "ocular", "excess": round(float(excess), 3), "unit": "fraction of aperture",
                          "level": _synk_level(excess, (OCULAR_SYNK, 0.55, 0.7))}
             if min(co["eye_narrowing"].values()) >= EYE_CLOSED:
-                per[name].update(level=0, not_assessed=f"both eyes were shut in the {name.replace('_', ' ')} (as in "
-                                                       "a laugh), so neither could narrow more than the other")
+                per[name].update(level=0, not_assessed=f"both eyes were shut in the {name.replace('_', ' ')}, as in "
+                                                       "a laugh, so neither could narrow more than the other")
         elif name in ORAL_TASKS:
             excess = co["corner_move_mm"][side] - co["corner_move_mm"][o]
             per[name] = {"kind": "oral", "excess": round(float(excess), 3), "unit": "mm",
