@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..measure.geometry import SIDES
 from ..media.video import iter_frames
-from ..simulate.render import IMAGE_WIDTH_PER_IPD, FaceWarper, write_video
+from ..simulate.render import FaceWarper, write_video
 from ..simulate.signals import REGIONS, activations, schedule_events
 
 MIN_ACT = 0.01
@@ -63,8 +62,7 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
             a = {k: float(v[i]) for k, v in act.items()}
             if face[i] and max(a.values()) > MIN_ACT:
                 pts = landmarks[i].astype(np.float64)
-                ipd = np.linalg.norm(pts[SIDES["left"].iris_center, :2] - pts[SIDES["right"].iris_center, :2])
-                yield FaceWarper(f.rgb, pts, scale_px=IMAGE_WIDTH_PER_IPD * ipd).render(a)
+                yield FaceWarper.on_face(f.rgb, pts).render(a)
             else:
                 yield f.rgb
 

@@ -293,11 +293,10 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
     import cv2
 
     from ..exam.protocol import load_protocol
-    from ..measure.geometry import SIDES
     from ..measure.landmarks import landmarks_single_image
     from ..measure.skin_motion import STABLE
     from ..media.photos import load_photo
-    from ..simulate.render import IMAGE_WIDTH_PER_IPD, LID_SPAN, FaceWarper
+    from ..simulate.render import LID_SPAN, FaceWarper
 
     out.mkdir(parents=True, exist_ok=True)
     measure = {t.id: t.measure for t in load_protocol().tasks}
@@ -325,9 +324,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         img2 = _warp(img, np.vstack([targets, anchors]),
                      np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)]))
         if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):  # the eyes stayed where they were
-            ipd = float(np.linalg.norm(pts[SIDES["left"].iris_center, :2] - pts[SIDES["right"].iris_center, :2]))
-            lid = FaceWarper(img2, pts.astype(np.float64), scale_px=IMAGE_WIDTH_PER_IPD * ipd)
-            img2 = lid.render({(side, "eye"): SYNK_NARROWING * synkinesis / LID_SPAN})
+            img2 = FaceWarper.on_face(img2, pts.astype(np.float64)).render({(side, "eye"): SYNK_NARROWING * synkinesis / LID_SPAN})
         if closing:
             # the rest photo's eye, closed only (1 - factor) of the way the task closes it
             rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)

@@ -204,29 +204,28 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
     for name, t in tasks.items():
         if "co_movement" not in t:
             continue
-        co = t["co_movement"]
+        co, label = t["co_movement"], name.replace("_", " ")
         if name in OCULAR_TASKS or name == "brow_raise":
             excess = co["eye_narrowing"][side] - co["eye_narrowing"][o]
             per[name] = {"kind": "ocular", "excess": round(float(excess), 3), "unit": "fraction of aperture",
                          "level": _synk_level(excess, (OCULAR_SYNK, 0.55, 0.7))}
-            if min(co["eye_narrowing"].values()) >= EYE_CLOSED:
-                per[name].update(level=0, not_assessed=f"both eyes were shut in the {name.replace('_', ' ')}, as in "
-                                                       "a laugh, so neither could narrow more than the other")
+            why = (f"both eyes were shut in the {label}, as in a laugh, so neither could narrow more than the other"
+                   if min(co["eye_narrowing"].values()) >= EYE_CLOSED else None)
         elif name in ORAL_TASKS:
             excess = co["corner_move_mm"][side] - co["corner_move_mm"][o]
             per[name] = {"kind": "oral", "excess": round(float(excess), 3), "unit": "mm",
                          "level": _synk_level(excess, (ORAL_SYNK_MM, 4.0, 5.5))}
-            if (lips := co.get("lips_moved_mm", 0.0)) > LIPS_MOVED_MM:
-                per[name].update(level=0, not_assessed=f"the lips parted or closed {lips:.0f} mm during the eye "
-                                                       "closure (speech or an expression): close the eyes with "
-                                                       "the mouth relaxed")
+            lips = co.get("lips_moved_mm", 0.0)
+            why = (f"the lips parted or closed {lips:.0f} mm during the eye closure (speech or an expression): "
+                   "close the eyes with the mouth relaxed" if lips > LIPS_MOVED_MM else None)
         else:
             continue
-        if not t.get("graded") and "not_assessed" not in per[name]:
+        if why is None and not t.get("graded"):
             # co-movement with a movement that was not made as asked (too little of it, or the
             # mouth open as in speech or a laugh) is not evidence of misdirected regrowth
-            per[name].update(level=0, not_assessed=f"the {name.replace('_', ' ')} itself was not graded, so what "
-                                                   "moved with it is not judged")
+            why = f"the {label} itself was not graded, so what moved with it is not judged"
+        if why:
+            per[name].update(level=0, not_assessed=why)
     ocular = any(v["kind"] == "ocular" and v["level"] > 0 for k, v in per.items() if k != "brow_raise")
     oral = any(v["kind"] == "oral" and v["level"] > 0 for v in per.values())
     assessed = any("not_assessed" not in v for k, v in per.items() if k != "brow_raise")

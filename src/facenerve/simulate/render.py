@@ -65,8 +65,8 @@ class FaceWarper:
 
     def __init__(self, image: np.ndarray, points: np.ndarray, scale_px: float | None = None):
         """``scale_px`` sets the size of the warped regions; by default the image's width (the
-        bundled portrait, whose face spans it). For a face of any size in a larger picture,
-        pass ``IMAGE_WIDTH_PER_IPD`` times its interpupillary distance in pixels."""
+        bundled portrait, whose face spans it). For a face of any size in a larger picture, see
+        ``on_face``."""
         self.image = image
         h, w = image.shape[:2]
         self.yy, self.xx = np.mgrid[0:h, 0:w].astype(np.float32)
@@ -75,6 +75,13 @@ class FaceWarper:
         ring = points[list(SIDES["left"].iris_ring), :2]
         self.px_per_mm = float(np.linalg.norm(ring[0] - ring[1])) / 11.77
         self.scale = float(scale_px) if scale_px else float(image.shape[1])
+
+    @classmethod
+    def on_face(cls, image: np.ndarray, points: np.ndarray) -> FaceWarper:
+        """A warper for a face of any size in a larger picture (a real photo or video frame):
+        its regions sized as on the bundled portrait, by the face's interpupillary distance."""
+        ipd = float(np.linalg.norm(points[SIDES["left"].iris_center, :2] - points[SIDES["right"].iris_center, :2]))
+        return cls(image, points, scale_px=IMAGE_WIDTH_PER_IPD * ipd)
 
     def maps(self, act: dict[tuple[str, str], float], shift: tuple[float, float] = (0, 0),
              roll_deg: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
