@@ -124,22 +124,53 @@ def test_exam_photos_command(tmp_path):
     assert r.returncode == 2 and "not both" in r.stderr
 
 
-def test_photos_cut_from_a_real_recording_grade_normal(tmp_path):
-    """Real frames of a healthy person raising brows, closing eyes, smiling, snarling and
-    puckering (a LivePortrait driving clip): graded I or II, no central or synkinesis flag."""
+@pytest.fixture(scope="module")
+def d10_photos(tmp_path_factory) -> Path:
+    """Exam photos cut from a real recording of a healthy person raising brows, closing eyes,
+    smiling, snarling and puckering (LivePortrait driving clip d10)."""
     from facenerve.evaluation.realexams import build_case
-    from facenerve.exam.photos import analyze_photo_exam
     from facenerve.measure.run import measure_video
 
     clip = need(NATURAL / "LivePortrait__driving_d10.mp4")
-    case = build_case(clip, measure_video(clip, motion=False).signals, tmp_path / "case")
+    out = tmp_path_factory.mktemp("d10") / "case"
+    case = build_case(clip, measure_video(clip, motion=False).signals, out)
     assert case is not None and set(case["tasks"]) == set(TASKS)
-    g = analyze_photo_exam(tmp_path / "case" / "photos").grades
+    return out / "photos"
+
+
+def test_photos_cut_from_a_real_recording_grade_normal(d10_photos):
+    """The healthy d10 photos: graded I or II, no central or synkinesis flag."""
+    from facenerve.exam.photos import analyze_photo_exam
+
+    res = analyze_photo_exam(d10_photos)
+    g = res.grades
     assert g["grades"]["house_brackmann"]["grade"] in (1, 2), g["grades"]["house_brackmann"]
     assert not g["central_pattern"] and not g["synkinesis"]["detected"]
     # the tight closure reads as closed, on both sides
-    tight = analyze_photo_exam(tmp_path / "case" / "photos").measures["tasks"]["tight_eye_closure"]
+    tight = res.measures["tasks"]["tight_eye_closure"]
     assert min(tight["excursion"].values()) >= 0.85, tight["excursion"]
+
+
+def test_injected_weakness_stills_a_brow_its_landmarks_hardly_follow(d10_photos, tmp_path):
+    """d10 raises both brows about 8 mm (their texture), but FaceMesh's landmarks follow her left
+    brow for under 2 mm: a peripheral palsy injected on the left must still take that brow's
+    rise away (pulling back only the landmarks left it rising as far as the right), and a
+    central one must leave it."""
+    from facenerve.evaluation.realexams import inject_weakness
+    from facenerve.exam.photos import analyze_photo_exam
+
+    def brow(folder: Path) -> dict[str, dict[str, float]]:
+        return analyze_photo_exam(folder).measures["tasks"]["brow_raise"]["co_movement"]["brow_up_by"]
+
+    healthy = brow(d10_photos)
+    assert healthy["landmarks"]["left"] < 0.4 * healthy["texture"]["left"], healthy
+    inject_weakness(d10_photos, tmp_path / "weak", "left", 1.0, central=False)
+    weak = brow(tmp_path / "weak")
+    assert weak["texture"]["left"] < 0.5 * healthy["texture"]["left"], (healthy, weak)
+    assert weak["texture"]["right"] > 0.8 * healthy["texture"]["right"], (healthy, weak)
+    inject_weakness(d10_photos, tmp_path / "central", "left", 1.0, central=True)
+    central = brow(tmp_path / "central")
+    assert central["texture"]["left"] > 0.8 * healthy["texture"]["left"], (healthy, central)
 
 
 def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):

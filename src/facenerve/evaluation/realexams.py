@@ -13,8 +13,10 @@ real footage around each chosen frame, in protocol order).
 is pulled back towards rest by ``factor`` (0 none, 1 no movement at all): the landmarks of that
 side in the region the task moves (the brow, the mouth) move ``factor`` of the way back to
 where they are in the rest photo and the picture is warped with them (piecewise affine between
-the landmarks); for eye closure the weak eye is the rest photo's eye, closed only
-``lid_closure(factor)`` of the way, blended in. Central cases spare the brow and the eyes.
+the landmarks; a brow whose texture rose further than its landmarks, as FaceMesh may barely
+follow a brow raise, is pulled back as far as its texture rose); for eye closure the weak eye is
+the rest photo's eye, closed only ``lid_closure(factor)`` of the way, blended in. Central cases
+spare the brow and the eyes.
 ``synkinesis`` adds co-movement: the weak eye narrows in smile, snarl and pucker.
 
 ``evaluate_real_exams(out)``: grades every case from photographs and from video, and every
@@ -57,7 +59,7 @@ SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-INJECTION_VERSION = 3  # of inject_weakness and what it calls: part of the kept measures' names
+INJECTION_VERSION = 4  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
@@ -246,13 +248,13 @@ def _anchors(points: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.vstack([hull, border])
 
 
-def weak_weights(points: np.ndarray, side: str, central: bool, measure: str) -> np.ndarray:
+def weak_weights(points: np.ndarray, side: str, central: bool, measure: str, outline: bool = False) -> np.ndarray:
     """Per landmark, how much of the ``side``'s weakness it takes in a task that moves
     ``measure``: 0 at the midline rising to 1 a quarter of the eyes' distance out, and only in
     the region the task moves (above the eyes for the brow, below the nose's middle for the
     mouth; eye closure moves no landmark, see ``inject_weakness``), so that the rest of the
-    face, and any other movement caught in the photo, stays as it is. Central cases spare the
-    brow and the eyes."""
+    face, and any other movement caught in the photo, stays as it is, and so does the face's
+    outline unless ``outline``. Central cases spare the brow and the eyes."""
     from ..measure.geometry import align
 
     a = align(points[None].astype(np.float64))[0]
@@ -266,8 +268,39 @@ def weak_weights(points: np.ndarray, side: str, central: bool, measure: str) -> 
         w *= np.clip((y - 0.35) / 0.15, 0, 1)
     else:
         w[:] = 0.0
-    w[_mesh_indices("FACEMESH_FACE_OVAL")] = 0.0  # the face's outline stays: no bulging edges
+    if not outline:
+        w[_mesh_indices("FACEMESH_FACE_OVAL")] = 0.0  # the face's outline stays: no bulging edges
     return w
+
+
+def _brow_rise_missed(rest: np.ndarray, rest_pts: np.ndarray, img: np.ndarray, pts: np.ndarray,
+                      side: str) -> np.ndarray:
+    """How much further (image px, a vector up the face) the ``side``'s brow rose from ``rest``
+    to ``img`` by its texture than by its landmarks: FaceMesh may hardly follow a brow raise
+    that the skin shows (``measure.texture``), and pulling only its landmarks back would leave
+    that brow moving. Zero where the landmarks saw as much."""
+    import cv2
+
+    from ..measure.geometry import SIDES
+    from ..measure.texture import brow_rise_px
+
+    gray = [cv2.cvtColor(x, cv2.COLOR_RGB2GRAY) for x in (rest, img)]
+    texture = brow_rise_px(gray[0], rest_pts, gray[1], pts)[side]
+    ix = SIDES[side]
+
+    def frame(p: np.ndarray) -> tuple[np.ndarray, float]:  # up the face (unit), eye width
+        along = p[ix.eye_inner, :2] - p[ix.eye_outer, :2]
+        up = np.array([along[1], -along[0]])
+        return (up if up[1] < 0 else -up) / np.linalg.norm(along), float(np.linalg.norm(along))
+
+    def brow_height(p: np.ndarray) -> float:  # in eye widths
+        up, width = frame(p)
+        eye = (p[ix.eye_outer, :2] + p[ix.eye_inner, :2]) / 2
+        return float((p[list(ix.brow), :2].mean(axis=0) - eye) @ up) / width
+
+    up, width = frame(pts)
+    landmarks = (brow_height(pts) - brow_height(rest_pts)) * width
+    return max(texture - landmarks, 0.0) * up
 
 
 EYE_RESERVE = 0.5
@@ -318,8 +351,12 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         rest_here = rest_pts[:, :2] @ m[:, :2].T + m[:, 2]
         move = pts[:, :2] - rest_here
         wts = weak_weights(pts, side, central, measure[p.stem])
+        back = wts[:, None] * move
+        if measure[p.stem] == "brow" and not central:  # the temple's outline comes down with the brow
+            back += weak_weights(pts, side, central, "brow", outline=True)[:, None] * _brow_rise_missed(
+                rest, rest_pts, img, pts, side)
         closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
-        targets = pts[:, :2] - factor * wts[:, None] * move
+        targets = pts[:, :2] - factor * back
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),
                      np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)]))
@@ -516,12 +553,17 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
             "weaker_side_correct_by_factor_pct": {
                 f"{f:.2f}": _pct([r["weaker_side"] == r["side"] for r in inj if r["factor"] == f]) for f in factors},
+            # the other side named (a wrong answer); the rest of the misses say "none" (not enough to judge)
+            "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == {"left": "right", "right": "left"}[r["side"]]
+                                                       for r in from04]),
             "spearman_factor_hb_peripheral": _spearman([r["factor"] for r in periph], [r["hb"] for r in periph]),
             "spearman_factor_sunnybrook_peripheral": _spearman([r["factor"] for r in periph],
                                                                [r["sunnybrook"] for r in periph]),
             "spearman_factor_hb_all": _spearman([r["factor"] for r in inj], [r["hb"] for r in inj]),
             "spearman_factor_sunnybrook_all": _spearman([r["factor"] for r in inj], [r["sunnybrook"] for r in inj]),
             "central_flag_on_central_pct": _pct([r["central_flag"] for r in central]),
+            "central_flag_on_central_by_factor_pct": {
+                f"{f:.2f}": _pct([r["central_flag"] for r in central if r["factor"] == f]) for f in factors},
             "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in periph]),
             "synkinesis_flag_without_synkinesis_pct": _pct([r["synkinesis_found"] for r in inj]),
         },

@@ -48,6 +48,8 @@ from typing import Any
 
 import numpy as np
 
+from .protocol import MIN_EFFORT
+
 SIDES = ("left", "right")
 SB_EXPRESSIONS = ("brow_raise", "gentle_eye_closure", "smile", "snarl", "lip_pucker")
 OCULAR_TASKS = ("smile", "snarl", "lip_pucker")
@@ -347,9 +349,12 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
 
 
 def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
-    """The brow raise's normal-scaled ratio by landmarks and by texture, where measured."""
+    """The brow raise's normal-scaled ratio by landmarks and by texture, where that measure saw
+    the brow rise as far as a graded brow raise must on one side at least (FaceMesh's landmarks
+    may follow a brow raise of 5 mm for under 1 mm on both sides: they cannot compare them)."""
     by = tasks.get("brow_raise", {}).get("co_movement", {}).get("brow_up_by", {})
-    return {k: normal_scaled(r) for k, exc in by.items() if (r := _side_ratio(exc, side)) is not None}
+    return {k: normal_scaled(r) for k, exc in by.items()
+            if max(exc.values()) >= MIN_EFFORT["brow"] and (r := _side_ratio(exc, side)) is not None}
 
 
 def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, float],

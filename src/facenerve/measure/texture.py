@@ -55,6 +55,30 @@ def _patch_maps(points: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
+def brow_patches(gray: np.ndarray, points: np.ndarray) -> tuple[dict[str, np.ndarray], float]:
+    """Per side, the patch above the eye (``PATCH`` x ``PATCH``, standardised brightness) in
+    the face-aligned frame of ``points``, and the image pixels per patch sample."""
+    import cv2
+
+    maps = _patch_maps(points)
+    out = {}
+    for s, m in maps.items():
+        p = cv2.warpAffine(gray.astype(np.float64), m, (PATCH, PATCH),
+                           flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
+        out[s] = (p - p.mean()) / (p.std() + 1e-6)
+    return out, float(np.hypot(maps["left"][0, 0], maps["left"][1, 0]))
+
+
+def brow_rise_px(ref_gray: np.ndarray, ref_points: np.ndarray, gray: np.ndarray,
+                 points: np.ndarray) -> dict[str, float]:
+    """Per side, how far the brow's texture rose (image pixels of ``gray``; negative: fell)
+    from ``ref_gray`` to ``gray``, each with its landmarks [478, 2+]: ``exam_texture``'s
+    measure for one pair of pictures."""
+    ref, _ = brow_patches(ref_gray, ref_points)
+    cur, scale = brow_patches(gray, points)
+    return {s: -_shift_1d(_profile(ref[s]), _profile(cur[s])) * scale for s in SIDES}
+
+
 def _eye_frames(points: np.ndarray) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
     """Per side: the eye's centre (between its corners), unit axes along and across the eye
     (y down the face) and the eye's width, in image pixels."""
@@ -90,7 +114,6 @@ def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray
                  signals: pd.DataFrame) -> pd.DataFrame:
     """Brow shift and iris darkness from the pixels (see the module's shape contract);
     ``frames`` yields (index, uint8 grayscale) of the trusted frames in order."""
-    import cv2
 
     n = len(signals)
     ok = signals["quality_ok"].to_numpy() & np.isfinite(landmarks[:, 0, 0])
@@ -107,15 +130,11 @@ def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray
     for i, gray8 in frames:
         gray = gray8.astype(np.float64)
         pts = landmarks[i].astype(np.float64)
-        maps = _patch_maps(pts)
-        for s, m in maps.items():
-            p = cv2.warpAffine(gray, m, (PATCH, PATCH), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
-                               borderMode=cv2.BORDER_REPLICATE)
-            p = (p - p.mean()) / (p.std() + 1e-6)
+        patches, scale[i] = brow_patches(gray, pts)
+        for s, p in patches.items():
             profiles[s][i] = _profile(p)
             if t[i] <= ref_until:
                 refs[s].append(p)
-        scale[i] = np.hypot(maps["left"][0, 0], maps["left"][1, 0])  # image px per patch sample
         eyes = _eye_frames(pts)
         if t[i] <= ref_until:
             for s, ix in SIDES.items():
