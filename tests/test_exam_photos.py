@@ -173,6 +173,22 @@ def test_injected_weakness_stills_a_brow_its_landmarks_hardly_follow(d10_photos,
     assert central["texture"]["left"] > 0.8 * healthy["texture"]["left"], (healthy, central)
 
 
+def test_synkinesis_injected_into_real_photos_is_found(d10_photos, tmp_path):
+    """d10 with a partly recovered left palsy (0.55) whose left upper lid comes down over 60 % of
+    the eye in smile, snarl and pucker: synkinesis on the left, in an expression made as asked;
+    the same palsy without it: none (the weak eye then narrows at most 0.24 more than the other
+    in the 530 real-face exams with weakness alone, healthy ones 0.10)."""
+    from facenerve.evaluation.realexams import inject_weakness
+    from facenerve.exam.photos import analyze_photo_exam
+
+    for name, synkinesis in (("plain", 0.0), ("synk", 1.0)):
+        inject_weakness(d10_photos, tmp_path / name, "left", 0.55, central=False, synkinesis=synkinesis)
+        g = analyze_photo_exam(tmp_path / name).grades["synkinesis"]
+        assert g["side"] == "left" and g["detected"] == bool(synkinesis), g
+    found = [k for k, v in g["per_expression"].items() if v["level"] and "not_assessed" not in v]
+    assert set(found) <= {"smile", "snarl", "lip_pucker"} and found, g
+
+
 def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
     """A real healthy face (LivePortrait d9) with its left side pulled fully back to rest in
     every task: graded weak on the left, worse than the untouched face, not central; with the

@@ -68,9 +68,9 @@ LOWER_FACE = ("smile", "snarl", "lip_pucker")
 # CENTRAL_OVER_UPPER times the upper face's (eye closure may be mildly weak in a central palsy).
 # A forehead spared while the lower face is weak is a central cause until proven otherwise
 # (../shared/CLINICAL.md). In weakness injected into real faces (``evaluate real-exams``) this
-# flags about twice the central cases that requiring the corners at half of normal in every smile
-# and snarl did (34 % against 16 %), no healthy exam, and 4 of 120 peripheral palsies (at factor
-# 0.4-0.55, where FaceMesh and the brow's own asymmetry hide a mild brow weakness).
+# flags 39 % of the central cases (requiring the corners at half of normal in every smile and
+# snarl flagged 16 %, on an earlier injection), no healthy exam, and 2 of 120 peripheral palsies
+# (at factor 0.25 and 0.55, whose weakened brows read 72 and 80 % of the other side).
 SPARED = 0.9
 CENTRAL_OVER_UPPER = 1.5
 COMMISSURE = ("smile", "snarl")
@@ -78,10 +78,12 @@ COMMISSURE = ("smile", "snarl")
 # (House-Brackmann III): healthy real exams reach 2.5 (a mouth caught mid-word, any-smile cut)
 Z_MOUTH_WEAK = 3.0
 # Synkinesis, on clear evidence only, and only with a movement made as asked (a graded task):
-# healthy real exams (``evaluate real-exams``, both cuts) show up to 0.20 of the eye's opening of
-# extra narrowing on one side in a graded smile, snarl or pucker (0.32 in a snarl too slight to
-# grade), and up to 1.8 mm of extra commissure movement in gentle eye closure
-OCULAR_SYNK = 0.4  # extra eye narrowing (fraction of aperture) of the affected side
+# in the smiles, snarls and puckers where it is assessed, healthy real exams (``evaluate
+# real-exams``, both cuts, 44 exams) narrow the affected eye at most 0.10 of its opening more than
+# the other, and the 530 exams with weakness but no synkinesis injected at most 0.24 (0.32 in a
+# healthy snarl too slight to grade, not assessed); up to 1.8 mm of extra commissure movement in
+# gentle eye closure
+OCULAR_SYNK = 0.3  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
 # ... assessed only with the mouth at rest: where the lips part or close by more than this (mm,
 # 90th percentile over the task) the mouth moved on its own (speech, an expression) and its
