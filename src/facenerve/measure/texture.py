@@ -114,7 +114,6 @@ def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray
                  signals: pd.DataFrame) -> pd.DataFrame:
     """Brow shift and iris darkness from the pixels (see the module's shape contract);
     ``frames`` yields (index, uint8 grayscale) of the trusted frames in order."""
-
     n = len(signals)
     ok = signals["quality_ok"].to_numpy() & np.isfinite(landmarks[:, 0, 0])
     mm_per_px = signals["mm_per_px"].to_numpy(np.float64)
@@ -128,9 +127,8 @@ def exam_texture(frames: Iterable[tuple[int, np.ndarray]], landmarks: np.ndarray
     dark = {s: np.full(n, np.nan) for s in SIDES}
     pending: list[tuple[int, np.ndarray, dict]] = []
     for i, gray8 in frames:
-        gray = gray8.astype(np.float64)
         pts = landmarks[i].astype(np.float64)
-        patches, scale[i] = brow_patches(gray, pts)
+        patches, scale[i] = brow_patches(gray8, pts)
         for s, p in patches.items():
             profiles[s][i] = _profile(p)
             if t[i] <= ref_until:
