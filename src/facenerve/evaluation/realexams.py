@@ -288,19 +288,18 @@ def _brow_rise_missed(rest: np.ndarray, rest_pts: np.ndarray, img: np.ndarray, p
     texture = brow_rise_px(gray[0], rest_pts, gray[1], pts)[side]
     ix = SIDES[side]
 
-    def frame(p: np.ndarray) -> tuple[np.ndarray, float]:  # up the face (unit), eye width
+    def brow_height(p: np.ndarray) -> tuple[float, np.ndarray, float]:
+        """The brow's landmarks above the eye's centre, in eye widths; the unit vector up the
+        face; the eye's width (px)."""
         along = p[ix.eye_inner, :2] - p[ix.eye_outer, :2]
-        up = np.array([along[1], -along[0]])
-        return (up if up[1] < 0 else -up) / np.linalg.norm(along), float(np.linalg.norm(along))
-
-    def brow_height(p: np.ndarray) -> float:  # in eye widths
-        up, width = frame(p)
+        width = float(np.linalg.norm(along))
+        up = np.array([along[1], -along[0]]) / width
+        up = up if up[1] < 0 else -up
         eye = (p[ix.eye_outer, :2] + p[ix.eye_inner, :2]) / 2
-        return float((p[list(ix.brow), :2].mean(axis=0) - eye) @ up) / width
+        return float((p[list(ix.brow), :2].mean(axis=0) - eye) @ up) / width, up, width
 
-    up, width = frame(pts)
-    landmarks = (brow_height(pts) - brow_height(rest_pts)) * width
-    return max(texture - landmarks, 0.0) * up
+    (now, up, width), (before, _, _) = brow_height(pts), brow_height(rest_pts)
+    return max(texture - (now - before) * width, 0.0) * up
 
 
 EYE_RESERVE = 0.5
