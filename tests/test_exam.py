@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -145,6 +146,28 @@ def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
 def _rest():
     sig, _ = simulate_exam_signals(1.0, random_state=3)
     return task_measures(sig, segments_from_protocol(P), P)["rest"]
+
+
+def test_a_task_made_with_too_little_effort_says_how_much_each_measure_needs():
+    sig, _ = simulate_exam_signals(1.0, random_state=2)
+    segs = segments_from_protocol(P)
+    t = sig["time_s"].to_numpy()
+    for task, cols, scale in (("smile", ("mouth_corner_drop", "commissure_lateral"), 0.05),
+                              ("tight_eye_closure", ("eye_aperture",), 0.05)):
+        seg = next(s for s in segs if s.task == task)
+        rest = next(s for s in segs if s.task == "rest")
+        m = (t >= seg.start_s) & (t < seg.end_s)
+        r = (t >= rest.start_s) & (t < rest.end_s)
+        for c in cols:  # the movement cut to a twentieth of the exam's
+            for side in ("left", "right"):
+                col = f"{c}_{side}_mm"
+                base = sig.loc[r, col].median()
+                sig.loc[m, col] = base + scale * (sig.loc[m, col] - base)
+    tasks = task_measures(sig, segs, P)["tasks"]
+    smile, eyes = tasks["smile"], tasks["tight_eye_closure"]
+    assert not smile["graded"] and not eyes["graded"]
+    assert re.search(r"moved \d+\.\d mm, at least 3\.5 mm is needed", smile["reason"]), smile["reason"]
+    assert re.search(r"moved \d+% of the eye's opening, at least \d+% of the eye's opening", eyes["reason"]), eyes["reason"]
 
 
 def test_smile_with_the_mouth_open_as_in_speech_is_not_graded():

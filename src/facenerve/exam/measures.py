@@ -154,10 +154,11 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         peak_i = int(np.nanargmax(np.nan_to_num(f[f"{main}_left"].to_numpy() + f[f"{main}_right"].to_numpy(),
                                                 nan=-np.inf)))
         peak_row = signals[m].iloc[peak_i]
-        fmt = (lambda v: f"{v:.0%}") if task.measure == "eye_closure" else (lambda v: f"{v:.1f} mm")
+        fmt = (lambda v, u=UNITS[task.measure]: f"{v:.0%} {u}") if task.measure == "eye_closure" else (
+            lambda v, u=UNITS[task.measure]: f"{v:.1f} {u}")
         reason = None if graded else (
             f"not graded: too little movement to compare the sides (the stronger side moved "
-            f"{fmt(max(strong, 0.0))} {UNITS[task.measure]}, at least {fmt(MIN_EFFORT[task.measure])} is "
+            f"{fmt(max(strong, 0.0))}, at least {fmt(MIN_EFFORT[task.measure])} is "
             "needed); repeat it with full effort")
         opened = float(peak_row["mouth_open_mm"])
         if graded and task.measure == "smile" and opened > SMILE_MAX_OPEN_MM:
