@@ -235,17 +235,31 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     folder = subset_folder(tmp_path / "clips", NATURAL, ["LivePortrait__driving_d9.mp4"])
     cases = build_real_exams(folder, tmp_path / "out", progress=False)
     assert [c["clip"] for c in cases] == ["LivePortrait__driving_d9.mp4"]
-    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, workers=1,
-                            progress=False)
-    h = r["healthy_photos"]
-    assert h["hb_I_or_II_pct"] == 100.0 and h["not_graded"] == 0 and h["central_flags"] == 0
+    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, retakes=1,
+                            workers=1, progress=False)
+    for h in (r["healthy_photos"], r["healthy_retaken"]):
+        assert h["hb_I_or_II_pct"] == 100.0 and h["not_graded"] == 0 and h["central_flags"] == 0
+    assert len(list((tmp_path / "out" / "retaken").glob("*/*.jpg"))) == len(TASKS)
     peripheral = [x for x in r["per_exam"]["injected"] if not x["central"]]
     assert [x["weaker_side"] for x in peripheral] == [x["side"] for x in peripheral]
     kept = sorted((tmp_path / "out" / "measures").iterdir())
-    assert len(kept) == 5
-    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, workers=1,
-                                progress=False)
+    assert len(kept) == 6
+    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, retakes=1,
+                                workers=1, progress=False)
     assert again["injected"] == r["injected"]
+
+
+def test_healthy_spread_is_the_rms_log_ratio_of_graded_tasks():
+    from facenerve.evaluation.realexams import healthy_log_spread
+
+    def kept(smile, snarl_graded=True):
+        return {"measures": {"tasks": {
+            "smile": {"graded": True, "excursion": dict(zip(("left", "right"), smile, strict=True))},
+            "snarl": {"graded": snarl_graded, "excursion": {"left": 4.0, "right": 1.0}}}}}
+
+    out = healthy_log_spread([kept((2.0, 1.0)), kept((1.0, 2.0), False), kept((3.0, 3.0), False), {"error": "x"}])
+    assert out["smile"] == {"rms": round(float(np.sqrt(2 / 3) * np.log(2)), 3), "exams": 3}
+    assert out["snarl"] == {"rms": round(float(np.log(4)), 3), "exams": 1}
 
 
 def test_exam_frames_are_picked_at_a_still_moment_not_in_passing():

@@ -19,9 +19,14 @@ the rest photo's eye, closed only ``lid_closure(factor)`` of the way, blended in
 spare the brow and the eyes.
 ``synkinesis`` adds co-movement: the weak eye narrows in smile, snarl and pucker.
 
-``evaluate_real_exams(out)``: grades every case from photographs and from video, and every
-injected case, and reports the healthy grades, the weaker side found, Spearman of the factor
-with House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
+``retake_photos(photos, out, seed)``: the same exam photographed again, as it would be another
+day with another phone: each photo at another size, turned and moved in the picture, under other
+light, saved as JPEG. The healthy grade must not depend on it.
+
+``evaluate_real_exams(out)``: grades every case from photographs (as cut and ``RETAKES`` times
+retaken) and from video, and every injected case, and reports the healthy grades and how far
+healthy faces' sides differ per task, the weaker side found, Spearman of the factor with
+House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
 """
 
 from __future__ import annotations
@@ -200,6 +205,37 @@ def build_real_exams(folder: str | Path, out: str | Path, work: str | Path | Non
         if case:
             cases.append(case)
     return cases
+
+
+# --- the same exam photographed again -----------------------------------------------------------
+
+RETAKES = 3  # each healthy photo set is also graded this many times retaken
+
+
+def retake_photos(photos: Path, out: Path, seed: int) -> None:
+    """``photos`` (``<task>.png``) into ``out`` as ``<task>.jpg``, each as if taken apart: the face
+    0.75-1.6 times the size, turned up to 4 degrees and moved up to 8 % of the picture, under a
+    light 0.75-1.25 times as bright with a gamma of 0.8-1.25 and a tint of up to 8 % per colour,
+    saved at JPEG quality 85 (seeded by ``seed``)."""
+    import cv2
+    from PIL import Image
+
+    from ..media.photos import load_photo
+
+    rng = np.random.default_rng(seed)
+    out.mkdir(parents=True, exist_ok=True)
+    for p in sorted(photos.glob("*.png")):
+        img = load_photo(p)
+        h, w = img.shape[:2]
+        scale, turn = rng.uniform(0.75, 1.6), rng.uniform(-4.0, 4.0)
+        size = (int(w * max(scale, 1.0)), int(h * max(scale, 1.0)))
+        m = cv2.getRotationMatrix2D((w / 2, h / 2), turn, scale)
+        m[:, 2] += rng.uniform(-0.08, 0.08, 2) * (w, h) + ((size[0] - w) / 2, (size[1] - h) / 2)
+        img = cv2.warpAffine(img, m, size, flags=cv2.INTER_AREA if scale < 1 else cv2.INTER_CUBIC,
+                             borderMode=cv2.BORDER_REFLECT)
+        gain, gamma, tint = rng.uniform(0.75, 1.25), rng.uniform(0.8, 1.25), rng.uniform(0.92, 1.08, 3)
+        img = np.clip(255 * (img / 255.0) ** gamma * gain * tint, 0, 255).astype(np.uint8)
+        Image.fromarray(img).save(out / f"{p.stem}.jpg", quality=85)
 
 
 # --- weakness injected into real photos --------------------------------------------------------
@@ -442,6 +478,11 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
         with native_stderr_silenced():
             if job["source"] == "photos":
                 res = analyze_photo_exam(case / "photos")
+            elif job["source"] == "retaken":
+                folder = Path(job["folder"])
+                if not (folder / "rest.jpg").exists():
+                    retake_photos(case / "photos", folder, job["seed"])
+                res = analyze_photo_exam(folder)
             elif job["source"] == "video":
                 res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
             else:
@@ -458,6 +499,23 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def healthy_log_spread(kept: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Per task, how far healthy faces' two sides differ: the root mean square of
+    log(left/right movement) over the exams in ``kept`` where the task was graded, and over how
+    many (``grading.HEALTHY_LOG_SPREAD`` is taken from this)."""
+    from ..exam.grading import MIN_EXCURSION
+
+    logs: dict[str, list[float]] = {}
+    for k in kept:
+        for name, t in k.get("measures", {}).get("tasks", {}).items():
+            if t.get("graded"):
+                exc = t["excursion"]
+                logs.setdefault(name, []).append(
+                    float(np.log(max(exc["left"], MIN_EXCURSION) / max(exc["right"], MIN_EXCURSION))))
+    return {name: {"rms": round(float(np.sqrt(np.mean(np.square(x)))), 3), "exams": len(x)}
+            for name, x in logs.items()}
+
+
 def _grade_kept(kept: dict[str, Any], **truth: Any) -> dict[str, Any]:
     from ..exam.pipeline import grades_with_status
     from ..exam.protocol import Segment, load_protocol
@@ -469,9 +527,11 @@ def _grade_kept(kept: dict[str, Any], **truth: Any) -> dict[str, Any]:
 
 
 def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
-                        synkinesis: bool = True, workers: int | None = None, progress: bool = True) -> dict[str, Any]:
-    """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs and
-    from video, and with weakness injected (``out``/injected), on ``workers`` Dask workers.
+                        synkinesis: bool = True, retakes: int = RETAKES, workers: int | None = None,
+                        progress: bool = True) -> dict[str, Any]:
+    """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs (as
+    cut and ``retakes`` times retaken, ``out``/retaken) and from video, and with weakness
+    injected (``out``/injected), on ``workers`` Dask workers.
     Each exam's measures are kept in ``out``/measures, named by the case's chosen frames and
     the measuring code, so that a rerun only grades again."""
     import hashlib
@@ -487,20 +547,22 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     for c in cases:
         tag = hashlib.sha256((c / "case.json").read_bytes()).hexdigest()[:8]
 
-        def add(name: str, injected: bool, c: Path = c, **truth: Any) -> None:
-            folder = {"folder": str(out / "injected" / f"{name}_{code}")} if injected else {}
+        def add(name: str, made: str | None, c: Path = c, **truth: Any) -> None:
+            folder = {"folder": str(out / made / f"{name}_{code}")} if made else {}
             jobs.append({"case": c.name, **truth, "case_dir": str(c), **folder,
                          "keep": str(out / "measures" / f"{name}_{code}.json")})
 
         for kind in ("photos", "video") if video else ("photos",):
-            add(f"{c.name}_{tag}_{kind}", False, source=kind)
+            add(f"{c.name}_{tag}_{kind}", None, source=kind)
+        for k in range(retakes):
+            add(f"{c.name}_{tag}_retake{k}", "retaken", source="retaken", seed=int(tag, 16) + k)
         for f in factors:
             for side in ("left", "right"):
                 for central in (False, True):
-                    add(f"{c.name}_{tag}_{side}_{f:.2f}{'_central' if central else ''}", True, source="injected",
-                        side=side, factor=f, central=central, synkinesis=False)
+                    add(f"{c.name}_{tag}_{side}_{f:.2f}{'_central' if central else ''}", "injected",
+                        source="injected", side=side, factor=f, central=central, synkinesis=False)
         for side in ("left", "right") if synkinesis else ():  # partial recovery with co-movement
-            add(f"{c.name}_{tag}_{side}_{SYNK_FACTOR:.2f}_synk", True, source="injected", side=side,
+            add(f"{c.name}_{tag}_{side}_{SYNK_FACTOR:.2f}_synk", "injected", source="injected", side=side,
                 factor=SYNK_FACTOR, central=False, synkinesis=True)
     n = workers or os.cpu_count() or 1
     if n > 1:
@@ -521,6 +583,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             for k, job in zip(kept, jobs, strict=True)]
     healthy_photos = [r for r in rows if r["source"] == "photos"]
     healthy_video = [r for r in rows if r["source"] == "video"]
+    healthy_retaken = [r for r in rows if r["source"] == "retaken"]
     injected = [r for r in rows if r["source"] == "injected"]
 
     def healthy_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -547,6 +610,9 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         "cases": len(cases),
         "healthy_photos": healthy_summary(healthy_photos),
         "healthy_video": healthy_summary(healthy_video) if video else None,
+        "healthy_retaken": healthy_summary(healthy_retaken) if retakes else None,
+        "healthy_log_spread": healthy_log_spread([k for k, job in zip(kept, jobs, strict=True)
+                                                  if job["source"] != "injected"]),
         "injected": {
             "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
             "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
@@ -571,5 +637,6 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "synkinesis_found_pct": _pct([r["synkinesis_found"] for r in synk]),
             "weaker_side_correct_pct": _pct([r["weaker_side"] == r["side"] for r in synk]),
         } if synkinesis else None,
-        "per_exam": {"healthy_photos": healthy_photos, "healthy_video": healthy_video, "injected": injected},
+        "per_exam": {"healthy_photos": healthy_photos, "healthy_video": healthy_video,
+                     "healthy_retaken": healthy_retaken, "injected": injected},
     }
