@@ -113,6 +113,26 @@ def test_weak_side_from_the_clearer_region_and_healthy_spread():
     assert grade_exam({"tasks": mild, "rest": _rest()})["weaker_side"] == "none"
 
 
+def test_a_mouth_read_lopsided_in_its_three_tasks_does_not_outvote_forehead_and_eye():
+    """A healthy face whose photos read every mouth task lopsided (as FaceMesh read SkyReels'
+    in a retaken set: smile 0.52, snarl 0.6, pucker 0.33 of the other side) with a forehead and
+    eyes that move alike: House-Brackmann over its three regions is at most II, no central
+    flag; a real peripheral palsy, weak in all three regions, still grades III or worse."""
+    def task(left, right):
+        return {"graded": True, "excursion": {"left": left, "right": right},
+                "co_movement": {"brow_up_by": {m: {"left": left, "right": right} for m in ("landmarks", "texture")},
+                                "eye_narrowing": {"left": 0.0, "right": 0.0}}}
+
+    lopsided = {"brow_raise": task(5.0, 5.0), "tight_eye_closure": task(1.0, 1.0),
+                "smile": task(4.2, 8.0), "snarl": task(2.4, 4.0), "lip_pucker": task(1.0, 3.0)}
+    g = grade_exam({"tasks": lopsided, "rest": _rest()})
+    assert g["grades"]["house_brackmann"]["grade"] <= 2, g["grades"]["house_brackmann"]
+    assert not g["central_pattern"], g["forehead_sparing"]
+    assert "forehead, eye, mouth" in g["grades"]["house_brackmann"]["reasons"][0]
+    palsy = {**lopsided, "brow_raise": task(2.5, 5.0), "tight_eye_closure": task(0.6, 1.0)}
+    assert grade_exam({"tasks": palsy, "rest": _rest()})["grades"]["house_brackmann"]["grade"] >= 3
+
+
 def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
     """A weak mouth under a brow that moves normally is a central pattern even when one corner
     task is only mildly weak and eye closure is mildly weak too (as a central palsy may show);
