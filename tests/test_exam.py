@@ -156,6 +156,10 @@ def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
     assert g["forehead_sparing"]["weakness_z"]["lower"] > g["forehead_sparing"]["weakness_z"]["upper"] > 0
     assert not central(2.5, 1.6, 2.4)["central_pattern"]  # the brow half as strong: peripheral
     assert not central(5.0, 6.4, 3.4, closure_left=1.0)["central_pattern"]  # a mouth as healthy faces differ
+    # the corners at a quarter and 40 % under a normal brow, the eye closing 60 % of the other
+    # (a rendered central palsy's pattern): the mouth's evidence 1.36 times the upper face's
+    g = central(5.0, 2.0, 1.6, closure_left=0.6)
+    assert g["central_pattern"], g["forehead_sparing"]
     # landmarks that hardly follow the brow on either side (as FaceMesh on some real faces)
     # cannot compare its sides: the texture judges alone
     barely = {"left": -0.4, "right": 1.0}
