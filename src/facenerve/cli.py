@@ -404,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
                                        "triage"],
                    help="natural: false twitches on healthy real faces; injected: twitches injected into "
                         "real faces; twitches: rendered videos; real-exams: palsy grading on exams cut from "
-                        "real faces (FOLDER: videos of healthy people), healthy and with weakness injected")
+                        "real faces (FOLDER: videos of healthy people), healthy (photos as cut and retaken, video) "
+                        "and with weakness injected")
     e.add_argument("folder", nargs="?", help="data folder (triage: vignettes; default the bundled set)")
     e.add_argument("--per-clip", action="store_true", help="include each clip's scores")
     e.add_argument("--make", type=_number(int, 1, 1000), metavar="N",
