@@ -88,8 +88,8 @@ COMMISSURE = ("smile", "snarl")
 Z_MOUTH_WEAK = 3.5
 # Synkinesis, on clear evidence only, and only with a movement made as asked (a graded task):
 # in the smiles, snarls and puckers where it is assessed, healthy real exams (``evaluate
-# real-exams``, both cuts, 44 exams) narrow the affected eye at most 0.10 of its opening more than
-# the other, and the 530 exams with weakness but no synkinesis injected at most 0.24 (0.32 in a
+# real-exams``, both cuts, 115 exams with the retaken photo sets) narrow the affected eye at most
+# 0.19 of its opening more than the other (0.10 without the retakes), and the 530 exams with weakness but no synkinesis injected at most 0.24 (0.32 in a
 # healthy snarl too slight to grade, not assessed); up to 1.8 mm of extra commissure movement in
 # gentle eye closure
 OCULAR_SYNK = 0.3  # extra eye narrowing (fraction of aperture) of the affected side
