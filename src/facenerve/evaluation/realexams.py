@@ -223,7 +223,9 @@ def retake_photos(photos: Path, out: Path, seed: int) -> None:
     from ..media.photos import load_photo
 
     rng = np.random.default_rng(seed)
-    out.mkdir(parents=True, exist_ok=True)
+    part = out.with_name(out.name + ".part")  # whole or not at all: a rerun reuses ``out``
+    shutil.rmtree(part, ignore_errors=True)
+    part.mkdir(parents=True)
     for p in sorted(photos.glob("*.png")):
         img = load_photo(p)
         h, w = img.shape[:2]
@@ -235,7 +237,8 @@ def retake_photos(photos: Path, out: Path, seed: int) -> None:
                              borderMode=cv2.BORDER_REFLECT)
         gain, gamma, tint = rng.uniform(0.75, 1.25), rng.uniform(0.8, 1.25), rng.uniform(0.92, 1.08, 3)
         img = np.clip(255 * (img / 255.0) ** gamma * gain * tint, 0, 255).astype(np.uint8)
-        Image.fromarray(img).save(out / f"{p.stem}.jpg", quality=85)
+        Image.fromarray(img).save(part / f"{p.stem}.jpg", quality=85)
+    part.rename(out)
 
 
 # --- weakness injected into real photos --------------------------------------------------------
@@ -480,7 +483,7 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
                 res = analyze_photo_exam(case / "photos")
             elif job["source"] == "retaken":
                 folder = Path(job["folder"])
-                if not (folder / "rest.jpg").exists():
+                if not folder.exists():
                     retake_photos(case / "photos", folder, job["seed"])
                 res = analyze_photo_exam(folder)
             elif job["source"] == "video":
