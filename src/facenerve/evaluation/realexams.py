@@ -506,15 +506,13 @@ def healthy_log_spread(kept: list[dict[str, Any]]) -> dict[str, dict[str, float]
     """Per task, how far healthy faces' two sides differ: the root mean square of
     log(left/right movement) over the exams in ``kept`` where the task was graded, and over how
     many (``grading.HEALTHY_LOG_SPREAD`` is taken from this)."""
-    from ..exam.grading import MIN_EXCURSION
+    from ..exam.grading import log_left_right
 
     logs: dict[str, list[float]] = {}
     for k in kept:
         for name, t in k.get("measures", {}).get("tasks", {}).items():
             if t.get("graded"):
-                exc = t["excursion"]
-                logs.setdefault(name, []).append(
-                    float(np.log(max(exc["left"], MIN_EXCURSION) / max(exc["right"], MIN_EXCURSION))))
+                logs.setdefault(name, []).append(log_left_right(t["excursion"]))
     return {name: {"rms": round(float(np.sqrt(np.mean(np.square(x)))), 3), "exams": len(x)}
             for name, x in logs.items()}
 

@@ -89,9 +89,9 @@ Z_MOUTH_WEAK = 3.5
 # Synkinesis, on clear evidence only, and only with a movement made as asked (a graded task):
 # in the smiles, snarls and puckers where it is assessed, healthy real exams (``evaluate
 # real-exams``, both cuts, 115 exams with the retaken photo sets) narrow the affected eye at most
-# 0.19 of its opening more than the other (0.10 without the retakes), and the 530 exams with weakness but no synkinesis injected at most 0.24 (0.32 in a
-# healthy snarl too slight to grade, not assessed); up to 1.8 mm of extra commissure movement in
-# gentle eye closure
+# 0.19 of its opening more than the other (0.10 without the retakes), and the 530 exams with
+# weakness but no synkinesis injected at most 0.24 (0.32 in a healthy snarl too slight to grade,
+# not assessed); up to 1.8 mm of extra commissure movement in gentle eye closure
 OCULAR_SYNK = 0.3  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
 # ... assessed only with the mouth at rest: where the lips part or close by more than this (mm,
@@ -148,6 +148,11 @@ Z_NAMED = 2.0
 MIN_EXCURSION = 0.01  # below this a side's movement counts as this (log ratios stay finite)
 
 
+def log_left_right(exc: dict[str, float]) -> float:
+    """log(left/right) of a task's excursions, each at least ``MIN_EXCURSION``."""
+    return float(np.log(max(exc["left"], MIN_EXCURSION) / max(exc["right"], MIN_EXCURSION)))
+
+
 def side_evidence(tasks: dict[str, Any]) -> dict[str, float]:
     """Per region (upper face, mouth), the evidence that the left side moves less, as a z score
     (negative: the left moves less): the inverse-variance weighted mean of the graded tasks'
@@ -159,10 +164,8 @@ def side_evidence(tasks: dict[str, Any]) -> dict[str, float]:
             t = tasks.get(name)
             if not (t and t.get("graded")):
                 continue
-            exc = t["excursion"]
-            r = float(np.log(max(exc["left"], MIN_EXCURSION) / max(exc["right"], MIN_EXCURSION)))
             w = 1.0 / HEALTHY_LOG_SPREAD[name] ** 2
-            num, den = num + w * r, den + w
+            num, den = num + w * log_left_right(t["excursion"]), den + w
         if den:
             out[region] = num / np.sqrt(den)
     return out
