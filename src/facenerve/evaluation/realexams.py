@@ -10,13 +10,14 @@ as at rest. A clip with rest, a brow raise, an eye closure and a smile becomes a
 real footage around each chosen frame, in protocol order).
 
 ``inject_weakness(photos, out, side, factor, central)``: one side's movement of every task photo
-is pulled back towards rest by ``factor`` (0 none, 1 no movement at all): the landmarks of that
-side in the region the task moves (the brow, the mouth) move ``factor`` of the way back to
-where they are in the rest photo and the picture is warped with them (piecewise affine between
-the landmarks; a brow whose texture rose further than its landmarks, as FaceMesh may barely
-follow a brow raise, is pulled back as far as its texture rose); for eye closure the weak eye is
-the rest photo's eye, closed only ``lid_closure(factor)`` of the way, blended in. Central cases
-spare the brow and the eyes.
+is pulled back towards rest by ``factor`` (0 none, 1 no movement at all). In the mouth's tasks
+the landmarks of that side move ``factor`` of the way back to where they are in the rest photo
+and the picture is warped with them (piecewise affine between the landmarks). In the brow raise
+the side's brow and forehead come down ``factor`` of the brow's rise (by its landmarks or its
+texture, the larger: FaceMesh may barely follow a brow raise) as one smooth field, the skin
+above the lid squeezed (``_lower_brow``). For eye closure the weak eye is the rest photo's eye,
+closed only ``lid_closure(factor)`` of the way, blended in. Central cases spare the brow and the
+eyes.
 ``synkinesis`` adds co-movement: the weak eye narrows in smile, snarl and pucker.
 
 ``retake_photos(photos, out, seed)``: the same exam photographed again, as it would be another
@@ -64,7 +65,7 @@ SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-INJECTION_VERSION = 4  # of inject_weakness and what it calls: part of the kept measures' names
+INJECTION_VERSION = 5  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
@@ -287,13 +288,12 @@ def _anchors(points: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.vstack([hull, border])
 
 
-def weak_weights(points: np.ndarray, side: str, central: bool, measure: str, outline: bool = False) -> np.ndarray:
+def weak_weights(points: np.ndarray, side: str, measure: str) -> np.ndarray:
     """Per landmark, how much of the ``side``'s weakness it takes in a task that moves
     ``measure``: 0 at the midline rising to 1 a quarter of the eyes' distance out, and only in
-    the region the task moves (above the eyes for the brow, below the nose's middle for the
-    mouth; eye closure moves no landmark, see ``inject_weakness``), so that the rest of the
-    face, and any other movement caught in the photo, stays as it is, and so does the face's
-    outline unless ``outline``. Central cases spare the brow and the eyes."""
+    the mouth's tasks, below the nose's middle (the brow and eye closure move no landmark, see
+    ``inject_weakness``), so that the rest of the face, and any other movement caught in the
+    photo, stays as it is, and so does the face's outline."""
     from ..measure.geometry import align
 
     a = align(points[None].astype(np.float64))[0]
@@ -301,23 +301,19 @@ def weak_weights(points: np.ndarray, side: str, central: bool, measure: str, out
     x, y = a[:, 0] / ipd, a[:, 1] / ipd  # the person's left has larger aligned x; y towards the chin
     sgn = 1.0 if side == "left" else -1.0
     w = np.clip(sgn * x / 0.25, 0, 1)
-    if measure == "brow" and not central:
-        w *= np.clip((-y - 0.08) / 0.08, 0, 1)
-    elif measure in ("smile", "snarl", "pucker"):
+    if measure in ("smile", "snarl", "pucker"):
         w *= np.clip((y - 0.35) / 0.15, 0, 1)
     else:
         w[:] = 0.0
-    if not outline:
-        w[_mesh_indices("FACEMESH_FACE_OVAL")] = 0.0  # the face's outline stays: no bulging edges
+    w[_mesh_indices("FACEMESH_FACE_OVAL")] = 0.0  # the face's outline stays: no bulging edges
     return w
 
 
-def _brow_rise_missed(rest: np.ndarray, rest_pts: np.ndarray, img: np.ndarray, pts: np.ndarray,
-                      side: str) -> np.ndarray:
-    """How much further (image px, a vector up the face) the ``side``'s brow rose from ``rest``
-    to ``img`` by its texture than by its landmarks: FaceMesh may hardly follow a brow raise
-    that the skin shows (``measure.texture``), and pulling only its landmarks back would leave
-    that brow moving. Zero where the landmarks saw as much."""
+def _brow_rise(rest: np.ndarray, rest_pts: np.ndarray, img: np.ndarray, pts: np.ndarray,
+               side: str) -> float:
+    """How far (image px of ``img``, up the face) the ``side``'s brow rose from ``rest`` to
+    ``img``: the larger of its landmarks' rise above the eye's centre and its texture's
+    (``measure.texture``; FaceMesh may hardly follow a brow raise that the skin shows)."""
     import cv2
 
     from ..measure.geometry import SIDES
@@ -327,18 +323,67 @@ def _brow_rise_missed(rest: np.ndarray, rest_pts: np.ndarray, img: np.ndarray, p
     texture = brow_rise_px(gray[0], rest_pts, gray[1], pts)[side]
     ix = SIDES[side]
 
-    def brow_height(p: np.ndarray) -> tuple[float, np.ndarray, float]:
-        """The brow's landmarks above the eye's centre, in eye widths; the unit vector up the
-        face; the eye's width (px)."""
+    def brow_height(p: np.ndarray) -> float:
+        """The brow's landmarks above the eye's centre, in eye widths."""
         along = p[ix.eye_inner, :2] - p[ix.eye_outer, :2]
         width = float(np.linalg.norm(along))
         up = np.array([along[1], -along[0]]) / width
         up = up if up[1] < 0 else -up
         eye = (p[ix.eye_outer, :2] + p[ix.eye_inner, :2]) / 2
-        return float((p[list(ix.brow), :2].mean(axis=0) - eye) @ up) / width, up, width
+        return float((p[list(ix.brow), :2].mean(axis=0) - eye) @ up) / width
 
-    (now, up, width), (before, _, _) = brow_height(pts), brow_height(rest_pts)
-    return max(texture - (now - before) * width, 0.0) * up
+    width = float(np.linalg.norm(pts[ix.eye_inner, :2] - pts[ix.eye_outer, :2]))
+    return max(texture, (brow_height(pts) - brow_height(rest_pts)) * width, 0.0)
+
+
+BROW_MAX_DROP = 0.7  # a brow comes down at most this share of its height above the upper lid
+
+
+def _lower_brow(img: np.ndarray, pts: np.ndarray, side: str, drop_px: float) -> np.ndarray:
+    """``img`` with the ``side``'s brow and the forehead above it moved ``drop_px`` down the face,
+    as a brow that did not rise: the skin between the brow and the upper lid is compressed (the
+    lid stays), the shift fades out towards the midline (from a quarter of the eyes' distance
+    out), beyond the temple and above the forehead. One smooth field over the region, so the
+    brow keeps its shape (moving the brow's landmarks alone bent it where FaceMesh had not put
+    them on it)."""
+    import cv2
+
+    from ..measure.geometry import SIDES, aligned_frame
+
+    ix = SIDES[side]
+    origin, rot = (x[0] for x in aligned_frame(pts[None, :, :2].astype(np.float64)))
+    a = (pts[:, :2] - origin) @ rot.T  # aligned: x along the eyes (the person's left larger), y down
+    ipd = float(np.linalg.norm(a[263] - a[33]))
+    sgn = 1.0 if side == "left" else -1.0
+    brow_y = float(a[list(ix.brow), 1].mean())
+    lid_y = float(a[ix.lid_upper, 1])
+    top_y = float(a[:, 1].min())
+    oval = a[_mesh_indices("FACEMESH_FACE_OVAL")]
+    temple = float(np.max(sgn * oval[(oval[:, 1] < lid_y), 0]))
+    drop = min(drop_px, BROW_MAX_DROP * (lid_y - brow_y))
+    if drop <= 0:
+        return img
+    h, w = img.shape[:2]
+    step = max(2, int(max(h, w) / 320))
+    gy, gx = np.mgrid[0:h + step:step, 0:w + step:step]
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64)
+    u, v = ((grid - origin) @ rot.T).T
+    # where each point down the face comes from: above the brow, ``drop`` further up; between
+    # the brow and the lid, the band the brow left, squeezed; from the lid down, where it was
+    gap = lid_y - brow_y
+    src_v = np.where(v <= brow_y + drop, v - drop,
+                     np.where(v < lid_y, brow_y + (v - brow_y - drop) * gap / (gap - drop), v))
+    # all of it on the side's forehead, fading out towards the midline, beyond the temple and
+    # above the forehead
+    weight = (np.clip(sgn * u / (0.25 * ipd), 0.0, 1.0)
+              * np.clip((temple + 0.15 * ipd - sgn * u) / (0.15 * ipd), 0.0, 1.0)
+              * np.clip((v - (top_y - 0.4 * ipd)) / (0.4 * ipd), 0.0, 1.0))
+    src_v = v + weight * (src_v - v)
+    src = origin + np.stack([u, src_v], axis=1) @ rot
+    d = (src - grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
+    d = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
+    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    return cv2.remap(img, xx + d[..., 0], yy + d[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
 
 
 EYE_RESERVE = 0.5
@@ -388,16 +433,14 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         m, _ = cv2.estimateAffinePartial2D(rest_pts[list(STABLE), :2], pts[list(STABLE), :2], method=cv2.LMEDS)
         rest_here = rest_pts[:, :2] @ m[:, :2].T + m[:, 2]
         move = pts[:, :2] - rest_here
-        wts = weak_weights(pts, side, central, measure[p.stem])
-        back = wts[:, None] * move
-        if measure[p.stem] == "brow" and not central:  # the temple's outline comes down with the brow
-            back += weak_weights(pts, side, central, "brow", outline=True)[:, None] * _brow_rise_missed(
-                rest, rest_pts, img, pts, side)
+        back = weak_weights(pts, side, measure[p.stem])[:, None] * move
         closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
         targets = pts[:, :2] - factor * back
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),
                      np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)]))
+        if measure[p.stem] == "brow" and not central:
+            img2 = _lower_brow(img2, pts, side, factor * _brow_rise(rest, rest_pts, img, pts, side))
         if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):  # the eyes stayed where they were
             img2 = FaceWarper.on_face(img2, pts.astype(np.float64)).render({(side, "eye"): SYNK_NARROWING * synkinesis / LID_SPAN})
         if closing:
