@@ -257,25 +257,36 @@ def _eye_indices() -> dict[str, list[int]]:
     return {"left": _mesh_indices("FACEMESH_LEFT_EYE"), "right": _mesh_indices("FACEMESH_RIGHT_EYE")}
 
 
-def _warp(img: np.ndarray, targets: np.ndarray, back: np.ndarray) -> np.ndarray:
-    """Warp ``img`` so that what is at ``targets + back`` lands at ``targets`` (points [k, 2],
-    backward displacements [k, 2]): piecewise affine over the points' triangles (no overshoot
-    between points), evaluated on a coarse grid and interpolated to every pixel."""
+def _remap(img: np.ndarray, source: Any) -> np.ndarray:
+    """``img`` resampled: each pixel takes the colour at ``source(points)`` (points [k, 2] px ->
+    [k, 2] px), evaluated on a coarse grid and interpolated to every pixel."""
     import cv2
-    from skimage.transform import PiecewiseAffineTransform
 
     h, w = img.shape[:2]
     step = max(2, int(max(h, w) / 320))
     gy, gx = np.mgrid[0:h + step:step, 0:w + step:step]
     grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64)
-    pwa = PiecewiseAffineTransform.from_estimate(targets, targets + back)
-    src = pwa(grid)
-    outside = ~np.isfinite(src).all(axis=1) | (src == -1).all(axis=1)
-    src[outside] = grid[outside]
-    d = (src - grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
+    d = (source(grid) - grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
     d = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)  # grid origin is pixel 0
     xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
     return cv2.remap(img, xx + d[..., 0], yy + d[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+
+def _warp(img: np.ndarray, targets: np.ndarray, back: np.ndarray) -> np.ndarray:
+    """Warp ``img`` so that what is at ``targets + back`` lands at ``targets`` (points [k, 2],
+    backward displacements [k, 2]): piecewise affine over the points' triangles (no overshoot
+    between points)."""
+    from skimage.transform import PiecewiseAffineTransform
+
+    pwa = PiecewiseAffineTransform.from_estimate(targets, targets + back)
+
+    def source(grid: np.ndarray) -> np.ndarray:
+        src = pwa(grid)
+        outside = ~np.isfinite(src).all(axis=1) | (src == -1).all(axis=1)
+        src[outside] = grid[outside]
+        return src
+
+    return _remap(img, source)
 
 
 def _anchors(points: np.ndarray, h: int, w: int) -> np.ndarray:
@@ -346,8 +357,6 @@ def _lower_brow(img: np.ndarray, pts: np.ndarray, side: str, drop_px: float) -> 
     out), beyond the temple and above the forehead. One smooth field over the region, so the
     brow keeps its shape (moving the brow's landmarks alone bent it where FaceMesh had not put
     them on it)."""
-    import cv2
-
     from ..measure.geometry import SIDES, aligned_frame
 
     ix = SIDES[side]
@@ -363,27 +372,22 @@ def _lower_brow(img: np.ndarray, pts: np.ndarray, side: str, drop_px: float) -> 
     drop = min(drop_px, BROW_MAX_DROP * (lid_y - brow_y))
     if drop <= 0:
         return img
-    h, w = img.shape[:2]
-    step = max(2, int(max(h, w) / 320))
-    gy, gx = np.mgrid[0:h + step:step, 0:w + step:step]
-    grid = np.stack([gx.ravel(), gy.ravel()], axis=1).astype(np.float64)
-    u, v = ((grid - origin) @ rot.T).T
-    # where each point down the face comes from: above the brow, ``drop`` further up; between
-    # the brow and the lid, the band the brow left, squeezed; from the lid down, where it was
     gap = lid_y - brow_y
-    src_v = np.where(v <= brow_y + drop, v - drop,
-                     np.where(v < lid_y, brow_y + (v - brow_y - drop) * gap / (gap - drop), v))
-    # all of it on the side's forehead, fading out towards the midline, beyond the temple and
-    # above the forehead
-    weight = (np.clip(sgn * u / (0.25 * ipd), 0.0, 1.0)
-              * np.clip((temple + 0.15 * ipd - sgn * u) / (0.15 * ipd), 0.0, 1.0)
-              * np.clip((v - (top_y - 0.4 * ipd)) / (0.4 * ipd), 0.0, 1.0))
-    src_v = v + weight * (src_v - v)
-    src = origin + np.stack([u, src_v], axis=1) @ rot
-    d = (src - grid).reshape(gy.shape[0], gy.shape[1], 2).astype(np.float32)
-    d = cv2.resize(d, (w, h), interpolation=cv2.INTER_LINEAR)
-    xx, yy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    return cv2.remap(img, xx + d[..., 0], yy + d[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+
+    def source(grid: np.ndarray) -> np.ndarray:
+        u, v = ((grid - origin) @ rot.T).T
+        # where each point down the face comes from: above the brow, ``drop`` further up; between
+        # the brow and the lid, the band the brow left, squeezed; from the lid down, where it was
+        src_v = np.where(v <= brow_y + drop, v - drop,
+                         np.where(v < lid_y, brow_y + (v - brow_y - drop) * gap / (gap - drop), v))
+        # all of it on the side's forehead, fading out towards the midline, beyond the temple
+        # and above the forehead
+        weight = (np.clip(sgn * u / (0.25 * ipd), 0.0, 1.0)
+                  * np.clip((temple + 0.15 * ipd - sgn * u) / (0.15 * ipd), 0.0, 1.0)
+                  * np.clip((v - (top_y - 0.4 * ipd)) / (0.4 * ipd), 0.0, 1.0))
+        return origin + np.stack([u, v + weight * (src_v - v)], axis=1) @ rot
+
+    return _remap(img, source)
 
 
 EYE_RESERVE = 0.5
