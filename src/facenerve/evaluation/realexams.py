@@ -224,9 +224,7 @@ def retake_photos(photos: Path, out: Path, seed: int) -> None:
     from ..media.photos import load_photo
 
     rng = np.random.default_rng(seed)
-    part = out.with_name(out.name + ".part")  # whole or not at all: a rerun reuses ``out``
-    shutil.rmtree(part, ignore_errors=True)
-    part.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     for p in sorted(photos.glob("*.png")):
         img = load_photo(p)
         h, w = img.shape[:2]
@@ -238,8 +236,7 @@ def retake_photos(photos: Path, out: Path, seed: int) -> None:
                              borderMode=cv2.BORDER_REFLECT)
         gain, gamma, tint = rng.uniform(0.75, 1.25), rng.uniform(0.8, 1.25), rng.uniform(0.92, 1.08, 3)
         img = np.clip(255 * (img / 255.0) ** gamma * gain * tint, 0, 255).astype(np.uint8)
-        Image.fromarray(img).save(part / f"{p.stem}.jpg", quality=85)
-    part.rename(out)
+        Image.fromarray(img).save(out / f"{p.stem}.jpg", quality=85)
 
 
 # --- weakness injected into real photos --------------------------------------------------------
@@ -511,9 +508,20 @@ def _pct(xs: list[bool]) -> float | None:
     return round(100 * sum(xs) / len(xs), 1) if xs else None
 
 
+def _made_whole(folder: Path, make: Any) -> Path:
+    """``folder``, made by ``make(part)`` into ``<folder>.part`` and renamed when whole unless it
+    is there already: a rerun after an interruption never reuses half a photo set."""
+    if not folder.exists():
+        part = folder.with_name(folder.name + ".part")
+        shutil.rmtree(part, ignore_errors=True)
+        make(part)
+        part.rename(folder)
+    return folder
+
+
 def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
     """The measures of one exam of the evaluation (a job of ``evaluate_real_exams``: its truth,
-    ``case_dir``, ``keep`` and for injected exams ``folder``), kept in ``keep`` (a JSON file)
+    ``case_dir``, ``keep`` and for retaken and injected exams ``folder``), kept in ``keep`` (a JSON file)
     and read from it when kept before; errors are kept as ``error``."""
     from dataclasses import asdict
 
@@ -529,18 +537,14 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
             if job["source"] == "photos":
                 res = analyze_photo_exam(case / "photos")
             elif job["source"] == "retaken":
-                folder = Path(job["folder"])
-                if not folder.exists():
-                    retake_photos(case / "photos", folder, job["seed"])
-                res = analyze_photo_exam(folder)
+                res = analyze_photo_exam(_made_whole(Path(job["folder"]), lambda d: retake_photos(
+                    case / "photos", d, job["seed"])))
             elif job["source"] == "video":
                 res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
             else:
-                folder = Path(job["folder"])
-                if not (folder / "rest.png").exists():
-                    inject_weakness(case / "photos", folder, job["side"], job["factor"], job["central"],
-                                    1.0 if job["synkinesis"] else 0.0)
-                res = analyze_photo_exam(folder)
+                res = analyze_photo_exam(_made_whole(Path(job["folder"]), lambda d: inject_weakness(
+                    case / "photos", d, job["side"], job["factor"], job["central"],
+                    1.0 if job["synkinesis"] else 0.0)))
         out = {"measures": res.measures, "segments": [asdict(x) for x in res.segments]}
     except FacenerveError as err:
         out = {"error": str(err)}
