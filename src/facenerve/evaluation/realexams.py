@@ -439,7 +439,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         targets = pts[:, :2] - factor * back
         anchors = _anchors(pts, h, w)
         img2 = _warp(img, np.vstack([targets, anchors]),
-                     np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)]))
+                     np.vstack([pts[:, :2] - targets, np.zeros_like(anchors)])) if back.any() else img
         if measure[p.stem] == "brow" and not central:
             img2 = _lower_brow(img2, pts, side, factor * _brow_rise(rest, rest_pts, img, pts, side))
         if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):  # the eyes stayed where they were
