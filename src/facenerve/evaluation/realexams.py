@@ -65,7 +65,7 @@ SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-INJECTION_VERSION = 5  # of inject_weakness and what it calls: part of the kept measures' names
+INJECTION_VERSION = 6  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
@@ -397,6 +397,24 @@ def lid_closure(factor: float) -> float:
     return float(min(1.0, (1.0 - factor) / EYE_RESERVE))
 
 
+# The head's own points, which no exam task moves: the top of the forehead and the temples above
+# the brows, the nose's root and the eyes' inner corners (the face's outline bulges in a smile and
+# hollows in a pucker; the nose and the glabella move in a snarl)
+HEAD_POINTS = (151, 10, 109, 338, 67, 297, 108, 337, 54, 284, 103, 332, 21, 251, 162, 389, 168, 6, 133, 362)
+
+
+def rest_placement(rest_pts: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    """Where the rest photo's landmarks [n, 3] would be on a task photo's head, [n, 2] px: the 3-D
+    similarity (FaceMesh's depth included) that maps the rest photo's ``HEAD_POINTS`` onto the
+    task photo's, seen from the front. A flat similarity cannot follow a head that nods or turns
+    between photos, and a fully weak corner placed by it still rose a third of a smile."""
+    from skimage.transform import SimilarityTransform
+
+    fit = SimilarityTransform.from_estimate(rest_pts[list(HEAD_POINTS), :3].astype(np.float64),
+                                            pts[list(HEAD_POINTS), :3].astype(np.float64))
+    return fit(rest_pts[:, :3].astype(np.float64))[:, :2]
+
+
 SYNK_NARROWING = 0.6  # at synkinesis 1, the weak eye loses this share of its opening in mouth tasks
 
 
@@ -411,7 +429,6 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
 
     from ..exam.protocol import load_protocol
     from ..measure.landmarks import landmarks_single_image
-    from ..measure.skin_motion import STABLE
     from ..media.photos import load_photo
     from ..simulate.render import LID_SPAN, FaceWarper
 
@@ -431,8 +448,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         if pts is None:
             raise InputError(f"no face in {p}")
         h, w = img.shape[:2]
-        m, _ = cv2.estimateAffinePartial2D(rest_pts[list(STABLE), :2], pts[list(STABLE), :2], method=cv2.LMEDS)
-        rest_here = rest_pts[:, :2] @ m[:, :2].T + m[:, 2]
+        rest_here = rest_placement(rest_pts, pts)
         move = pts[:, :2] - rest_here
         back = weak_weights(pts, side, measure[p.stem])[:, None] * move
         closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
@@ -446,6 +462,8 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
             img2 = FaceWarper.on_face(img2, pts.astype(np.float64)).render({(side, "eye"): SYNK_NARROWING * synkinesis / LID_SPAN})
         if closing:
             # the rest photo's eye, closed only (1 - factor) of the way the task closes it
+            # the affine nearest to that placement over the whole face
+            m = np.linalg.lstsq(np.c_[rest_pts[:, :2], np.ones(len(rest_pts))], rest_here, rcond=None)[0].T
             rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             tgt = rest_here[eye] + lid_closure(factor) * move[eye]
             fixed = np.array([i for i in range(len(pts)) if i not in set(eye) and i < 468])
