@@ -176,6 +176,23 @@ def test_injected_weakness_stills_a_brow_its_landmarks_hardly_follow(d10_photos,
     assert central["texture"]["left"] > 0.8 * healthy["texture"]["left"], (healthy, central)
 
 
+def test_injected_weakness_holds_a_fully_weak_mouth_corner_near_rest(d10_photos, tmp_path):
+    """A central palsy injected on d10's left at full weakness: in smile and snarl her left mouth
+    corner stays near rest while the right moves as before. Placing the rest photo by a flat
+    similarity over the nose and the face's outline (which bulges in her smile) left that corner
+    rising 0.80 of the other side in both tasks."""
+    from facenerve.evaluation.realexams import inject_weakness
+    from facenerve.exam.photos import analyze_photo_exam
+
+    healthy = analyze_photo_exam(d10_photos).measures["tasks"]
+    inject_weakness(d10_photos, tmp_path / "central", "left", 1.0, central=True)
+    weak = analyze_photo_exam(tmp_path / "central").measures["tasks"]
+    for task in ("smile", "snarl"):
+        exc = weak[task]["excursion"]
+        assert weak[task]["graded"] and exc["left"] < 0.4 * exc["right"], (task, exc)
+        assert exc["right"] > 0.8 * healthy[task]["excursion"]["right"], (task, exc, healthy[task]["excursion"])
+
+
 def test_synkinesis_injected_into_real_photos_is_found(d10_photos, tmp_path):
     """d10 with a partly recovered left palsy (0.55) whose left upper lid comes down over 60 % of
     the eye in smile, snarl and pucker: synkinesis on the left, in an expression made as asked;
