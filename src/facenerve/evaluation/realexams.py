@@ -11,8 +11,8 @@ real footage around each chosen frame, in protocol order).
 
 ``inject_weakness(photos, out, side, factor, central)``: one side's movement of every task photo
 is pulled back towards rest by ``factor`` (0 none, 1 no movement at all). In the mouth's tasks
-the landmarks of that side move ``factor`` of the way back to where they are in the rest photo
-and the picture is warped with them (piecewise affine between the landmarks). In the brow raise
+the landmarks of that side move ``factor`` of the way back to where the rest photo puts them on
+the task photo's head (``rest_placement``) and the picture is warped with them (piecewise affine between the landmarks). In the brow raise
 the side's brow and forehead come down ``factor`` of the brow's rise (by its landmarks or its
 texture, the larger: FaceMesh may barely follow a brow raise) as one smooth field, the skin
 above the lid squeezed (``_lower_brow``). For eye closure the weak eye is the rest photo's eye,

@@ -73,8 +73,9 @@ HB_REGIONS = {"forehead": ("brow_raise",), "eye": ("gentle_eye_closure", "tight_
 # CENTRAL_OVER_UPPER times the upper face's (eye closure may be mildly weak in a central palsy).
 # A forehead spared while the lower face is weak is a central cause until proven otherwise
 # (../shared/CLINICAL.md). In weakness injected into real faces (``evaluate real-exams``) this
-# flags 22.5 % of the central cases (39 % while healthy spreads came from one photo per face,
-# which flagged 5 of 69 retaken healthy photo sets), no healthy exam and no peripheral palsy.
+# flags 28.3 % of the central cases (65 % at full weakness; 39 % of an earlier injection while
+# healthy spreads came from one photo per face, which flagged 5 of 69 retaken healthy photo
+# sets), no healthy exam and no peripheral palsy.
 # CENTRAL_OVER_UPPER was 1.5 while the mouth's healthy spreads were a third smaller (one photo
 # per face): the same weak mouth now reads a third lower z against an eye closure's unchanged
 # spread (a rendered central palsy, mouth still and eye closing 60 % of the other: 6.4 against
@@ -89,8 +90,8 @@ Z_MOUTH_WEAK = 3.5
 # Synkinesis, on clear evidence only, and only with a movement made as asked (a graded task):
 # in the smiles, snarls and puckers where it is assessed, healthy real exams (``evaluate
 # real-exams``, both cuts, 115 exams with the retaken photo sets) narrow the affected eye at most
-# 0.19 of its opening more than the other (0.10 without the retakes), and the 530 exams with
-# weakness but no synkinesis injected at most 0.24 (0.32 in a healthy snarl too slight to grade,
+# 0.19 of its opening more than the other (0.10 without the retakes), and the 508 exams with
+# weakness but no synkinesis injected at most 0.22 (0.32 in a healthy snarl too slight to grade,
 # not assessed); up to 1.8 mm of extra commissure movement in gentle eye closure
 OCULAR_SYNK = 0.3  # extra eye narrowing (fraction of aperture) of the affected side
 ORAL_SYNK_MM = 2.5  # extra commissure movement (mm) of the affected side
