@@ -262,11 +262,43 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     assert len(list((tmp_path / "out" / "retaken").glob("*/*.jpg"))) == len(TASKS)
     peripheral = [x for x in r["per_exam"]["injected"] if not x["central"]]
     assert [x["weaker_side"] for x in peripheral] == [x["side"] for x in peripheral]
+    # fully weak: the peripheral side's smile and eye closures all but gone, a central brow kept
+    moved = r["injected"]["weak_side_movement"]
+    assert moved["factor"] == 1.0
+    assert moved["peripheral"]["smile"]["median"] < 0.4, moved
+    assert moved["peripheral"]["tight_eye_closure"]["median"] < 0.2, moved
+    assert moved["central"]["brow_raise"]["median"] > 0.8, moved
     kept = sorted((tmp_path / "out" / "measures").iterdir())
     assert len(kept) == 6
     again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, retakes=1,
                                 workers=1, progress=False)
     assert again["injected"] == r["injected"]
+
+
+def test_weak_side_movement_reads_the_injected_side_at_the_factor_asked():
+    """The weakened side's movement over the other's, per kind and graded task, only in exams
+    injected at that factor without co-movement; an ungraded task or a still other side is left out."""
+    from facenerve.evaluation.realexams import weak_side_movement
+
+    def exam(smile: dict[str, float], brow: dict[str, float], graded: bool = True) -> dict:
+        return {"measures": {"tasks": {"smile": {"graded": True, "excursion": smile},
+                                       "brow_raise": {"graded": graded, "excursion": brow}}}}
+
+    def job(side: str, factor: float, central: bool = False, synkinesis: bool = False, source: str = "injected"):
+        return {"source": source, "side": side, "factor": factor, "central": central, "synkinesis": synkinesis}
+
+    kept = [exam({"left": 1.0, "right": 10.0}, {"left": 0.0, "right": 5.0}),
+            exam({"left": 8.0, "right": 2.0}, {"left": 4.0, "right": 4.0}, graded=False),
+            exam({"left": 0.0, "right": 3.0}, {"left": 5.0, "right": 4.0}),
+            exam({"left": 0.0, "right": 9.0}, {"left": 1.0, "right": 9.0}),
+            exam({"left": 0.0, "right": 9.0}, {"left": 1.0, "right": 9.0}),
+            exam({"left": 0.0, "right": 9.0}, {"left": 1.0, "right": 9.0})]
+    jobs = [job("left", 1.0), job("right", 1.0), job("right", 1.0, central=True), job("left", 0.4),
+            job("left", 1.0, synkinesis=True), job("left", 1.0, source="photos")]
+    out = weak_side_movement(kept, jobs, 1.0)
+    assert out["peripheral"]["smile"] == {"median": 0.175, "max": 0.25, "exams": 2}
+    assert out["peripheral"]["brow_raise"] == {"median": 0.0, "max": 0.0, "exams": 1}
+    assert out["central"] == {"brow_raise": {"median": 0.8, "max": 0.8, "exams": 1}}
 
 
 def test_healthy_spread_is_the_rms_log_ratio_of_graded_tasks():

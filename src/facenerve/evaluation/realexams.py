@@ -586,6 +586,25 @@ def healthy_log_spread(kept: list[dict[str, Any]]) -> dict[str, dict[str, float]
             for name, x in logs.items()}
 
 
+def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], factor: float
+                       ) -> dict[str, dict[str, dict[str, float]]]:
+    """How completely the injector takes a movement away, whatever the grader makes of it: per
+    kind (peripheral, central) and graded task, the weakened side's movement over the other's in
+    the exams injected at ``factor`` without co-movement (median, largest, and over how many)."""
+    ratios: dict[str, dict[str, list[float]]] = {}
+    for k, job in zip(kept, jobs, strict=True):
+        if job["source"] != "injected" or job["synkinesis"] or abs(job["factor"] - factor) > 1e-9:
+            continue
+        side, other = job["side"], {"left": "right", "right": "left"}[job["side"]]
+        by_task = ratios.setdefault("central" if job["central"] else "peripheral", {})
+        for name, t in k.get("measures", {}).get("tasks", {}).items():
+            if t.get("graded") and t["excursion"][other] > 0:
+                by_task.setdefault(name, []).append(max(t["excursion"][side], 0.0) / t["excursion"][other])
+    return {kind: {name: {"median": round(float(np.median(x)), 3), "max": round(float(np.max(x)), 3),
+                          "exams": len(x)} for name, x in by_task.items()}
+            for kind, by_task in ratios.items()}
+
+
 def _grade_kept(kept: dict[str, Any], **truth: Any) -> dict[str, Any]:
     from ..exam.pipeline import grades_with_status
     from ..exam.protocol import Segment, load_protocol
@@ -701,6 +720,8 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
                 f"{f:.2f}": _pct([r["central_flag"] for r in central if r["factor"] == f]) for f in factors},
             "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in periph]),
             "synkinesis_flag_without_synkinesis_pct": _pct([r["synkinesis_found"] for r in inj]),
+            # at full weakness a movement should be gone: what the measure still sees of it
+            "weak_side_movement": {"factor": max(factors), **weak_side_movement(kept, jobs, max(factors))},
         },
         "injected_synkinesis": {
             "exams": len(synk), "factor": SYNK_FACTOR, "narrowing": SYNK_NARROWING,
