@@ -45,8 +45,22 @@ def test_tasks_matched_by_name_mapping_or_order(tmp_path):
     assert task_of_name(Path("gentle_eye_closure.png")) == "gentle_eye_closure"
 
 
+def test_names_of_a_clinical_photo_set_say_their_tasks(tmp_path):
+    """A closed-lip smile is a smile, a bare "closed" the eyes, a full eye closure the tight one; the
+    poses this exam does not grade (lower lip depression, frown, cheek puff) are left out, not an
+    error (they were read as a smile, or as a photo that says nothing)."""
+    names = ["01 Rest.jpg", "02 Eyebrows up.jpg", "03 Eyes closed.jpg", "04 Full eye closure.jpg",
+             "05 Smile closed lips.jpg", "06 Nose wrinkle.jpg", "07 Lip pucker.jpg",
+             "08 Lower lip depression (bottom teeth).jpg", "09 Frown.jpg", "10 Cheek puff.jpg"]
+    m = match_photos(_touch(tmp_path, names))
+    assert {t: p.name[:2] for t, p in m.items()} == dict(zip(TASKS, ["01", "02", "03", "04", "05", "06", "07"],
+                                                             strict=True))
+    assert task_of_name(Path("closed.jpg")) == "gentle_eye_closure"
+    assert task_of_name(Path("show_bottom_teeth.jpg")) == "other"
+
+
 @pytest.mark.parametrize("names,mapping,fragment", [
-    (["rest.jpg", "smile.jpg", "grin.jpg"], None, "two photos for smile"),
+    (["rest.jpg", "smile.jpg", "grin.jpg"], None, r"two photos for smile: .*lips just parted"),
     (["rest.jpg", "smile.jpg", "IMG_1.jpg"], None, "IMG_1.jpg does not say its task"),
     (["smile.jpg", "brow.jpg"], None, "no rest photo"),
     (["a.jpg", "b.jpg"], {"frown": "a.jpg"}, "unknown task"),

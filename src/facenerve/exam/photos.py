@@ -36,16 +36,22 @@ from ..settings import AnalysisSettings
 from .protocol import Protocol, Segment, load_protocol
 
 PHOTO_SPACING_S = 2.0  # each photo stands for a moment this far apart; the first second is rest alone
-# words in a file name that say its task, most specific first
+# words in a file name that say its task, most specific first; a bare "closed" or "shut" is the
+# eyes, last, so that a closed-lip smile is a smile
 TASK_WORDS = (
-    ("tight_eye_closure", ("tight", "squeeze", "forced")),
-    ("gentle_eye_closure", ("gentle", "eye_clos", "eyes_clos", "closed", "close")),
+    ("tight_eye_closure", ("tight", "squeeze", "forced", "forceful", "full_eye", "eyes_full", "maximal")),
+    ("gentle_eye_closure", ("gentle", "eye_clos", "eyes_clos", "eye_shut", "eyes_shut", "sleep")),
     ("brow_raise", ("brow", "forehead", "raise")),
     ("lip_pucker", ("pucker", "kiss", "whistle", "pout")),
     ("snarl", ("snarl", "nose", "wrinkle")),
     ("smile", ("smile", "teeth", "grin")),
     ("rest", ("rest", "neutral", "relax", "repose")),
+    ("gentle_eye_closure", ("closed", "close", "shut")),
 )
+# words of the other poses of clinical photo sets, which this exam does not grade (lower lip
+# depression, frown, cheek puff, looking up): such photos are left out, and said to be
+OTHER_POSES = ("lower_lip", "bottom_teeth", "lower_teeth", "depress", "frown", "puff", "blow", "look_up",
+               "eyes_up")
 MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
 
 
@@ -54,7 +60,10 @@ def _words(path: Path) -> str:
 
 
 def task_of_name(path: Path) -> str | None:
+    """The task a file's name says ("other" for a pose this exam does not grade), or None."""
     name = _words(path)
+    if any(w in name for w in OTHER_POSES):
+        return "other"
     for task, words in TASK_WORDS:
         if any(w in name for w in words):
             return task
@@ -115,8 +124,10 @@ def match_photos(files: list[Path], mapping: dict[str, str] | None = None,
             out = {}
             for p, task in named.items():
                 if task in out:
-                    raise InputError(f"two photos for {task}: {out[task].name} and {p.name}; keep one")
-                out[task] = p
+                    raise InputError(f"two photos for {task}: {out[task].name} and {p.name}; keep one"
+                                     + (" (teeth showing, lips just parted)" if task == "smile" else ""))
+                if task != "other":
+                    out[task] = p
         else:  # protocol order
             if len(files) > len(order):
                 raise InputError(f"{len(files)} photos for {len(order)} tasks; give one photo per task "
@@ -227,7 +238,8 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
     folder = Path(photos) if isinstance(photos, (str, os.PathLike)) else files[0].parent
     info = RunInfo(
         video={"path": str(folder), "kind": "photos", "width": w, "height": h,
-               "photos": {task: p.name for task, p in matched.items()}},
+               "photos": {task: p.name for task, p in matched.items()},
+               "left_out": [p.name for p in files if p not in matched.values()]},
         n_frames=n, fps=1.0 / PHOTO_SPACING_S, duration_s=float(n * PHOTO_SPACING_S),
         face_fraction=1.0, quality_fraction=round(float(ok.mean()), 4), calibration=cal.to_dict(),
         landmarks={"backend": "mediapipe-facemesh", "mode": "static image", "aligned_to": "rest photo"},
