@@ -12,12 +12,12 @@ real footage around each chosen frame, in protocol order).
 ``inject_weakness(photos, out, side, factor, central)``: one side's movement of every task photo
 is pulled back towards rest by ``factor`` (0 none, 1 no movement at all). In the mouth's tasks
 the landmarks of that side move ``factor`` of the way back to where the rest photo puts them on
-the task photo's head (``rest_placement``) and the picture is warped with them (piecewise affine between the landmarks). In the brow raise
-the side's brow and forehead come down ``factor`` of the brow's rise (by its landmarks or its
-texture, the larger: FaceMesh may barely follow a brow raise) as one smooth field, the skin
-above the lid squeezed (``_lower_brow``). For eye closure the weak eye is the rest photo's eye,
-closed only ``lid_closure(factor)`` of the way, blended in. Central cases spare the brow and the
-eyes.
+the task photo's head (``rest_placement``) and the picture is warped with them (piecewise affine
+between the landmarks). In the brow raise the side's brow and forehead come down ``factor`` of
+the brow's rise (by its landmarks or its texture, the larger: FaceMesh may barely follow a brow
+raise) as one smooth field, the skin above the lid squeezed (``_lower_brow``). For eye closure
+the weak eye is the rest photo's eye, closed only ``lid_closure(factor)`` of the way, blended
+in. Central cases spare the brow and the eyes.
 ``synkinesis`` adds co-movement: the weak eye narrows in smile, snarl and pucker.
 
 ``retake_photos(photos, out, seed)``: the same exam photographed again, as it would be another
@@ -461,8 +461,8 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         if synkinesis and measure[p.stem] in ("smile", "snarl", "pucker"):  # the eyes stayed where they were
             img2 = FaceWarper.on_face(img2, pts.astype(np.float64)).render({(side, "eye"): SYNK_NARROWING * synkinesis / LID_SPAN})
         if closing:
-            # the rest photo's eye, closed only (1 - factor) of the way the task closes it
-            # the affine nearest to that placement over the whole face
+            # the rest photo's eye, closed only (1 - factor) of the way the task closes it; the rest
+            # photo is placed by the affine nearest to ``rest_placement`` over the whole face
             m = np.linalg.lstsq(np.c_[rest_pts[:, :2], np.ones(len(rest_pts))], rest_here, rcond=None)[0].T
             rest_img = cv2.warpAffine(rest, m, (w, h), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
             tgt = rest_here[eye] + lid_closure(factor) * move[eye]

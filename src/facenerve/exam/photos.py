@@ -49,7 +49,7 @@ TASK_WORDS = (
     ("gentle_eye_closure", ("closed", "close", "shut")),
 )
 # words of the other poses of clinical photo sets, which this exam does not grade (lower lip
-# depression, frown, cheek puff, looking up): such photos are left out, and said to be
+# depression, frown, cheek puff, looking up): such photos are left out and listed
 OTHER_POSES = ("lower_lip", "bottom_teeth", "lower_teeth", "depress", "frown", "puff", "blow", "look_up",
                "eyes_up")
 MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
