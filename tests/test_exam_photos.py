@@ -59,8 +59,26 @@ def test_names_of_a_clinical_photo_set_say_their_tasks(tmp_path):
     assert task_of_name(Path("show_bottom_teeth.jpg")) == "other"
 
 
+def test_a_photo_set_with_two_efforts_grades_the_full_one(tmp_path):
+    """The MEEI standard set's eight poses: a light and a full smile, a light and a full eye
+    closure. The full smile is graded, the light one left out with the lower lip depression (it
+    stopped the exam: "two photos for smile"); a gentle smile is not an eye closure, and a
+    forced eye closure is the tight one."""
+    names = ["Rest.jpg", "Brow elevation.jpg", "Light eye closure.jpg", "Full eye closure.jpg",
+             "Light smile.jpg", "Full smile.jpg", "Lip pucker.jpg", "Lower lip depression.jpg"]
+    m = match_photos(_touch(tmp_path, names))
+    assert {t: p.stem for t, p in m.items()} == {
+        "rest": "Rest", "brow_raise": "Brow elevation", "gentle_eye_closure": "Light eye closure",
+        "tight_eye_closure": "Full eye closure", "smile": "Full smile", "lip_pucker": "Lip pucker"}
+    m = match_photos(_touch(tmp_path / "b", ["rest.jpg", "gentle smile.jpg", "big smile (teeth).jpg",
+                                             "eyes closed.jpg", "eyes closed forcefully.jpg"]))
+    assert {t: p.name for t, p in m.items()} == {
+        "rest": "rest.jpg", "gentle_eye_closure": "eyes closed.jpg",
+        "tight_eye_closure": "eyes closed forcefully.jpg", "smile": "big smile (teeth).jpg"}
+
+
 @pytest.mark.parametrize("names,mapping,fragment", [
-    (["rest.jpg", "smile.jpg", "grin.jpg"], None, r"two photos for smile: .*lips just parted"),
+    (["rest.jpg", "smile.jpg", "grin.jpg"], None, r"two photos for smile: .*full effort.*lips just parted"),
     (["rest.jpg", "smile.jpg", "IMG_1.jpg"], None, "IMG_1.jpg does not say its task"),
     (["smile.jpg", "brow.jpg"], None, "no rest photo"),
     (["a.jpg", "b.jpg"], {"frown": "a.jpg"}, "unknown task"),
@@ -119,16 +137,19 @@ def test_photo_exam_grades_like_the_video(tmp_path):
 def test_exam_photos_command(tmp_path):
     folder = _photo_set(tmp_path, 0.3, "left", 7)
     (folder / "snarl.jpg").unlink()
+    (folder / "lower_lip_depression.jpg").write_bytes((folder / "rest.jpg").read_bytes())
     out = tmp_path / "out"
     r = run("exam", "--photos", str(folder), "--out", str(out))
     assert r.returncode == 0, r.stderr
     s = json.loads((out / "summary.json").read_text())
     assert s["video"]["kind"] == "photos" and s["video"]["photos"]["smile"] == "smile.jpg"
+    assert s["video"]["left_out"] == ["lower_lip_depression.jpg"]
     ex = s["exam"]
     assert ex["exam_status"]["status"] == "incomplete" and ex["exam_status"]["tasks_missing"] == ["snarl"]
     assert ex["weaker_side"] == "left"
     html = (out / "report.html").read_text()
     assert "incomplete" in html and html.count("data:image/png") >= 7
+    assert "<td>smile.jpg</td>" in html and "lower_lip_depression.jpg" in html.split("left out")[1]
     # a photo that is not one: one line, exit 2, the earlier output kept
     (folder / "smile.jpg").write_bytes(b"not a jpeg")
     r = run("exam", "--photos", str(folder), "--out", str(out))

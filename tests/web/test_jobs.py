@@ -134,8 +134,11 @@ def test_exam_photos_are_uploaded_graded_and_shown(tmp_path):
         assert not any(p.is_file() for p in media.rglob("*"))
         names = ["rest.jpg", "brow_raise.jpg", "gentle_eye_closure.jpg", "tight_eye_closure.jpg", "smile.jpg",
                  "lip_pucker.jpg"]
-        r = b.client.post(f"/p/{pid}/recordings/photos", params={"csrf": b.csrf}, data={"csrf": b.csrf}, files=files(names),
-                          headers={"Accept": "application/json"})
+        # a clinical set: a pose the exam does not grade and a second, lighter smile are left out
+        extra = [("photos", ("Lower lip depression.jpg", (folder / "rest.jpg").read_bytes(), "image/jpeg")),
+                 ("photos", ("light smile.jpg", (folder / "rest.jpg").read_bytes(), "image/jpeg"))]
+        r = b.client.post(f"/p/{pid}/recordings/photos", params={"csrf": b.csrf}, data={"csrf": b.csrf},
+                          files=files(names) + extra, headers={"Accept": "application/json"})
         assert r.status_code == 201, r.text
         rid = r.json()["id"]
         s = _wait(b, pid, rid)

@@ -11,8 +11,9 @@ then measured as the frames of a video are (``measure.signals``, ``measure.textu
 photo standing for ``PHOTO_SPACING_S`` seconds, and graded the same way (``grading``).
 
 Tasks are matched to photos by a mapping (task -> file name), else by the files' names
-(``TASK_WORDS``), else, when no name says its task, in the protocol's order of the files
-sorted by name.
+(``TASK_WORDS``; of two photos of one task, the one whose name says full effort, and poses the
+exam does not grade left out), else, when no name says its task, in the protocol's order of the
+files sorted by name.
 
 Shape contract
     ``match_photos(paths, mapping=None)`` -> {task id: Path} in protocol order, rest first
@@ -36,22 +37,29 @@ from ..settings import AnalysisSettings
 from .protocol import Protocol, Segment, load_protocol
 
 PHOTO_SPACING_S = 2.0  # each photo stands for a moment this far apart; the first second is rest alone
-# words in a file name that say its task, most specific first; a bare "closed" or "shut" is the
-# eyes, last, so that a closed-lip smile is a smile
+# words in a file name that say its task, most specific first; words that say only how hard
+# (gentle, forced, maximal) or a bare "closed" or "shut" are the eyes, last, so that a gentle or a
+# closed-lip smile is a smile; an eye closure at full effort (``FULL_EFFORT``) is the tight one
 TASK_WORDS = (
-    ("tight_eye_closure", ("tight", "squeeze", "forced", "forceful", "full_eye", "eyes_full", "maximal")),
-    ("gentle_eye_closure", ("gentle", "eye_clos", "eyes_clos", "eye_shut", "eyes_shut", "sleep")),
+    ("tight_eye_closure", ("tight", "squeeze", "full_eye", "eyes_full")),
+    ("gentle_eye_closure", ("eye_clos", "eyes_clos", "eye_shut", "eyes_shut", "sleep")),
     ("brow_raise", ("brow", "forehead", "raise")),
     ("lip_pucker", ("pucker", "kiss", "whistle", "pout")),
-    ("snarl", ("snarl", "nose", "wrinkle")),
+    ("snarl", ("snarl", "nose", "nasal", "wrinkle", "scrunch")),
     ("smile", ("smile", "teeth", "grin")),
     ("rest", ("rest", "neutral", "relax", "repose")),
-    ("gentle_eye_closure", ("closed", "close", "shut")),
+    ("gentle_eye_closure", ("gentle", "closed", "close", "shut", "forced", "forceful", "maximal")),
 )
 # words of the other poses of clinical photo sets, which this exam does not grade (lower lip
 # depression, frown, cheek puff, looking up): such photos are left out and listed
 OTHER_POSES = ("lower_lip", "bottom_teeth", "lower_teeth", "depress", "frown", "puff", "blow", "look_up",
                "eyes_up")
+# Clinical sets may hold a task at two efforts (the MEEI standard set: a light and a full smile,
+# a light and a full eye closure). The exam grades the full effort (House-Brackmann's maximal
+# effort, Sunnybrook's open mouth smile); the other photo is left out and listed. Words start
+# with these (full, fully, maximal, ...).
+FULL_EFFORT = ("full", "max", "big", "broad", "strong", "hard", "forc", "tight", "squeez", "teeth", "open")
+LIGHT_EFFORT = ("light", "gentl", "slight", "soft", "small", "mild", "clos")
 MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
 
 
@@ -59,15 +67,22 @@ def _words(path: Path) -> str:
     return "_" + re.sub(r"[^a-z0-9]+", "_", path.stem.lower()) + "_"
 
 
+def effort_of_name(path: Path) -> int:
+    """1 when a file's name says full effort only, -1 light effort only, else 0."""
+    name = _words(path)
+    return (int(any(f"_{w}" in name for w in FULL_EFFORT))
+            - int(any(f"_{w}" in name for w in LIGHT_EFFORT)))
+
+
 def task_of_name(path: Path) -> str | None:
     """The task a file's name says ("other" for a pose this exam does not grade), or None."""
     name = _words(path)
     if any(w in name for w in OTHER_POSES):
         return "other"
-    for task, words in TASK_WORDS:
-        if any(w in name for w in words):
-            return task
-    return None
+    task = next((task for task, words in TASK_WORDS if any(w in name for w in words)), None)
+    if task == "gentle_eye_closure" and any(f"_{w}" in name for w in FULL_EFFORT):
+        return "tight_eye_closure"
+    return task
 
 
 def _photo_files(photos: str | os.PathLike[str] | list) -> tuple[list[Path], Path | None]:
@@ -122,12 +137,13 @@ def match_photos(files: list[Path], mapping: dict[str, str] | None = None,
                 raise InputError(f"{unnamed[0]} does not say its task in its name (like the others do); "
                                  "rename it (e.g. smile.jpg) or give a task mapping")
             out = {}
-            for p, task in named.items():
-                if task in out:
-                    raise InputError(f"two photos for {task}: {out[task].name} and {p.name}; keep one"
+            for task in {t for t in named.values() if t != "other"}:
+                same = sorted((p for p, t in named.items() if t == task), key=effort_of_name, reverse=True)
+                if len(same) > 1 and effort_of_name(same[0]) == effort_of_name(same[1]):
+                    raise InputError(f"two photos for {task}: {same[0].name} and {same[1].name}; keep one, or "
+                                     "say which is the full effort in its name"
                                      + (" (teeth showing, lips just parted)" if task == "smile" else ""))
-                if task != "other":
-                    out[task] = p
+                out[task] = same[0]
         else:  # protocol order
             if len(files) > len(order):
                 raise InputError(f"{len(files)} photos for {len(order)} tasks; give one photo per task "

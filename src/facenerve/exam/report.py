@@ -127,7 +127,13 @@ def exam_report(result: ExamResult) -> str:
             pts = lm[f].astype(np.float32) if lm is not None else None
             row.append(_keyframe_figure(imgs[f], pts, f"{name.replace('_', ' ')} (frame {f})"))
     parts += ["<h2>Keyframes (landmarks drawn; left side blue, right red)</h2>", "".join(row)]
-    parts += ["<h2>Task segments</h2>", table({s.task: f"{s.start_s:.2f}-{s.end_s:.2f} s ({s.source}, confidence {s.confidence})"
-                                               for s in result.segments})]
+    video = result.analysis.info.video
+    if video.get("kind") == "photos":  # which photo each task was graded from, and what was left out
+        parts += ["<h2>Photos</h2>", table({**{t.replace("_", " "): name for t, name in video["photos"].items()},
+                                            **({"left out (not graded by this exam)": ", ".join(video["left_out"])}
+                                               if video.get("left_out") else {})})]
+    else:
+        parts += ["<h2>Task segments</h2>", table({s.task: f"{s.start_s:.2f}-{s.end_s:.2f} s ({s.source}, "
+                                                           f"confidence {s.confidence})" for s in result.segments})]
     parts += ["<h2>All measures</h2>", f"<pre>{html.escape(json.dumps(g, indent=1, default=str))}</pre>"]
     return page("facenerve facial exam", "".join(parts))
