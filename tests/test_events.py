@@ -142,7 +142,7 @@ def test_a_cheek_twitch_under_way_before_a_blink_is_kept_but_a_blink_time_wobble
     for side in ("left", "right"):  # steady cheeks: the threshold is the smallest twitch, 1.5 mm
         sig[f"cheek_lift_{side}_mm"] = 0.0
     assert detect_events(sig).query("kind == 'twitch'").empty
-    lift = 1.2 * 1.5  # above the smallest twitch, below BLINK_MARGIN times it
+    lift = (1 + BLINK_MARGIN) / 2 * 1.5  # above the smallest twitch, below BLINK_MARGIN times it
     assert lift < BLINK_MARGIN * 1.5
 
     def raise_cheek(t0, t1):

@@ -51,6 +51,23 @@ def test_blink_f1_on_zju_set():
     assert report["facenerve"]["f1"] > report["baseline_ear_threshold"]["T=0.20"]["f1"]
 
 
+def test_a_roll_of_the_head_as_the_eyes_reopen_is_no_one_sided_lift(monkeypatch):
+    """ZJU 31_000008M: as a healthy man's eyes reopen (frames 40-52) his head rolls a degree.
+    With the head's motion taken from the nose's narrow line only, his right cheek and mouth
+    corner seemed to rise 3.1 and 1.9 mm more than the left: a twitch, unless a blink's frames
+    got a margin. Fitted over a base as wide as the face, no one-sided lift is left at all,
+    blink margin or not."""
+    from facenerve.twitch import events
+    from facenerve.twitch.analyze import analyze_video
+
+    monkeypatch.setattr(events, "BLINK_MARGIN", 1.0)
+    res = analyze_video(need(ZJU / "31_000008M_UNN.mp4"))
+    ev = res.events
+    assert ((ev["kind"] == "blink") & (ev["onset_frame"] <= 47) & (ev["offset_frame"] >= 40)).any()
+    lower = ev[ev["kind"].isin(["twitch", "movement"]) & ev["region"].isin(["cheek", "mouth"])]
+    assert lower.empty, lower
+
+
 def test_healthy_talking_faces_get_no_spasm_finding(natural_report):
     """Healthy people talking, laughing, winking and turning: no finding, few false twitches,
     no clip refused while it shows a face (two of these once were: a header promising more

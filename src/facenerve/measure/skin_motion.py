@@ -19,7 +19,11 @@ Method
        do not accumulate across blocks; the events stage removes the level of each signal anyway.
     4. DIS optical flow from the reference to each crop (Kroeger et al. 2016, OpenCV). What
        is left of the head's own motion (the landmark fit jitters, and tilts when an eye
-       closes) is a similarity fitted to the flow over the nose and glabella, and is removed.
+       closes) is a similarity fitted to the flow over the nose, the glabella, the forehead's
+       sides and the temples (``RIGID``), and is removed. The forehead's sides and temples give
+       the fit a base as wide as the face: over the nose's narrow line alone, a small roll of
+       the head as the eyes reopened was left in, and one side's cheek and mouth corner seemed
+       to rise 2-3 mm (healthy ZJU blinks, where it was taken for a twitch).
     5. Per side: the median flow over a disc at the eye's centre (downwards positive), at
        the cheek (FaceMesh's cheek points) and at the mouth corner (upwards and outwards
        positive), the discs placed at the block's median landmark positions in the crop;
@@ -61,7 +65,8 @@ BLOCK_S = 10.0  # one reference per block of this many seconds
 POSE_TOL_DEG = 4.0  # frames turned (yaw or pitch) further than this from their block's median
 STABLE = (9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 98, 327, 151, 108, 337, 67, 297, 109, 338,
           54, 284, 103, 332, 21, 251, 162, 389, 127, 356, 234, 454)
-RIGID = (151, 9, 8, 168, 6, 197, 195, 5, 4, 1)  # nose and glabella: their flow is the head's
+# nose, glabella, the forehead's sides and the temples: their flow is the head's
+RIGID = (151, 9, 8, 168, 6, 197, 195, 5, 4, 1, 103, 332, 54, 284, 21, 251)
 EYE_CORNERS = (RIGHT.eye_outer, RIGHT.eye_inner, LEFT.eye_outer, LEFT.eye_inner)
 MOTION_POINTS = tuple(sorted({*STABLE, *RIGID, *EYE_CORNERS, *RIGHT.cheek, *LEFT.cheek,
                               RIGHT.mouth_corner, LEFT.mouth_corner, RIGHT.lid_upper,
