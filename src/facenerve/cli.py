@@ -80,6 +80,9 @@ def cmd_exam(args: argparse.Namespace) -> int:
             result = analyze_exam(args.video, tasks=args.tasks, segmentation=args.segment,
                                   settings=_settings(args.set), progress=not args.quiet)
         write_exam_into(result, tmp)
+    left_out = result.analysis.info.video.get("left_out")
+    if not args.quiet and left_out:
+        print(f"left out (not graded by this exam): {', '.join(left_out)}", file=sys.stderr)
     if not args.quiet and result.grades["exam_status"]["status"] == "not_an_exam":
         print(f"{result.grades['exam_status']['reason']} -> {out}/", file=sys.stderr)
     elif not args.quiet:
