@@ -137,7 +137,7 @@ def match_photos(files: list[Path], mapping: dict[str, str] | None = None,
                 raise InputError(f"{unnamed[0]} does not say its task in its name (like the others do); "
                                  "rename it (e.g. smile.jpg) or give a task mapping")
             out = {}
-            for task in {t for t in named.values() if t != "other"}:
+            for task in dict.fromkeys(t for t in named.values() if t != "other"):  # in the files' order
                 same = sorted((p for p, t in named.items() if t == task), key=effort_of_name, reverse=True)
                 if len(same) > 1 and effort_of_name(same[0]) == effort_of_name(same[1]):
                     raise InputError(f"two photos for {task}: {same[0].name} and {same[1].name}; keep one, or "
