@@ -64,10 +64,10 @@ EYE_WINDOW_S = 10.0  # window of the eyes' open level
 LID_FLOW_GAIN = 2.0  # the flow at the eye's centre moves about half as far as the upper lid
 MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from rest alone
 # a lower-face movement during a blink must pass its threshold by this factor: the largest
-# seen in twitch-free real footage at rest (ZJU and natural clips, as a whole) was 0.98, in a
-# squeeze of one eye more than the other (LivePortrait d7); 1.32 while the head's roll as the
-# eyes reopened was left in the skin motion (``skin_motion.RIGID``)
-BLINK_MARGIN = 1.1
+# seen in twitch-free real footage at rest (ZJU and natural clips, as a whole) was 1.13, a
+# mouth corner in a squeeze of one eye harder than the other (LivePortrait d7); 1.32 while the
+# head's roll as the eyes reopened was left in the skin motion (``skin_motion.RIGID``)
+BLINK_MARGIN = 1.15
 # one eye closed alone at a stretch this long within a blink of both is also a twitch of that
 # eye (a tonic twitch with a blink in it); at rest, healthy faces' blinks (ZJU and natural
 # clips as a whole) reached 0.37 s, and 1.5 s in expressions (there: a movement at most)
