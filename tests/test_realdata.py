@@ -54,7 +54,7 @@ def test_blink_f1_on_zju_set():
 def test_a_roll_of_the_head_as_the_eyes_reopen_is_no_one_sided_lift(monkeypatch):
     """ZJU 31_000008M: as a healthy man's eyes reopen (frames 40-52) his head rolls a degree.
     With the head's motion taken from the nose's narrow line only, his right cheek and mouth
-    corner seemed to rise 3.1 and 1.9 mm more than the left: a twitch, unless a blink's frames
+    corner seemed to rise 3.0 and 1.8 mm more than the left: a twitch, unless a blink's frames
     got a margin. Fitted over a base as wide as the face, no one-sided lift is left at all,
     blink margin or not."""
     from facenerve.twitch import events
