@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FacenerveError, InputError
+from ..exam.grading import other_side
 from ..settings import AnalysisSettings
 
 FRONTAL_DEG = 6.0  # task frames face the camera within this of the clip's usual pose ...
@@ -65,7 +66,6 @@ SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-OTHER_SIDE = {"left": "right", "right": "left"}
 INJECTION_VERSION = 6  # of inject_weakness and what it calls: part of the kept measures' names
 
 
@@ -596,7 +596,7 @@ def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], f
     for k, job in zip(kept, jobs, strict=True):
         if job["source"] != "injected" or job["synkinesis"] or abs(job["factor"] - factor) > 1e-9:
             continue
-        side, other = job["side"], OTHER_SIDE[job["side"]]
+        side, other = job["side"], other_side(job["side"])
         by_task = ratios.setdefault("central" if job["central"] else "peripheral", {})
         for name, t in k.get("measures", {}).get("tasks", {}).items():
             if t.get("graded") and t["excursion"][other] > 0:
@@ -710,7 +710,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "weaker_side_correct_by_factor_pct": {
                 f"{f:.2f}": _pct([r["weaker_side"] == r["side"] for r in inj if r["factor"] == f]) for f in factors},
             # the other side named (a wrong answer); the rest of the misses say "none" (not enough to judge)
-            "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == OTHER_SIDE[r["side"]]
+            "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == other_side(r["side"])
                                                        for r in from04]),
             "spearman_factor_hb_peripheral": _spearman([r["factor"] for r in periph], [r["hb"] for r in periph]),
             "spearman_factor_sunnybrook_peripheral": _spearman([r["factor"] for r in periph],

@@ -111,7 +111,8 @@ EYE_CLOSED = 0.9  # an eye closed this far (fraction of its resting opening) at 
 HB_ROMAN = {1: "I", 2: "II", 3: "III", 4: "IV", 5: "V", 6: "VI"}
 
 
-def _other(side: str) -> str:
+def other_side(side: str) -> str:
+    """The other side of the face."""
     return "right" if side == "left" else "left"
 
 
@@ -198,7 +199,7 @@ def normal_scaled(r: float | None) -> float | None:
 def _side_ratio(exc: dict[str, float], side: str) -> float | None:
     """``side``'s movement as a fraction of the other side's (0..1); None when the other's is
     not a movement."""
-    other = exc[_other(side)]
+    other = exc[other_side(side)]
     if not (np.isfinite(other) and other > 0 and np.isfinite(exc[side])):
         return None
     return float(np.clip(max(exc[side], 0) / other, 0, 1))
@@ -221,7 +222,7 @@ def _synk_level(excess: float, cuts: tuple[float, float, float]) -> int:
 
 def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
     """Co-movement of the affected side beyond the other side's, per expression."""
-    o = _other(side)
+    o = other_side(side)
     per: dict[str, Any] = {}
     for name, t in tasks.items():
         if "co_movement" not in t:
@@ -311,7 +312,7 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
 
 def sunnybrook(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str, Any],
                side: str) -> dict[str, Any]:
-    o = _other(side)
+    o = other_side(side)
     eye_r = rest["eye_aperture"][side] / rest["eye_aperture"][o]
     cheek_d = rest["cheek_drop"][side] - rest["cheek_drop"][o]
     mouth_d = rest["mouth_corner_drop"][side] - rest["mouth_corner_drop"][o]
@@ -340,7 +341,7 @@ def sunnybrook(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict
 
 def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str, Any],
           side: str) -> dict[str, Any]:
-    o = _other(side)
+    o = other_side(side)
 
     def static_ratio(m: str) -> float:
         r = 100 * rest[m][side] / rest[m][o]
