@@ -204,3 +204,52 @@ def test_a_held_smile_is_an_expression_but_one_corner_pulled_out_is_not():
     assert one_sided["onset_s"].round(0).tolist() == [8.0, 22.0, 33.0], one_sided
     assert one_sided["kind"].tolist() == ["twitch", "movement", "twitch"]
     assert one_sided.iloc[1]["context"] == "expression"
+
+
+def test_a_mouth_twitch_dragging_the_other_corner_is_no_expression_but_a_lopsided_smile_is():
+    """An expression moves both sides comparably: one mouth corner lifted 4.5 mm with the other
+    dragged up 1.2 mm, past the expression's 1 mm (a strong twitch injected into a real face read
+    3.9 and 1.0 mm), is a one-sided lift, a twitch; a smile lifting the corners 4.5 and 1.6 mm is
+    an expression, its lift a movement."""
+    from facenerve.settings import AnalysisSettings
+    from facenerve.twitch.activity import EXPRESSION_BALANCE, activity
+
+    sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=5)
+    for side in ("left", "right"):  # steady cheeks and corners: thresholds are the smallest twitch
+        sig[f"mouth_lift_{side}_mm"] = 0.0
+        sig[f"cheek_lift_{side}_mm"] = 0.0
+    t = sig["time_s"]
+    dragged, other = 1.2, 1.6
+    assert AnalysisSettings().expression_min_mm < dragged < EXPRESSION_BALANCE * 4.5 <= other
+    for t0, other_mm in ((10.0, dragged), (20.0, other)):
+        lift = (t >= t0) & (t <= t0 + 0.3)
+        sig.loc[lift, "mouth_lift_left_mm"] = 4.5
+        sig.loc[lift, "mouth_lift_right_mm"] = other_mm
+    assert activity(sig)["expression"].to_numpy()[(t >= 20.0) & (t <= 20.3)].all()
+    ev = detect_events(sig).sort_values("onset_s")
+    mouth = ev[ev["kind"].isin(["twitch", "movement"])]
+    assert mouth["onset_s"].round(0).tolist() == [10.0, 20.0], mouth
+    assert mouth["kind"].tolist() == ["twitch", "movement"]
+    assert mouth["side"].tolist() == ["left", "left"]
+    assert mouth.iloc[1]["context"] == "expression"
+
+
+def test_a_twitch_over_one_untrusted_frame_is_a_twitch_but_over_a_lost_face_a_movement():
+    """One frame over a pose limit (a tilted head's pitch jittering across it) hides no voluntary
+    activity: a mouth twitch spanning it is a twitch at rest. A face lost for longer may hide
+    anything: the same twitch over two lost frames is a movement of unknown context."""
+    sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=6)
+    for side in ("left", "right"):
+        sig[f"mouth_lift_{side}_mm"] = 0.0
+        sig[f"cheek_lift_{side}_mm"] = 0.0
+    t = sig["time_s"].to_numpy()
+    for t0, lost in ((10.0, 1), (20.0, 2)):
+        lift = (t >= t0) & (t <= t0 + 0.3)
+        sig.loc[lift, "mouth_lift_left_mm"] = 3.0
+        gap = np.flatnonzero(lift)[4:4 + lost]
+        sig.loc[gap, "quality_ok"] = False
+        sig.loc[gap, ["mouth_lift_left_mm", "mouth_lift_right_mm"]] = np.nan
+    ev = detect_events(sig).sort_values("onset_s")
+    mouth = ev[ev["kind"].isin(["twitch", "movement"])]
+    assert mouth["onset_s"].round(0).tolist() == [10.0, 20.0], mouth
+    assert mouth[["kind", "context"]].values.tolist() == [["twitch", "rest"], ["movement", "not_measured"]]

@@ -16,10 +16,11 @@ Method
       or the mouth held open (``speech_open_mm`` beyond its rolling baseline) as long. A
       one-sided mouth twitch parts the lips once, for a fraction of a second: not speech;
     - expression: both sides move together: the weaker side's mouth-corner lift or cheek
-      lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline (a
-      one-sided twitch leaves the other side still, so it never counts), or both mouth
-      corners are held out beyond the recording's narrowest (``held_smile``: a smile held
-      for seconds, which the rolling baseline absorbs);
+      lift (skin motion) rises more than ``expression_min_mm`` above its rolling baseline and
+      at least ``EXPRESSION_BALANCE`` of the stronger side's (a one-sided twitch leaves the
+      other side still, or drags it a little, so it never counts), or both mouth corners are
+      held out beyond the recording's narrowest (``held_smile``: a smile held for seconds,
+      which the rolling baseline absorbs);
     - head motion: the head turns (yaw) or nods (``head_nod_deg``, read from points neither
       the eyes nor the jaw move) faster than ``head_motion_deg_s``.
     Frames without a trusted face are ``not_measured``.
@@ -42,6 +43,12 @@ NOD_SPAN_S = 0.2  # the head's nodding speed is read over this span (FaceMesh's 
 # Sideways mouth movement is left out too: a one-sided pull reads on both corners once the
 # head's own motion (a similarity) is removed from the flow.
 EXPRESSION_MOVES = (("mouth_lift", 1.0), ("cheek_lift", 1.0))
+# ... and both sides move comparably: the weaker side at least this fraction of the stronger.
+# A strong one-sided mouth twitch drags the other corner along a little (injected into real
+# faces: 1.0 mm beside 3.9 mm), which alone made it an expression. In the healthy natural clips
+# 11 of 2913 expression frames are below 0.3, all of them speech or head motion too (at 0.4, 2
+# frames would be left at rest; at 0.5, 17)
+EXPRESSION_BALANCE = 0.3
 # both mouth corners pulled out this far (mm, landmarks) beyond the recording's own narrowest:
 # a held smile. No frame of the resting ZJU clips comes to it (at 2 mm, 0.4 % of them do)
 HELD_SMILE_MM = 3.0
@@ -64,7 +71,7 @@ def _from_baseline(x: np.ndarray, window: int) -> np.ndarray:
     return x - base.ffill().bfill().to_numpy()
 
 
-def _lasting(mask: np.ndarray, min_len: int) -> np.ndarray:
+def lasting(mask: np.ndarray, min_len: int) -> np.ndarray:
     """``mask`` without its runs shorter than ``min_len`` frames."""
     out = mask.copy()
     edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
@@ -80,13 +87,16 @@ def _dilate(mask: np.ndarray, pad: int) -> np.ndarray:
     return _centered(mask.astype(float), 2 * pad + 1, "max") > 0
 
 
-def both_sides(signals: pd.DataFrame, measure: str, window: int, sign: float = 1.0) -> np.ndarray:
-    """The weaker side's movement from baseline (mm, in the direction ``sign``)."""
+def both_sides(signals: pd.DataFrame, measure: str, window: int, sign: float = 1.0,
+               balance: float = 0.0) -> np.ndarray:
+    """The weaker side's movement from baseline (mm, in the direction ``sign``); 0 in frames
+    where it is less than ``balance`` times the stronger side's."""
     cols = [f"{measure}_{s}_mm" for s in ("left", "right")]
     if not all(c in signals for c in cols):
         return np.zeros(len(signals))
     moves = [sign * _from_baseline(signals[c].to_numpy(dtype=np.float64), window) for c in cols]
-    return np.fmin(*moves)
+    weaker = np.fmin(*moves)
+    return np.where(weaker >= balance * np.fmax(*moves), weaker, 0.0) if balance > 0 else weaker
 
 
 def held_smile(signals: pd.DataFrame, ok: np.ndarray) -> np.ndarray:
@@ -116,16 +126,16 @@ def activity(signals: pd.DataFrame, settings: AnalysisSettings | None = None) ->
     spread = _centered(mouth, w, "max") - _centered(mouth, w, "min")
     # a lip movement lasting d seconds keeps the window's spread up for d plus one window:
     # speech goes on for SPEECH_MIN_S of movement, a twitch's single parting does not
-    speech = _lasting(np.nan_to_num(spread) > settings.speech_open_mm, int(round(SPEECH_MIN_S * fps)) + w - 1)
+    speech = lasting(np.nan_to_num(spread) > settings.speech_open_mm, int(round(SPEECH_MIN_S * fps)) + w - 1)
     # or the mouth held open beyond its own resting opening (a jaw drop, an open-mouthed
     # expression) as long; lips that always rest apart are the person's baseline
     opened = np.nan_to_num(_from_baseline(mouth, base_w)) > settings.speech_open_mm
-    speech |= _lasting(opened, int(round(SPEECH_MIN_S * fps)))
+    speech |= lasting(opened, int(round(SPEECH_MIN_S * fps)))
 
     thr = settings.expression_min_mm
     expr = np.zeros(n, bool)
     for measure, sign in EXPRESSION_MOVES:
-        expr |= np.nan_to_num(both_sides(signals, measure, base_w, sign)) > thr
+        expr |= np.nan_to_num(both_sides(signals, measure, base_w, sign, EXPRESSION_BALANCE)) > thr
     expr |= held_smile(signals, ok)
 
     # yaw and the nod: FaceMesh's own pitch (on the chin) and the iris-based roll jump when

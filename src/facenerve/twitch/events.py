@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import AnalysisSettings
-from .activity import activity, both_sides, frame_rate
+from .activity import activity, both_sides, frame_rate, lasting
 
 EVENT_COLUMNS = [
     "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",
@@ -284,7 +284,7 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
     }
     t = signals["time_s"].to_numpy()
     act = activity(signals, settings) if act is None else act
-    context = act["context"].to_numpy()
+    context = _bridged(act["context"].to_numpy())
     active = act["active"].to_numpy() | (context == "not_measured")
     out: list[dict] = []
     cheeks = (both_sides(signals, "cheek_lift", max(5, int(settings.baseline_window_s * fps)))
@@ -343,6 +343,18 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
     events = events.sort_values(["onset_frame", "side"], kind="stable").reset_index(drop=True)
     events["episode"] = _episodes(events, settings.episode_gap_s)
     return events
+
+
+def _bridged(context: np.ndarray) -> np.ndarray:
+    """``context`` with each lone untrusted frame between trusted ones given its neighbour's
+    context: one frame over a pose limit (a head tilted 25 degrees, its pitch jittering across
+    it) hides no speech, expression or head motion, which last longer and show around it. A
+    twitch spanning that frame stays a twitch, not a movement of unknown context."""
+    gap = context == "not_measured"
+    lone = np.flatnonzero(gap & ~lasting(gap, 2))
+    out = context.copy()
+    out[lone] = context[np.where(lone > 0, lone - 1, lone + 1)]
+    return out
 
 
 def _context(context: np.ndarray, s: int, e: int) -> str:
