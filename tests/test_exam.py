@@ -205,6 +205,33 @@ def test_smile_with_the_mouth_open_as_in_speech_is_not_graded():
     assert task_measures(simulate_exam_signals(0.3, "right", random_state=2)[0], segs, P)["tasks"]["smile"]["graded"]
 
 
+def test_a_snarl_with_the_mouth_open_as_in_a_laugh_is_not_graded():
+    """A snarl caught with the lips 12 mm apart is a laugh or speech (a healthy man laughing with
+    his eyes shut read as a snarl with one side not moving at all): not graded, and the redo
+    says to keep the teeth together."""
+    sig, _ = simulate_exam_signals(0.3, "right", random_state=2)
+    segs = segments_from_protocol(P)
+    assert task_measures(sig, segs, P)["tasks"]["snarl"]["graded"]
+    snarl = next(s for s in segs if s.task == "snarl")
+    t = sig["time_s"].to_numpy()
+    sig.loc[(t >= snarl.start_s) & (t < snarl.end_s), "mouth_open_mm"] = 12.0
+    m = task_measures(sig, segs, P)["tasks"]["snarl"]
+    assert not m["graded"] and "open 12 mm at the snarl's peak" in m["reason"] and "teeth together" in m["reason"]
+
+
+def test_a_corner_difference_healthy_faces_show_in_eye_closure_is_no_synkinesis():
+    """Healthy real faces' corners move up to 2.6 mm more on one side than the other while the
+    eyes close gently with the mouth at rest: not oral synkinesis. A clearly larger pull is."""
+    m = task_measures(simulate_exam_signals(0.7, "right", random_state=2)[0], segments_from_protocol(P), P)
+    co = m["tasks"]["gentle_eye_closure"]["co_movement"]
+    co["lips_moved_mm"] = 0.3
+    for extra, found in ((2.6, False), (3.5, True)):
+        co["corner_move_mm"] = {"right": 3.0 + extra, "left": 3.0}
+        synk = grade_exam(m)["synkinesis"]
+        assert synk["side"] == "right"
+        assert synk["oral"] is found, (extra, synk["per_expression"]["gentle_eye_closure"])
+
+
 def test_synkinesis_detected_when_injected():
     g = grade(0.7, synk=1.0)
     assert g["synkinesis"]["detected"] and g["synkinesis"]["ocular"] and g["synkinesis"]["oral"]

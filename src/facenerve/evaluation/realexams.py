@@ -53,7 +53,7 @@ REST_MOUTH_MM = 3.0  # a resting mouth is closed (lips apart at most this much)
 PICK = {"brow_raise": ("brow_up", 3.0), "tight_eye_closure": ("closure", 0.6),
         "smile": ("smile", 4.0), "snarl": ("corner_up", 2.5), "lip_pucker": ("pucker", 2.5)}
 # a smile, as an exam asks for it, raises both mouth corners with the lips at most parted
-# (``protocol.SMILE_MAX_OPEN_MM``): a corner pulled out mid-word, or a laugh with the jaw dropped,
+# (``protocol.LIPS_MAX_OPEN_MM``): a corner pulled out mid-word, or a laugh with the jaw dropped,
 # is not the exam's smile
 SMILE_UP_MM = 2.0
 NEEDED = ("rest", "brow_raise", "tight_eye_closure", "smile")
@@ -75,7 +75,7 @@ def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[st
     ``posed_smile``); the gentle eye closure is the closure's first frame at 80 % of its deepest.
     Frames within 0.5 s of another task's frame are not reused."""
     from ..exam.measures import movement_features, rest_baseline
-    from ..exam.protocol import SMILE_MAX_OPEN_MM
+    from ..exam.protocol import LIPS_MAX_OPEN_MM
 
     ok = signals["quality_ok"].to_numpy() & ~signals.get("damaged", pd.Series(False, index=signals.index)).to_numpy()
     if ok.sum() < 10:
@@ -108,7 +108,7 @@ def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[st
             both = np.where(np.fmax(side("closure", "left"), side("closure", "right")) < 0.3, both, np.nan)
         if task == "smile" and posed_smile:
             both = np.where((np.fmin(side("corner_up", "left"), side("corner_up", "right")) >= SMILE_UP_MM)
-                            & (mouth <= SMILE_MAX_OPEN_MM), both, np.nan)
+                            & (mouth <= LIPS_MAX_OPEN_MM), both, np.nan)
         if task == "snarl":  # the upper lip up, corners not pulled out as in a smile
             both = np.where(np.fmax(side("corner_out", "left"), side("corner_out", "right")) < 1.5, both, np.nan)
         speed = np.fmax(*(np.abs(np.gradient(m)) for m in moves))

@@ -25,11 +25,11 @@ from ..errors import InputError
 from .protocol import (
     EMOTRICS,
     EXAM_MAX_YAW_DEG,
+    LIPS_MAX_OPEN_MM,
     MIN_EFFORT,
     MIN_MOVE,
     MIN_USABLE,
     SIDES,
-    SMILE_MAX_OPEN_MM,
     UNITS,
     Protocol,
     Segment,
@@ -161,10 +161,12 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             f"{fmt(max(strong, 0.0))}, at least {fmt(MIN_EFFORT[task.measure])} is "
             "needed); repeat it with full effort")
         opened = float(peak_row["mouth_open_mm"])
-        if graded and task.measure == "smile" and opened > SMILE_MAX_OPEN_MM:
+        if graded and task.measure in ("smile", "snarl") and opened > LIPS_MAX_OPEN_MM:
             graded = False
-            reason = (f"not graded: the mouth was open {opened:.0f} mm at the smile's peak, as in speech or a "
-                      f"laugh (at most {SMILE_MAX_OPEN_MM:.0f} mm); smile with the lips closed or just parted")
+            redo = ("smile with the lips closed or just parted" if task.measure == "smile"
+                    else "lift the upper lip with the teeth together")
+            reason = (f"not graded: the mouth was open {opened:.0f} mm at the {task.measure}'s peak, as in speech "
+                      f"or a laugh (at most {LIPS_MAX_OPEN_MM:.0f} mm); {redo}")
         ratio = max(min(exc.values()), 0.0) / strong if graded else float("nan")
         co = {
             "eye_narrowing": {s: _peak(f[f"closure_{s}"].to_numpy()) for s in SIDES},

@@ -29,10 +29,12 @@ MIN_MOVE = {"brow": 1.0, "eye_closure": 0.2, "smile": 1.2, "snarl": 1.0, "pucker
 # person who barely raised both brows is not weak on one side
 MIN_EFFORT = {"brow": 2.5, "eye_closure": 0.5, "smile": 3.5, "snarl": 2.0, "pucker": 2.0}
 UNITS = {"brow": "mm", "eye_closure": "of the eye's opening", "smile": "mm", "snarl": "mm", "pucker": "mm"}
-# and a smile only when the lips are at most parted at its peak: a mouth open wider, as in speech
-# or a laugh, pulls the corners out and down unevenly (healthy real faces mid-word look as weak on
-# one side as a palsy)
-SMILE_MAX_OPEN_MM = 10.0
+# and a smile or a snarl only when the lips are at most parted at its peak: a mouth open wider,
+# as in speech or a laugh, pulls the corners out and down unevenly (healthy real faces mid-word
+# look as weak on one side as a palsy; a healthy man's laugh with the eyes shut, caught as his
+# snarl with the lips 12-14 mm apart, read his left upper lip as not moving at all, III and a
+# central flag)
+LIPS_MAX_OPEN_MM = 10.0
 MIN_USABLE = 0.5  # and only when at least this share of the task's frames is measurable
 # and only when the face is this square to the camera (at rest and during the task): a turned face
 # foreshortens one side and its movements look weaker

@@ -192,7 +192,7 @@ def exam_activations(t: np.ndarray, factor: float, side: str, central: bool, syn
             if seg.task in ("smile", "snarl", "lip_pucker"):
                 act[(side, "eye")] += prof * 0.45 * synkinesis
             if seg.task in ("gentle_eye_closure", "tight_eye_closure"):
-                act[(side, "smile")] += prof * 3.0 * synkinesis
+                act[(side, "smile")] += prof * 4.0 * synkinesis
     # resting droop of the weak side
     act[(side, "droop")] += 2.5 * (1 - factor)
     if not central:
