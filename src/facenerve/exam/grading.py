@@ -73,7 +73,7 @@ HB_REGIONS = {"forehead": ("brow_raise",), "eye": ("gentle_eye_closure", "tight_
 # CENTRAL_OVER_UPPER times the upper face's (eye closure may be mildly weak in a central palsy).
 # A forehead spared while the lower face is weak is a central cause until proven otherwise
 # (../shared/CLINICAL.md). In weakness injected into real faces (``evaluate real-exams``) this
-# flags 28.3 % of the central cases (65 % at full weakness; 39 % of an earlier injection while
+# flags 27.5 % of the central cases (65 % at full weakness; 39 % of an earlier injection while
 # healthy spreads came from one photo per face, which flagged 5 of 69 retaken healthy photo
 # sets), no healthy exam and no peripheral palsy.
 # CENTRAL_OVER_UPPER was 1.5 while the mouth's healthy spreads were a third smaller (one photo
