@@ -380,3 +380,32 @@ def test_exam_frames_are_picked_at_a_still_moment_not_in_passing():
     picks = pick_exam_frames(pd.DataFrame(sig))
     assert {"rest", "brow_raise", "tight_eye_closure", "smile"} <= set(picks)
     assert 100 <= picks["smile"] < 110 and 170 <= picks["snarl"] < 178, picks
+
+
+def test_a_full_smile_laughed_open_gives_way_to_the_light_one(tmp_path):
+    """A set with a light and a full smile, as the MEEI set takes them, where the full one is
+    open-mouthed (real frames of SkyReels' driving clip: a posed smile, lips closed, and a smile
+    caught with the lips 15 mm apart): the full smile cannot be graded (the corners of a mouth
+    that open pull unevenly), so the light one is graded, and the full one is listed as left out."""
+    import shutil
+
+    from facenerve.evaluation.realexams import build_case
+    from facenerve.exam.photos import analyze_photo_exam
+    from facenerve.measure.run import measure_video
+
+    clip = need(NATURAL / "SkyReels-A1__driving_video_2.mp4")
+    signals = measure_video(clip, motion=False).signals
+    assert build_case(clip, signals, tmp_path / "posed") is not None
+    assert build_case(clip, signals, tmp_path / "open", posed_smile=False) is not None
+    photos = tmp_path / "set"
+    photos.mkdir()
+    for p in (tmp_path / "posed" / "photos").glob("*.png"):
+        shutil.copy(p, photos / ("light smile.png" if p.stem == "smile" else p.name))
+    shutil.copy(tmp_path / "open" / "photos" / "smile.png", photos / "full smile.png")
+    alone = analyze_photo_exam(photos, {"rest": "rest.png", "smile": "full smile.png"}).measures["tasks"]["smile"]
+    assert alone["lips_open"] and not alone["graded"], alone["reason"]
+    res = analyze_photo_exam(photos)
+    assert res.analysis.info.video["photos"]["smile"] == "light smile.png"
+    assert res.analysis.info.video["left_out"] == ["full smile.png"]
+    assert res.measures["tasks"]["smile"]["graded"]
+    assert res.grades["grades"]["house_brackmann"]["grade"] in (1, 2)

@@ -161,7 +161,8 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             f"{fmt(max(strong, 0.0))}, at least {fmt(MIN_EFFORT[task.measure])} is "
             "needed); repeat it with full effort")
         opened = float(peak_row["mouth_open_mm"])
-        if graded and task.measure in ("smile", "snarl") and opened > LIPS_MAX_OPEN_MM:
+        lips_open = bool(graded and task.measure in ("smile", "snarl") and opened > LIPS_MAX_OPEN_MM)
+        if lips_open:
             graded = False
             redo = ("smile with the lips closed or just parted" if task.measure == "smile"
                     else "lift the upper lip with the teeth together")
@@ -185,6 +186,7 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             "performed": performed,
             "graded": graded,
             "reason": reason,
+            "lips_open": lips_open,
             "excursion": {s: round(float(v), 3) for s, v in exc.items()},
             "unit": "fraction of resting aperture" if task.measure == "eye_closure" else "mm",
             "left_right_ratio": round(float(exc["left"] / exc["right"]), 3) if exc["right"] > 0 else None,

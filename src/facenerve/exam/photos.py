@@ -56,8 +56,10 @@ OTHER_POSES = ("lower_lip", "bottom_teeth", "lower_teeth", "depress", "frown", "
                "eyes_up")
 # Clinical sets may hold a task at two efforts (the MEEI standard set: a light and a full smile,
 # a light and a full eye closure). The exam grades the full effort (House-Brackmann's maximal
-# effort, Sunnybrook's open mouth smile); the other photo is left out and listed. Words start
-# with these (full, fully, maximal, ...).
+# effort, Sunnybrook's open mouth smile); the other photo is left out and listed. But a full smile
+# (or snarl) with the lips open wider than ``protocol.LIPS_MAX_OPEN_MM``, as a laugh, is not
+# graded: then the lighter photo is, when it can be. Words start with these (full, fully,
+# maximal, ...).
 FULL_EFFORT = ("full", "max", "big", "broad", "strong", "hard", "forc", "tight", "squeez", "teeth", "open")
 LIGHT_EFFORT = ("light", "gentl", "slight", "soft", "small", "mild", "clos")
 MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
@@ -263,5 +265,23 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
         created_utc=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     )
     analysis = AnalysisResult(signals=signals, info=info, landmarks=lm.astype(np.float16))
-    return ExamResult(analysis, segments, measures, grades, folder, frames=dict(enumerate(images)))
+    result = ExamResult(analysis, segments, measures, grades, folder, frames=dict(enumerate(images)))
+    lighter = {} if mapping is not None else _lighter_photos(measures["tasks"], matched, files)
+    if lighter:  # the same set with the lighter photos of those tasks, kept where they are graded
+        again = analyze_photo_exam(files, {**{t: p.name for t, p in matched.items()}, **lighter}, settings)
+        if all(again.measures["tasks"][t].get("graded") for t in lighter):
+            return again
+    return result
+
+
+def _lighter_photos(tasks: dict, matched: dict[str, Path], files: list[Path]) -> dict[str, str]:
+    """{task: file name} of the photos left out for a task whose graded photo had the lips too
+    far open (``measures.task_measures``' ``lips_open``): the set's other photo of that task."""
+    out = {}
+    for task in matched:
+        if tasks.get(task, {}).get("lips_open"):
+            other = [p for p in files if p not in matched.values() and task_of_name(p) == task]
+            if other:
+                out[task] = other[0].name
+    return out
 
