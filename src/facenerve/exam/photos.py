@@ -13,7 +13,8 @@ photo standing for ``PHOTO_SPACING_S`` seconds, and graded the same way (``gradi
 Tasks are matched to photos by a mapping (task -> file name), else by the files' names
 (``TASK_WORDS``; of two photos of one task, the one whose name says full effort, and poses the
 exam does not grade left out), else, when no name says its task, in the protocol's order of the
-files sorted by name.
+files sorted by name. A full-effort smile or snarl too open to grade (``lips_open``) gives way to
+the set's other photo of it where that one can be graded (the whole set measured again).
 
 Shape contract
     ``match_photos(paths, mapping=None)`` -> {task id: Path} in protocol order, rest first
