@@ -352,6 +352,23 @@ def test_healthy_spread_is_the_rms_log_ratio_of_graded_tasks():
     assert out["snarl"] == {"rms": round(float(np.log(4)), 3), "exams": 1}
 
 
+def test_healthy_spread_is_split_into_between_people_and_within_a_person():
+    """Person a's smiles read log 2 and log 2 (a lopsided face, read the same twice); b's read
+    0 and log 4 (one face, read differently): between people the means log 2 and log 2, within
+    a person b's two readings log 2 either side of their mean (pooled over 2 degrees of freedom)."""
+    from facenerve.evaluation.realexams import healthy_log_spread
+
+    def kept(left, right):
+        return {"measures": {"tasks": {"smile": {"graded": True, "excursion": {"left": left, "right": right}}}}}
+
+    out = healthy_log_spread([kept(2.0, 1.0), kept(4.0, 2.0), kept(1.0, 1.0), kept(4.0, 1.0)], ["a", "a", "b", "b"])
+    ln2 = float(np.log(2))
+    assert out["smile"]["people"] == 2
+    assert out["smile"]["between_people"] == round(ln2, 3)
+    assert out["smile"]["within_person"] == round(float(np.sqrt(2 * ln2**2 / 2)), 3)
+    assert "between_people" not in healthy_log_spread([kept(2.0, 1.0)])["smile"]
+
+
 def test_exam_frames_are_picked_at_a_still_moment_not_in_passing():
     """Synthetic signals at 25 fps: rest, a held brow raise, eye closure and smile, then a face
     passing from a left-sided to a right-sided lip raise (both sides up for 2 frames only,

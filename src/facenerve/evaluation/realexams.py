@@ -572,19 +572,35 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def healthy_log_spread(kept: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+def healthy_log_spread(kept: list[dict[str, Any]], people: list[str] | None = None
+                       ) -> dict[str, dict[str, float]]:
     """Per task, how far healthy faces' two sides differ: the root mean square of
     log(left/right movement) over the exams in ``kept`` where the task was graded, and over how
-    many (``grading.HEALTHY_LOG_SPREAD`` is taken from this)."""
+    many (``grading.HEALTHY_LOG_SPREAD`` is taken from this). With ``people`` (whose exam each
+    of ``kept`` is), also what that spread is made of: ``between_people``, the root mean square
+    of each person's mean, and ``within_person``, the pooled standard deviation of one person's
+    exams (photos, video, retakes) about their mean, which is what a later exam of the same
+    person would differ by."""
     from ..exam.grading import log_left_right
 
     logs: dict[str, list[float]] = {}
-    for k in kept:
+    by_person: dict[str, dict[str, list[float]]] = {}
+    for i, k in enumerate(kept):
         for name, t in k.get("measures", {}).get("tasks", {}).items():
             if t.get("graded"):
-                logs.setdefault(name, []).append(log_left_right(t["excursion"]))
-    return {name: {"rms": round(float(np.sqrt(np.mean(np.square(x)))), 3), "exams": len(x)}
-            for name, x in logs.items()}
+                x = log_left_right(t["excursion"])
+                logs.setdefault(name, []).append(x)
+                if people is not None:
+                    by_person.setdefault(name, {}).setdefault(people[i], []).append(x)
+    out = {name: {"rms": round(float(np.sqrt(np.mean(np.square(x)))), 3), "exams": len(x)}
+           for name, x in logs.items()}
+    for name, per in by_person.items():
+        means = [np.mean(x) for x in per.values()]
+        resid = [v - np.mean(x) for x in per.values() for v in x]
+        dof = sum(len(x) - 1 for x in per.values())
+        out[name].update(people=len(per), between_people=round(float(np.sqrt(np.mean(np.square(means)))), 3),
+                         within_person=round(float(np.sqrt(np.sum(np.square(resid)) / dof)), 3) if dof else None)
+    return out
 
 
 def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], factor: float
@@ -697,13 +713,13 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     central = [r for r in inj if r["central"]]
     from04 = [r for r in inj if r["factor"] >= 0.4 - 1e-9]
     full = max(factors, default=None)
+    healthy = [(k, job["case"]) for k, job in zip(kept, jobs, strict=True) if job["source"] != "injected"]
     return {
         "cases": len(cases),
         "healthy_photos": healthy_summary(healthy_photos),
         "healthy_video": healthy_summary(healthy_video) if video else None,
         "healthy_retaken": healthy_summary(healthy_retaken) if retakes else None,
-        "healthy_log_spread": healthy_log_spread([k for k, job in zip(kept, jobs, strict=True)
-                                                  if job["source"] != "injected"]),
+        "healthy_log_spread": healthy_log_spread([k for k, _ in healthy], [c for _, c in healthy]),
         "injected": {
             "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
             "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
