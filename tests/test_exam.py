@@ -133,6 +133,28 @@ def test_a_mouth_read_lopsided_in_its_three_tasks_does_not_outvote_forehead_and_
     assert grade_exam({"tasks": palsy, "rest": _rest()})["grades"]["house_brackmann"]["grade"] >= 3
 
 
+def test_a_lopsided_pucker_alone_does_not_make_the_mouth_slightly_weak():
+    """A healthy face whose smile could not be graded (a laugh) and whose pucker reads a fifth of
+    the other side (StyleTalk Obama's photo, pucker 0.22): a difference beyond healthy faces', II
+    at most, not the "slightly weak with maximum effort" mouth of III, which is the smile's; the
+    same evidence from a smile is III."""
+    from facenerve.exam.grading import HEALTHY_LOG_SPREAD, Z_MOUTH_WEAK
+
+    def task(left, right):
+        return {"graded": True, "excursion": {"left": left, "right": right}}
+
+    def exam(mouth_task):
+        weak = 4.0 * np.exp(-1.1 * Z_MOUTH_WEAK * HEALTHY_LOG_SPREAD[mouth_task])  # z 1.1 times the cut
+        tasks = {"brow_raise": task(5.0, 5.0), "gentle_eye_closure": task(1.0, 1.0),
+                 "tight_eye_closure": task(1.0, 1.0), mouth_task: task(weak, 4.0)}
+        return grade_exam({"tasks": tasks, "rest": _rest()})
+
+    pucker = exam("lip_pucker")
+    assert pucker["weakness_z"]["lower"] >= Z_MOUTH_WEAK
+    assert pucker["grades"]["house_brackmann"]["grade"] <= 2, pucker["grades"]["house_brackmann"]
+    assert exam("smile")["grades"]["house_brackmann"]["grade"] >= 3
+
+
 def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
     """A weak mouth under a brow that moves normally is a central pattern even when one corner
     task is only mildly weak and eye closure is mildly weak too (as a central palsy may show);

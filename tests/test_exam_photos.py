@@ -369,6 +369,32 @@ def test_healthy_spread_is_split_into_between_people_and_within_a_person():
     assert "between_people" not in healthy_log_spread([kept(2.0, 1.0)])["smile"]
 
 
+def test_held_out_healthy_grades_a_person_against_the_others_spread_alone():
+    """Two people whose smiles differ by log 0.05 either way and a third whose smile reads
+    log 0.9 lopsided: with the spread learned from all three the third is within it, but graded
+    as a new person (the spread of the first two alone) the third's mouth is far beyond it and
+    is graded worse than II; the first two, graded against spreads that include the third, stay I."""
+    from facenerve.evaluation.realexams import healthy_held_out
+    from facenerve.exam.grading import grade_exam
+
+    rest = {m: {"left": 10.0, "right": 10.0} for m in ("eye_aperture", "cheek_drop", "mouth_corner_drop",
+                                                          "brow_height")}
+
+    def kept(smile_log):
+        tasks = {"brow_raise": {"graded": True, "excursion": {"left": 5.0, "right": 5.0}},
+                 "tight_eye_closure": {"graded": True, "excursion": {"left": 1.0, "right": 1.0}},
+                 "smile": {"graded": True, "excursion": {"left": 6.0, "right": 6.0 * float(np.exp(smile_log))}}}
+        return {"measures": {"tasks": tasks, "rest": rest}}
+
+    exams = [kept(0.05), kept(0.05), kept(-0.05), kept(-0.05), kept(0.9)]
+    people = ["a", "a", "b", "b", "c"]
+    out = healthy_held_out(exams, people)
+    assert out["exams"] == 5
+    assert [w["case"] for w in out["worse_than_II"]] == ["c"]
+    assert out["house_brackmann"]["1"] == 4
+    assert grade_exam(exams[-1]["measures"])["grades"]["house_brackmann"]["grade"] <= 2  # in-sample spread
+
+
 def test_exam_frames_are_picked_at_a_still_moment_not_in_passing():
     """Synthetic signals at 25 fps: rest, a held brow raise, eye closure and smile, then a face
     passing from a left-sided to a right-sided lip raise (both sides up for 2 frames only,

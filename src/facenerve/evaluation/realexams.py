@@ -603,6 +603,39 @@ def healthy_log_spread(kept: list[dict[str, Any]], people: list[str] | None = No
     return out
 
 
+# no task's spread learned from a few people is taken below this, the least of
+# ``grading.HEALTHY_LOG_SPREAD`` (eye closure's floor there: the closure saturates when both lids meet)
+SPREAD_FLOOR = 0.1
+
+
+def healthy_held_out(kept: list[dict[str, Any]], people: list[str]) -> dict[str, Any]:
+    """Each person's healthy exams graded as a new person's would be: against healthy faces'
+    log spread per task learned from the other people's exams alone (``healthy_log_spread``,
+    at least ``SPREAD_FLOOR``; a task nobody else was graded in keeps
+    ``grading.HEALTHY_LOG_SPREAD``'s). The other cuts and thresholds stay as they are: they were
+    chosen on all the people. House-Brackmann grades, central and synkinesis flags, and the
+    exams graded worse than II with their reasons."""
+    from ..exam.grading import HEALTHY_LOG_SPREAD, grade_exam
+
+    grades, worse, central, synk = [], [], 0, 0
+    for person in sorted(set(people)):
+        learned = healthy_log_spread([k for k, p in zip(kept, people, strict=True) if p != person])
+        spread = {**HEALTHY_LOG_SPREAD, **{t: max(v["rms"], SPREAD_FLOOR) for t, v in learned.items()}}
+        for k, p in zip(kept, people, strict=True):
+            if p != person or "error" in k:
+                continue
+            g = grade_exam(k["measures"], spread)
+            hb = g.get("grades", {}).get("house_brackmann", {})
+            grades.append(hb.get("grade"))
+            central += bool(g.get("central_pattern"))
+            synk += bool(g.get("synkinesis", {}).get("detected"))
+            if hb.get("grade") not in (None, 1, 2):
+                worse.append({"case": person, "hb": hb["grade"], "hb_reasons": hb["reasons"]})
+    return {"exams": len(grades),
+            "house_brackmann": {str(h): grades.count(h) for h in sorted(set(grades), key=str)},
+            "central_flags": central, "synkinesis_flags": synk, "worse_than_II": worse}
+
+
 def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], factor: float
                        ) -> dict[str, dict[str, dict[str, float]]]:
     """How completely the injector takes a movement away, whatever the grader makes of it: per
@@ -720,6 +753,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         "healthy_video": healthy_summary(healthy_video) if video else None,
         "healthy_retaken": healthy_summary(healthy_retaken) if retakes else None,
         "healthy_log_spread": healthy_log_spread([k for k, _ in healthy], [c for _, c in healthy]),
+        "healthy_held_out": healthy_held_out([k for k, _ in healthy], [c for _, c in healthy]),
         "injected": {
             "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
             "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),

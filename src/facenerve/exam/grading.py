@@ -30,7 +30,8 @@ Methods (sources in ../shared/CLINICAL.md):
   modifiers of the scale description: incomplete closure at maximal effort (the affected eye
   closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV; a mouth
   weaker beyond healthy faces' differences (z ``Z_MOUTH_WEAK``: "slightly weak with maximum
-  effort") and noticeable synkinesis at least III; any difference beyond them at least II.
+  effort", judged with a smile or snarl graded) and noticeable synkinesis at least III; any
+  difference beyond them at least II.
 - Sunnybrook (Ross 1996): resting symmetry (eye, cheek, mouth) x5, voluntary movement of the five
   expressions scored 1-5 from the normal-scaled ratio, x4; synkinesis 0-3 per expression;
   composite = voluntary - resting - synkinesis.
@@ -164,10 +165,12 @@ def log_left_right(exc: dict[str, float]) -> float:
     return float(np.log(max(exc["left"], MIN_EXCURSION) / max(exc["right"], MIN_EXCURSION)))
 
 
-def side_evidence(tasks: dict[str, Any]) -> dict[str, float]:
+def side_evidence(tasks: dict[str, Any], spread: dict[str, float] | None = None) -> dict[str, float]:
     """Per region (upper face, mouth), the evidence that the left side moves less, as a z score
     (negative: the left moves less): the inverse-variance weighted mean of the graded tasks'
-    log(left/right) movement, over ``HEALTHY_LOG_SPREAD``, scaled to unit spread under health."""
+    log(left/right) movement, over ``spread`` (healthy faces' per task, ``HEALTHY_LOG_SPREAD``
+    unless given), scaled to unit spread under health."""
+    spread = spread or HEALTHY_LOG_SPREAD
     out = {}
     for region, names in (("upper", UPPER_FACE), ("lower", LOWER_FACE)):
         num = den = 0.0
@@ -175,21 +178,22 @@ def side_evidence(tasks: dict[str, Any]) -> dict[str, float]:
             t = tasks.get(name)
             if not (t and t.get("graded")):
                 continue
-            w = 1.0 / HEALTHY_LOG_SPREAD[name] ** 2
+            w = 1.0 / spread[name] ** 2
             num, den = num + w * log_left_right(t["excursion"]), den + w
         if den:
             out[region] = num / np.sqrt(den)
     return out
 
 
-def affected_side(tasks: dict[str, Any]) -> tuple[str, float, dict[str, float]]:
+def affected_side(tasks: dict[str, Any], spread: dict[str, float] | None = None
+                  ) -> tuple[str, float, dict[str, float]]:
     """The side that moves less, its movement and the evidence: the side is the sign of the
     region (upper face or mouth) with the stronger evidence (``side_evidence``), so that a weak
     mouth under a normal forehead (a central palsy) still names its side and a lopsided smile
     does not outvote an eye that stays open; the movement is that side's fraction of the
     other's, the mean over ``HB_REGIONS`` of each region's median over its graded tasks."""
     rel = relative_movement(tasks)
-    z = side_evidence(tasks)
+    z = side_evidence(tasks, spread)
     if not rel or not z:
         return "none", 1.0, z
     region = max(z, key=lambda k: abs(z[k]))
@@ -309,7 +313,9 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
         grade = 4
         reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closed:.0%}, "
                        f"{tight:.0%} of the other): at least IV")
-    if weakness_z.get("lower", 0.0) >= Z_MOUTH_WEAK and grade < 3:
+    # the scale's mouth is the smile's: a pucker alone, the task healthy faces make most
+    # lopsided and FaceMesh follows least, does not make it "slightly weak" (``Z_MOUTH_WEAK``)
+    if weakness_z.get("lower", 0.0) >= Z_MOUTH_WEAK and grade < 3 and set(graded) & set(COMMISSURE):
         grade = 3
         reasons.append(f"the {side} side of the mouth is weaker than healthy faces' differ (z = "
                        f"{weakness_z['lower']:.1f}, from {Z_MOUTH_WEAK:g}): slightly weak with maximum effort, at least III")
@@ -411,10 +417,11 @@ def forehead_sparing(ratios: dict[str, float | None], weakness_z: dict[str, floa
                     f"of weakness is at least {CENTRAL_OVER_UPPER:g} times the upper face's"}
 
 
-def grade_exam(measures: dict[str, Any]) -> dict[str, Any]:
-    """See the module's shape contract."""
+def grade_exam(measures: dict[str, Any], spread: dict[str, float] | None = None) -> dict[str, Any]:
+    """See the module's shape contract. ``spread``: healthy faces' log spread per task, for
+    ``side_evidence`` (``HEALTHY_LOG_SPREAD`` unless given)."""
     tasks, rest = measures["tasks"], measures["rest"]
-    side, movement, z = affected_side(tasks)
+    side, movement, z = affected_side(tasks, spread)
     if side == "none":
         return {"weaker_side": "none", "affected_side": None, "notes": ["no task could be graded"]}
     raw = {name: _ratio(tasks, name, side) for name in tasks}
