@@ -148,9 +148,10 @@ def relative_movement(tasks: dict[str, Any]) -> dict[str, dict[str, float]]:
 # so that a pucker's usual lopsidedness weighs less than an eye that stays open.
 # These came from an earlier cut, and are kept although the present cuts spread less in the mouth
 # (smile 0.27 posed and 0.18 any smile, once laughs were no longer graded; snarl 0.30 and 0.31;
-# pucker 0.33 and 0.46): graded against those, a healthy mouth (StyleTalk Obama's photo, any
-# smile) reached z 3.32 of the 3.5 that makes House-Brackmann III, a mild peripheral palsy
-# (0.25) was flagged central, and the central flag rose only from 27.5 to 31.7 %.
+# pucker 0.33 and 0.46): graded against those, a mild peripheral palsy (0.25, SkyReels, whose
+# healthy smile and snarl are lopsided the same way) was flagged central, a healthy mouth came to
+# z 3.32 of the 3.5 that makes House-Brackmann III (StyleTalk Obama's, from its pucker alone),
+# and the central flag rose only from 27.5 to 31.7 %.
 HEALTHY_LOG_SPREAD = {"brow_raise": 0.22, "gentle_eye_closure": 0.12, "tight_eye_closure": 0.1,
                       "smile": 0.31, "snarl": 0.36, "lip_pucker": 0.55}
 # evidence beyond what healthy faces show: a weaker side is named from this z (12 of the 115
