@@ -102,11 +102,29 @@ def test_twitches_injected_into_real_faces_are_found_on_their_side(tmp_path):
     names = sorted(p.name for p in need(ZJU).glob("*_F[NT]N.mp4"))  # frontal, without black frames
     (tmp_path / "clips").mkdir()
     folder = subset_folder(tmp_path / "clips", ZJU, names)
-    r = evaluate_injected(folder, tmp_path / "work", seed=0, twitch_rate_per_min=40)
+    r = evaluate_injected(folder, tmp_path / "work", seeds=(0,), twitch_rate_per_min=40)
     rest = r["rest"]
     assert rest["tp"] + rest["fn"] >= 10  # enough twitches fell in resting footage to judge
     assert rest["side_correct"] == 1.0 and rest["region_correct"] >= 0.9
     assert rest["recall"] >= 0.6 and rest["precision"] >= 0.8, rest
+
+
+def test_injections_with_several_seeds_are_scored_as_a_whole_and_per_seed(tmp_path):
+    """Two seeds inject into copies of their own, and the whole is the sum of the seeds."""
+    from facenerve.evaluation.realfaces import evaluate_injected
+
+    from .conftest import subset_folder
+
+    names = sorted(p.name for p in need(ZJU).glob("*_FNN.mp4"))[:3]
+    (tmp_path / "clips").mkdir()
+    r = evaluate_injected(subset_folder(tmp_path / "clips", ZJU, names), tmp_path / "work", seeds=(0, 1),
+                          twitch_rate_per_min=40)
+    assert [s["seed"] for s in r["per_seed"]] == [0, 1] and r["seeds"] == [0, 1]
+    for k in ("tp", "fp", "fn"):
+        assert r["rest"][k] == sum(s[k] for s in r["per_seed"])
+    assert sorted({c["seed"] for c in r["per_clip"]}) == [0, 1] and len(r["per_clip"]) == 2 * len(names)
+    copies = sorted(p.name for p in (tmp_path / "work" / "injected").glob("*.mp4"))
+    assert len(copies) == 2 * len(names) and all(f"-seed{s}.mp4" in " ".join(copies) for s in (0, 1))
 
 
 def test_a_video_that_is_not_an_exam_gets_no_grades(tmp_path):

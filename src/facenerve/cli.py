@@ -194,7 +194,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else:
             if not args.work:
                 raise InputError("evaluate injected needs --work DIR, where the injected videos are written")
-            report = evaluate_injected(args.folder, args.work, seed=args.seed, settings=_settings(args.set),
+            seeds = range(args.seeds) if args.seeds else (args.seed,)
+            report = evaluate_injected(args.folder, args.work, seeds=seeds, settings=_settings(args.set),
                                        workers=args.workers,
                                        progress=not args.quiet)
         if not args.per_clip:
@@ -417,7 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--free", type=_number(int, 0, 1000), default=2, metavar="K",
                    help="twitches, with --make: also render K twitch-free videos (30 s each)")
     e.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=100,
-                   help="twitches, with --make: random state of the first video (then +1 each)")
+                   help="twitches, with --make: random state of the first video (then +1 each); injected: "
+                        "the injection's random state")
+    e.add_argument("--seeds", type=_number(int, 1, 1000), metavar="N",
+                   help="injected: inject with seeds 0 to N-1, each into its own copies, and score them as a whole")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--work", metavar="DIR",

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -200,9 +200,11 @@ def _truth_context(act: pd.DataFrame, e: dict[str, Any]) -> str:
     return "activity" if active.any() else "rest"
 
 
-def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
+def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int] = (0,),
                       twitch_rate_per_min: float = 20.0, settings: AnalysisSettings | None = None,
                       progress: bool = False, workers: int | None = None) -> dict[str, Any]:
+    """Twitches injected into every video of ``folder``, once per seed of ``seeds`` (each its own
+    copies, kept in ``work``/injected), scored as a whole and per seed."""
     from ..twitch.activity import activity
     from .inject import inject_twitches
 
@@ -213,69 +215,73 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
     side_ok = region_ok = pattern_ok = matched = 0
     by_region: dict[str, list[int]] = {}
     by_blink: dict[str, list[int]] = {}  # rest twitches during the person's own blinks, or apart
-    per_clip, refused = [], []
+    per_clip, per_seed, refused = [], [], []
     videos = find_videos(folder)
     prefill(videos, work, settings, landmarks=True, workers=workers)
-    for i, video in enumerate(_progress(videos, "inject", progress)):
-        rng = np.random.default_rng([seed, i])
-        side = ("left", "right")[int(rng.integers(2))]
-        try:
-            orig, lm = measured(video, work, settings, landmarks=True)
-        except FacenerveError as err:
-            refused.append({"clip": video.name, "reason": str(err)})
-            continue
-        out = work / "injected" / f"{video.stem}-seed{seed}.mp4"
-        truth_path = out.with_suffix(".truth.json")
-        if out.exists() and truth_path.exists():
-            truth = json.loads(truth_path.read_text())
-        else:
-            truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min)
-        act = activity(orig, settings)
-        own, _ = _events(orig, settings)  # the person's own blinks and closures, before injection
-        own = own[own["kind"].isin(["blink", "closure"])]
-        true_tw = truth["events"]
-        for e in true_tw:
-            e["context"] = _truth_context(act, e)
-            e["own_blink"] = bool(((own["onset_frame"] <= e["offset_frame"])
-                                   & (own["offset_frame"] >= e["onset_frame"])).any())
-        signals, _ = measured(out, work, settings)
-        ev, _ = _events(signals, settings)
-        det = ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True)
-        _, pairs = match_intervals(list(zip(det["onset_frame"], det["offset_frame"], strict=True)),
-                                   [(e["onset_frame"], e["offset_frame"]) for e in true_tw])
-        matched_truth = {j: i for i, j in pairs}
-        tp = fn = 0
-        for j, e in enumerate(true_tw):
-            d = det.loc[matched_truth[j]] if j in matched_truth else None
-            if e["context"] == "rest":
-                hit = d is not None and d["kind"] == "twitch"
-                tp += hit
-                fn += not hit
-                by_region.setdefault(e["region"], [0, 0])
-                by_region[e["region"]][0] += hit
-                by_region[e["region"]][1] += 1
-                key = "during_own_blink" if e["own_blink"] else "apart_from_blinks"
-                by_blink.setdefault(key, [0, 0])
-                by_blink[key][0] += hit
-                by_blink[key][1] += 1
-                if hit:
-                    matched += 1
-                    side_ok += d["side"] == e["side"]
-                    region_ok += d["region"] == e["region"]
-                    pattern_ok += d["pattern"] == e["pattern"]
+    for seed in seeds:
+        seed_score = EventScore()
+        for i, video in enumerate(_progress(videos, f"inject (seed {seed})", progress)):
+            rng = np.random.default_rng([seed, i])
+            side = ("left", "right")[int(rng.integers(2))]
+            try:
+                orig, lm = measured(video, work, settings, landmarks=True)
+            except FacenerveError as err:
+                refused.append({"clip": video.name, "seed": seed, "reason": str(err)})
+                continue
+            out = work / "injected" / f"{video.stem}-seed{seed}.mp4"
+            truth_path = out.with_suffix(".truth.json")
+            if out.exists() and truth_path.exists():
+                truth = json.loads(truth_path.read_text())
             else:
-                any_found[e["context"]][0] += d is not None
-                any_found[e["context"]][1] += 1
-        # a reported twitch that matches no injected twitch is false (wherever it falls)
-        matched_det = {i for i, _ in pairs}
-        fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det))
-        rest.add(EventScore(tp=tp, fp=fp, fn=fn))
-        per_clip.append({"clip": video.name, "side": side, "true": len(true_tw),
-                         "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
-                         "found_at_rest": tp, "false": fp})
+                truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min)
+            act = activity(orig, settings)
+            own, _ = _events(orig, settings)  # the person's own blinks and closures, before injection
+            own = own[own["kind"].isin(["blink", "closure"])]
+            true_tw = truth["events"]
+            for e in true_tw:
+                e["context"] = _truth_context(act, e)
+                e["own_blink"] = bool(((own["onset_frame"] <= e["offset_frame"])
+                                       & (own["offset_frame"] >= e["onset_frame"])).any())
+            signals, _ = measured(out, work, settings)
+            ev, _ = _events(signals, settings)
+            det = ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True)
+            _, pairs = match_intervals(list(zip(det["onset_frame"], det["offset_frame"], strict=True)),
+                                       [(e["onset_frame"], e["offset_frame"]) for e in true_tw])
+            matched_truth = {j: i for i, j in pairs}
+            tp = fn = 0
+            for j, e in enumerate(true_tw):
+                d = det.loc[matched_truth[j]] if j in matched_truth else None
+                if e["context"] == "rest":
+                    hit = d is not None and d["kind"] == "twitch"
+                    tp += hit
+                    fn += not hit
+                    by_region.setdefault(e["region"], [0, 0])
+                    by_region[e["region"]][0] += hit
+                    by_region[e["region"]][1] += 1
+                    key = "during_own_blink" if e["own_blink"] else "apart_from_blinks"
+                    by_blink.setdefault(key, [0, 0])
+                    by_blink[key][0] += hit
+                    by_blink[key][1] += 1
+                    if hit:
+                        matched += 1
+                        side_ok += d["side"] == e["side"]
+                        region_ok += d["region"] == e["region"]
+                        pattern_ok += d["pattern"] == e["pattern"]
+                else:
+                    any_found[e["context"]][0] += d is not None
+                    any_found[e["context"]][1] += 1
+            # a reported twitch that matches no injected twitch is false (wherever it falls)
+            matched_det = {i for i, _ in pairs}
+            fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det))
+            seed_score.add(EventScore(tp=tp, fp=fp, fn=fn))
+            per_clip.append({"clip": video.name, "seed": seed, "side": side, "true": len(true_tw),
+                             "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
+                             "found_at_rest": tp, "false": fp})
+        rest.add(seed_score)
+        per_seed.append({"seed": seed, **seed_score.to_dict()})
     return {
-        "clips": len(per_clip),
-        "seed": seed,
+        "clips": len(videos),
+        "seeds": list(seeds),
         "twitches_injected": sum(c["true"] for c in per_clip),
         "rest": {**rest.to_dict(),
                  "side_correct": round(side_ok / matched, 4) if matched else None,
@@ -288,6 +294,7 @@ def evaluate_injected(folder: str | Path, work: str | Path, seed: int = 0,
             "found_as_twitch_or_movement": any_found["activity"][0],
             "note": "a twitch during speech, an expression or head motion is reported as a movement "
                     "at most, and never counts towards a finding"},
+        "per_seed": per_seed,
         "refused": refused,
         "per_clip": per_clip,
     }
