@@ -128,6 +128,22 @@ def test_video_findings_from_an_analysis_summary(example_result):
         findings_from_summary({"video": {}})
 
 
+def test_the_other_babinski_sign_is_not_taken_from_video(example_result):
+    """FaceMesh's brow points rise with a closing lid alone, so no summary's brow, not even one
+    saved when the sign was read from them, speaks for the other Babinski sign; given as a
+    finding of its own (a clinician's observation), it still counts."""
+    from facenerve.twitch.outputs import build_summary
+
+    summary = build_summary(example_result)
+    assert "brow_raise" not in example_result.events.columns
+    assert all("other_babinski_sign" not in v for v in summary["twitch"]["per_side"].values())
+    for side in summary["twitch"]["per_side"].values():
+        side["other_babinski_sign"] = True  # as summaries written before this said
+    assert "video_other_babinski" not in findings_from_summary(summary)
+    told = triage({"complaints": ["twitching"]}, {"video_other_babinski": "yes"}, ask_next=False)
+    assert any(x["rule"] == "hfs_video_babinski" for d in told["differential"] for x in d["reasons"])
+
+
 def test_spared_forehead_from_exam_raises_central_cause():
     exam = {"exam": {"weaker_side": "left", "forehead_sparing": {"detected": True},
                      "synkinesis": {"detected": False}, "grades": {"house_brackmann": {"grade": 3}}}}

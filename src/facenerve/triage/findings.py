@@ -37,8 +37,6 @@ def _from_twitch(t: Mapping[str, Any]) -> dict[str, Any]:
             out["video_twitch_first_region"] = per_side[main]["first_region"]
         out["video_twitches_per_min"] = max(float((per_side.get(s) or {}).get("twitches_per_min") or 0)
                                             for s in affected)
-        out["video_other_babinski"] = "yes" if any((per_side.get(s) or {}).get("other_babinski_sign")
-                                                   for s in affected) else "no"
     return out
 
 

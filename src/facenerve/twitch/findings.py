@@ -56,7 +56,6 @@ def _side_summary(ev: pd.DataFrame, side: str, minutes: float) -> dict[str, Any]
         "first_region": str(tw.iloc[0]["region"]) if len(tw) else None,
         "longest_tonic_s": round(float((tonic["offset_s"] - tonic["onset_s"]).max()), 3) if len(tonic) else 0.0,
         "max_amplitude_mm": round(float(tw["amplitude_mm"].max()), 2) if len(tw) else 0.0,
-        "other_babinski_sign": bool(tw["brow_raise"].any()) if len(tw) else False,
     }
 
 
