@@ -27,6 +27,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -200,6 +201,68 @@ def _truth_context(act: pd.DataFrame, e: dict[str, Any]) -> str:
     return "activity" if active.any() else "rest"
 
 
+@dataclass
+class _Tally:
+    """Counts over injected copies: resting twitches found (``rest``) with their side, region and
+    pattern, recall by region and by the person's own blinks, and twitches in activity reported."""
+    rest: EventScore = field(default_factory=EventScore)
+    matched: int = 0
+    side_ok: int = 0
+    region_ok: int = 0
+    pattern_ok: int = 0
+    by_region: dict[str, list[int]] = field(default_factory=dict)
+    by_blink: dict[str, list[int]] = field(default_factory=dict)  # during the person's own blinks, or apart
+    in_activity: dict[str, list[int]] = field(default_factory=lambda: {"activity": [0, 0], "not_measured": [0, 0]})
+
+    def score_copy(self, true_tw: list[dict[str, Any]], det: pd.DataFrame) -> EventScore:
+        """One copy's twitches and movements (``det``) against its injected twitches (each with
+        its ``context`` and ``own_blink``), counted in; returns the copy's resting score."""
+        _, pairs = match_intervals(list(zip(det["onset_frame"], det["offset_frame"], strict=True)),
+                                   [(e["onset_frame"], e["offset_frame"]) for e in true_tw])
+        matched_truth = {j: i for i, j in pairs}
+        tp = fn = 0
+        for j, e in enumerate(true_tw):
+            d = det.loc[matched_truth[j]] if j in matched_truth else None
+            if e["context"] != "rest":
+                self.in_activity[e["context"]][0] += d is not None
+                self.in_activity[e["context"]][1] += 1
+                continue
+            hit = d is not None and d["kind"] == "twitch"
+            tp, fn = tp + hit, fn + (not hit)
+            for counts, key in ((self.by_region, e["region"]),
+                                (self.by_blink, "during_own_blink" if e["own_blink"] else "apart_from_blinks")):
+                counts.setdefault(key, [0, 0])
+                counts[key][0] += hit
+                counts[key][1] += 1
+            if hit:
+                self.matched += 1
+                self.side_ok += d["side"] == e["side"]
+                self.region_ok += d["region"] == e["region"]
+                self.pattern_ok += d["pattern"] == e["pattern"]
+        # a reported twitch that matches no injected twitch is false (wherever it falls)
+        matched_det = {i for i, _ in pairs}
+        fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det))
+        score = EventScore(tp=tp, fp=fp, fn=fn)
+        self.rest.add(score)
+        return score
+
+    def to_dict(self) -> dict[str, Any]:
+        def share(n: int) -> float | None:
+            return round(n / self.matched, 4) if self.matched else None
+
+        return {
+            "rest": {**self.rest.to_dict(), "side_correct": share(self.side_ok),
+                     "region_correct": share(self.region_ok), "pattern_correct": share(self.pattern_ok),
+                     "recall_by_region": {r: round(a / b, 4) for r, (a, b) in self.by_region.items() if b},
+                     "recall_by_own_blink": {k: {"found": a, "of": b} for k, (a, b) in self.by_blink.items()}},
+            "during_activity": {
+                "twitches": self.in_activity["activity"][1],
+                "found_as_twitch_or_movement": self.in_activity["activity"][0],
+                "note": "a twitch during speech, an expression or head motion is reported as a movement "
+                        "at most, and never counts towards a finding"},
+        }
+
+
 def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int] = (0,),
                       twitch_rate_per_min: float = 20.0, settings: AnalysisSettings | None = None,
                       progress: bool = False, workers: int | None = None) -> dict[str, Any]:
@@ -211,10 +274,7 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
     settings = settings or AnalysisSettings()
     work = Path(work)
     (work / "injected").mkdir(parents=True, exist_ok=True)
-    rest, any_found = EventScore(), {"activity": [0, 0], "not_measured": [0, 0]}
-    side_ok = region_ok = pattern_ok = matched = 0
-    by_region: dict[str, list[int]] = {}
-    by_blink: dict[str, list[int]] = {}  # rest twitches during the person's own blinks, or apart
+    tally = _Tally()
     per_clip, per_seed, refused = [], [], []
     videos = find_videos(folder)
     prefill(videos, work, settings, landmarks=True, workers=workers)
@@ -244,57 +304,13 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
                                        & (own["offset_frame"] >= e["onset_frame"])).any())
             signals, _ = measured(out, work, settings)
             ev, _ = _events(signals, settings)
-            det = ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True)
-            _, pairs = match_intervals(list(zip(det["onset_frame"], det["offset_frame"], strict=True)),
-                                       [(e["onset_frame"], e["offset_frame"]) for e in true_tw])
-            matched_truth = {j: i for i, j in pairs}
-            tp = fn = 0
-            for j, e in enumerate(true_tw):
-                d = det.loc[matched_truth[j]] if j in matched_truth else None
-                if e["context"] == "rest":
-                    hit = d is not None and d["kind"] == "twitch"
-                    tp += hit
-                    fn += not hit
-                    by_region.setdefault(e["region"], [0, 0])
-                    by_region[e["region"]][0] += hit
-                    by_region[e["region"]][1] += 1
-                    key = "during_own_blink" if e["own_blink"] else "apart_from_blinks"
-                    by_blink.setdefault(key, [0, 0])
-                    by_blink[key][0] += hit
-                    by_blink[key][1] += 1
-                    if hit:
-                        matched += 1
-                        side_ok += d["side"] == e["side"]
-                        region_ok += d["region"] == e["region"]
-                        pattern_ok += d["pattern"] == e["pattern"]
-                else:
-                    any_found[e["context"]][0] += d is not None
-                    any_found[e["context"]][1] += 1
-            # a reported twitch that matches no injected twitch is false (wherever it falls)
-            matched_det = {i for i, _ in pairs}
-            fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det))
-            seed_score.add(EventScore(tp=tp, fp=fp, fn=fn))
+            score = tally.score_copy(true_tw, ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True))
+            seed_score.add(score)
             per_clip.append({"clip": video.name, "seed": seed, "side": side, "true": len(true_tw),
                              "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
-                             "found_at_rest": tp, "false": fp})
-        rest.add(seed_score)
+                             "found_at_rest": score.tp, "false": score.fp})
         per_seed.append({"seed": seed, **seed_score.to_dict()})
-    return {
-        "clips": len(videos),
-        "seeds": list(seeds),
-        "twitches_injected": sum(c["true"] for c in per_clip),
-        "rest": {**rest.to_dict(),
-                 "side_correct": round(side_ok / matched, 4) if matched else None,
-                 "region_correct": round(region_ok / matched, 4) if matched else None,
-                 "pattern_correct": round(pattern_ok / matched, 4) if matched else None,
-                 "recall_by_region": {r: round(a / b, 4) for r, (a, b) in by_region.items() if b},
-                 "recall_by_own_blink": {k: {"found": a, "of": b} for k, (a, b) in by_blink.items()}},
-        "during_activity": {
-            "twitches": any_found["activity"][1],
-            "found_as_twitch_or_movement": any_found["activity"][0],
-            "note": "a twitch during speech, an expression or head motion is reported as a movement "
-                    "at most, and never counts towards a finding"},
-        "per_seed": per_seed,
-        "refused": refused,
-        "per_clip": per_clip,
-    }
+    return {"clips": len(videos), "seeds": list(seeds),
+            "twitches_injected": sum(c["true"] for c in per_clip),
+            **tally.to_dict(), "per_seed": per_seed, "refused": refused, "per_clip": per_clip}
+
