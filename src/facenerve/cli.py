@@ -194,7 +194,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         else:
             if not args.work:
                 raise InputError("evaluate injected needs --work DIR, where the injected videos are written")
-            seeds = range(args.seeds) if args.seeds else (args.seed,)
+            seeds = range(args.seeds) if args.seeds else (0 if args.seed is None else args.seed,)
             report = evaluate_injected(args.folder, args.work, seeds=seeds, settings=_settings(args.set),
                                        workers=args.workers,
                                        progress=not args.quiet)
@@ -212,7 +212,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         from .evaluation.twitches import evaluate_twitches, make_twitch_set
 
         if args.make:
-            make_twitch_set(args.folder, n_videos=args.make, twitch_free=args.free, first_seed=args.seed,
+            make_twitch_set(args.folder, n_videos=args.make, twitch_free=args.free,
+                            first_seed=100 if args.seed is None else args.seed,
                             progress=not args.quiet)
         report = evaluate_twitches(args.folder, _settings(args.set), progress=not args.quiet)
     _print_json(report)
@@ -417,9 +418,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "exams: any N renders the standard exam set")
     e.add_argument("--free", type=_number(int, 0, 1000), default=2, metavar="K",
                    help="twitches, with --make: also render K twitch-free videos (30 s each)")
-    e.add_argument("--seed", type=_number(int, 0, 2**32 - 1), default=100,
-                   help="twitches, with --make: random state of the first video (then +1 each); injected: "
-                        "the injection's random state")
+    e.add_argument("--seed", type=_number(int, 0, 2**32 - 1),
+                   help="twitches, with --make: random state of the first video (default 100, then +1 each); "
+                        "injected: the injection's random state (default 0)")
     e.add_argument("--seeds", type=_number(int, 1, 1000), metavar="N",
                    help="injected: inject with seeds 0 to N-1, each into its own copies, and score them as a whole")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
