@@ -369,12 +369,14 @@ def test_healthy_spread_is_split_into_between_people_and_within_a_person():
     assert "between_people" not in healthy_log_spread([kept(2.0, 1.0)])["smile"]
 
 
-def test_held_out_healthy_grades_a_person_against_the_others_spread_alone():
+def test_held_out_grades_each_person_against_the_others_spread_alone():
     """Two people whose smiles differ by log 0.05 either way and a third whose smile reads
-    log 0.9 lopsided: with the spread learned from all three the third is within it, but graded
-    as a new person (the spread of the first two alone) the third's mouth is far beyond it and
-    is graded worse than II; the first two, graded against spreads that include the third, stay I."""
-    from facenerve.evaluation.realexams import healthy_held_out
+    log 0.9 lopsided: against the grader's spread (``HEALTHY_LOG_SPREAD``) the third is II at
+    most, but graded as a new person (the spread of the first two alone) the third's mouth is far
+    beyond it and is graded worse than II; the first two, graded against spreads that include the
+    third, stay I. A weakness injected into the third person's right smile (log 0.6) is not named
+    against the grader's spread, and is against the first two's; a co-movement case is left out."""
+    from facenerve.evaluation.realexams import held_out
     from facenerve.exam.grading import grade_exam
 
     rest = {m: {"left": 10.0, "right": 10.0} for m in ("eye_aperture", "cheek_drop", "mouth_corner_drop",
@@ -386,13 +388,21 @@ def test_held_out_healthy_grades_a_person_against_the_others_spread_alone():
                  "smile": {"graded": True, "excursion": {"left": 6.0, "right": 6.0 * float(np.exp(smile_log))}}}
         return {"measures": {"tasks": tasks, "rest": rest}}
 
-    exams = [kept(0.05), kept(0.05), kept(-0.05), kept(-0.05), kept(0.9)]
-    people = ["a", "a", "b", "b", "c"]
-    out = healthy_held_out(exams, people)
-    assert out["exams"] == 5
-    assert [w["case"] for w in out["worse_than_II"]] == ["c"]
-    assert out["house_brackmann"]["1"] == 4
-    assert grade_exam(exams[-1]["measures"])["grades"]["house_brackmann"]["grade"] <= 2  # in-sample spread
+    def job(case, **truth):
+        return {"case": case, "source": "injected" if truth else "photos", **truth}
+
+    exams = [kept(0.05), kept(0.05), kept(-0.05), kept(-0.05), kept(0.9), kept(-0.6), kept(-0.6)]
+    jobs = [job("a"), job("a"), job("b"), job("b"), job("c"),
+            job("c", side="right", factor=0.55, central=False, synkinesis=False),
+            job("c", side="right", factor=0.55, central=False, synkinesis=True)]
+    out = held_out(exams, jobs)
+    assert out["healthy"]["exams"] == 5
+    assert [w["case"] for w in out["healthy"]["worse_than_II"]] == ["c"]
+    assert out["healthy"]["house_brackmann"]["1"] == 4
+    assert grade_exam(exams[4]["measures"])["grades"]["house_brackmann"]["grade"] <= 2  # in-sample spread
+    assert out["injected"]["exams"] == 1
+    assert out["injected"]["weaker_side_correct_from_0.4_pct"] == 100.0
+    assert grade_exam(exams[5]["measures"])["weaker_side"] == "none"  # in-sample spread
 
 
 def test_exam_frames_are_picked_at_a_still_moment_not_in_passing():

@@ -608,32 +608,48 @@ def healthy_log_spread(kept: list[dict[str, Any]], people: list[str] | None = No
 SPREAD_FLOOR = 0.1
 
 
-def healthy_held_out(kept: list[dict[str, Any]], people: list[str]) -> dict[str, Any]:
-    """Each person's healthy exams graded as a new person's would be: against healthy faces'
-    log spread per task learned from the other people's exams alone (``healthy_log_spread``,
-    at least ``SPREAD_FLOOR``; a task nobody else was graded in keeps
-    ``grading.HEALTHY_LOG_SPREAD``'s). The other cuts and thresholds stay as they are: they were
-    chosen on all the people. House-Brackmann grades, central and synkinesis flags, and the
-    exams graded worse than II with their reasons."""
+def held_out(kept: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Each person's exams (``kept``, with their ``jobs``) graded as a new person's would be:
+    against healthy faces' log spread per task learned from the other people's healthy exams
+    alone (``healthy_log_spread``, at least ``SPREAD_FLOOR``; a task nobody else was graded in
+    keeps ``grading.HEALTHY_LOG_SPREAD``'s). The other cuts and thresholds stay as they are: they
+    were chosen on all the people. Healthy: House-Brackmann grades, central and synkinesis flags,
+    the exams graded worse than II with their reasons. Weakness injected (without co-movement):
+    the weaker side from factor 0.4, right and wrong, and the central flag on central and on
+    peripheral cases."""
     from ..exam.grading import HEALTHY_LOG_SPREAD, grade_exam
 
-    grades, worse, central, synk = [], [], 0, 0
-    for person in sorted(set(people)):
-        learned = healthy_log_spread([k for k, p in zip(kept, people, strict=True) if p != person])
+    healthy = [(k, j["case"]) for k, j in zip(kept, jobs, strict=True) if j["source"] != "injected"]
+    grades, worse, central, synk, inj = [], [], 0, 0, []
+    for person in sorted({c for _, c in healthy}):
+        learned = healthy_log_spread([k for k, c in healthy if c != person])
         spread = {**HEALTHY_LOG_SPREAD, **{t: max(v["rms"], SPREAD_FLOOR) for t, v in learned.items()}}
-        for k, p in zip(kept, people, strict=True):
-            if p != person or "error" in k:
+        for k, j in zip(kept, jobs, strict=True):
+            if j["case"] != person or "error" in k or j.get("synkinesis"):
                 continue
             g = grade_exam(k["measures"], spread)
+            if j["source"] == "injected":
+                inj.append({**{a: j[a] for a in ("side", "factor", "central")},
+                            "weaker_side": g.get("weaker_side"), "central_flag": bool(g.get("central_pattern"))})
+                continue
             hb = g.get("grades", {}).get("house_brackmann", {})
             grades.append(hb.get("grade"))
             central += bool(g.get("central_pattern"))
             synk += bool(g.get("synkinesis", {}).get("detected"))
             if hb.get("grade") not in (None, 1, 2):
                 worse.append({"case": person, "hb": hb["grade"], "hb_reasons": hb["reasons"]})
-    return {"exams": len(grades),
-            "house_brackmann": {str(h): grades.count(h) for h in sorted(set(grades), key=str)},
-            "central_flags": central, "synkinesis_flags": synk, "worse_than_II": worse}
+    from04 = [r for r in inj if r["factor"] >= 0.4 - 1e-9]
+    return {
+        "healthy": {"exams": len(grades),
+                    "house_brackmann": {str(h): grades.count(h) for h in sorted(set(grades), key=str)},
+                    "central_flags": central, "synkinesis_flags": synk, "worse_than_II": worse},
+        "injected": {"exams": len(inj),
+                     "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
+                     "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == other_side(r["side"])
+                                                                for r in from04]),
+                     "central_flag_on_central_pct": _pct([r["central_flag"] for r in inj if r["central"]]),
+                     "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in inj if not r["central"]])},
+    }
 
 
 def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], factor: float
@@ -753,7 +769,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         "healthy_video": healthy_summary(healthy_video) if video else None,
         "healthy_retaken": healthy_summary(healthy_retaken) if retakes else None,
         "healthy_log_spread": healthy_log_spread([k for k, _ in healthy], [c for _, c in healthy]),
-        "healthy_held_out": healthy_held_out([k for k, _ in healthy], [c for _, c in healthy]),
+        "held_out": held_out(kept, jobs),
         "injected": {
             "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
             "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
