@@ -47,10 +47,10 @@ Method
     The brow is not read for the "other Babinski sign" of hemifacial spasm (the brow rising as
     the same eye closes): FaceMesh's brow points rise with a closing lid alone. Every eyelid
     twitch injected into the ZJU clips and found (15) and every one rendered on the astronaut
-    and found (10), each moving the lid and the skin above it down and nothing up, read the same-side brow higher than
-    the other by 1.1 to 6.5 mm at its most; referred to the lower lid 14 of the 15 injected still
-    rose 1 mm or more, and corrected by how the brow points follow the lids in the person's own
-    blinks 12 did.
+    and found (10), each moving the lid and the skin above it down and nothing up, read the
+    same-side brow higher than the other by 1.1 to 6.5 mm at its most; referred to the lower lid
+    14 of the 15 injected still rose 1 mm or more, and corrected by how the brow points follow
+    the lids in the person's own blinks 12 did.
 """
 
 from __future__ import annotations
