@@ -638,18 +638,24 @@ def held_out(kept: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
             synk += bool(g.get("synkinesis", {}).get("detected"))
             if hb.get("grade") not in (None, 1, 2):
                 worse.append({"case": person, "hb": hb["grade"], "hb_reasons": hb["reasons"]})
-    from04 = [r for r in inj if r["factor"] >= 0.4 - 1e-9]
     return {
         "healthy": {"exams": len(grades),
                     "house_brackmann": {str(h): grades.count(h) for h in sorted(set(grades), key=str)},
                     "central_flags": central, "synkinesis_flags": synk, "worse_than_II": worse},
-        "injected": {"exams": len(inj),
-                     "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
-                     "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == other_side(r["side"])
-                                                                for r in from04]),
-                     "central_flag_on_central_pct": _pct([r["central_flag"] for r in inj if r["central"]]),
-                     "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in inj if not r["central"]])},
+        "injected": {"exams": len(inj), **_side_and_central(inj)},
     }
+
+
+def _side_and_central(rows: list[dict[str, Any]]) -> dict[str, float | None]:
+    """Of exams with weakness injected (``side``, ``factor``, ``central`` and what was found:
+    ``weaker_side``, ``central_flag``): the weaker side named right and wrong from factor 0.4 (the
+    rest of the misses say "none", not enough to judge), and the central flag on central and on
+    peripheral cases, in %."""
+    from04 = [r for r in rows if r["factor"] >= 0.4 - 1e-9]
+    return {"weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
+            "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == other_side(r["side"]) for r in from04]),
+            "central_flag_on_central_pct": _pct([r["central_flag"] for r in rows if r["central"]]),
+            "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in rows if not r["central"]])}
 
 
 def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], factor: float
@@ -760,7 +766,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     inj = [r for r in weak_only if "error" not in r]
     periph = [r for r in inj if not r["central"]]
     central = [r for r in inj if r["central"]]
-    from04 = [r for r in inj if r["factor"] >= 0.4 - 1e-9]
+    found = _side_and_central(inj)
     full = max(factors, default=None)
     healthy = [(k, job["case"]) for k, job in zip(kept, jobs, strict=True) if job["source"] != "injected"]
     return {
@@ -772,21 +778,19 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         "held_out": held_out(kept, jobs),
         "injected": {
             "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
-            "weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
+            "weaker_side_correct_from_0.4_pct": found["weaker_side_correct_from_0.4_pct"],
             "weaker_side_correct_by_factor_pct": {
                 f"{f:.2f}": _pct([r["weaker_side"] == r["side"] for r in inj if r["factor"] == f]) for f in factors},
-            # the other side named (a wrong answer); the rest of the misses say "none" (not enough to judge)
-            "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == other_side(r["side"])
-                                                       for r in from04]),
+            "weaker_side_wrong_from_0.4_pct": found["weaker_side_wrong_from_0.4_pct"],
             "spearman_factor_hb_peripheral": _spearman([r["factor"] for r in periph], [r["hb"] for r in periph]),
             "spearman_factor_sunnybrook_peripheral": _spearman([r["factor"] for r in periph],
                                                                [r["sunnybrook"] for r in periph]),
             "spearman_factor_hb_all": _spearman([r["factor"] for r in inj], [r["hb"] for r in inj]),
             "spearman_factor_sunnybrook_all": _spearman([r["factor"] for r in inj], [r["sunnybrook"] for r in inj]),
-            "central_flag_on_central_pct": _pct([r["central_flag"] for r in central]),
+            "central_flag_on_central_pct": found["central_flag_on_central_pct"],
             "central_flag_on_central_by_factor_pct": {
                 f"{f:.2f}": _pct([r["central_flag"] for r in central if r["factor"] == f]) for f in factors},
-            "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in periph]),
+            "central_flag_on_peripheral_pct": found["central_flag_on_peripheral_pct"],
             "synkinesis_flag_without_synkinesis_pct": _pct([r["synkinesis_found"] for r in inj]),
             # at full weakness a movement should be gone: what the measure still sees of it
             "weak_side_movement": {"factor": full, **weak_side_movement(kept, jobs, full)} if factors else None,
