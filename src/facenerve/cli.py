@@ -185,6 +185,16 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             make_exam_set(args.folder, progress=not args.quiet)
         _print_json(evaluate_exams(args.folder, segmentation=args.segment, progress=not args.quiet))
         return 0
+    if args.fps or args.crf is not None:
+        if args.what not in ("natural", "injected", "blinks"):
+            raise InputError("--fps and --crf are for evaluate natural, injected and blinks")
+        if not args.work:
+            raise InputError("--fps and --crf need --work DIR, where the re-encoded clips are written")
+        from .evaluation.recode import recode_folder, recoded_name
+
+        args.folder = recode_folder(args.folder, Path(args.work) / recoded_name(args.fps, args.crf)
+                                    / Path(args.folder).resolve().name, args.fps, args.crf,
+                                    progress=not args.quiet)
     if args.what in ("natural", "injected"):
         from .evaluation.realfaces import evaluate_injected, evaluate_natural
 
@@ -433,6 +443,13 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--any-smile", action="store_true",
                    help="real-exams: cut any smile, also one caught mid-word (a check of the grades' safety on "
                         "sloppier exams), not only posed smiles")
+    e.add_argument("--fps", type=_number(float, 1, 240), metavar="N",
+                   help="natural, injected, blinks: first re-encode the clips (and their .tag) at N frames per "
+                        "second, the source frame nearest in time for each (into --work, kept): do the figures "
+                        "hold for other cameras?")
+    e.add_argument("--crf", type=_number(int, 0, 51), metavar="Q",
+                   help="natural, injected, blinks: first re-encode the clips as H.264 of quality Q (0 lossless, "
+                        "18 the default, 28 and up visibly compressed; into --work, kept)")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)
