@@ -127,6 +127,23 @@ def test_injections_with_several_seeds_are_scored_as_a_whole_and_per_seed(tmp_pa
     assert len(copies) == 2 * len(names) and all(f"-seed{s}.mp4" in " ".join(copies) for s in (0, 1))
 
 
+def test_a_kept_injected_copy_of_another_clip_of_the_same_name_is_not_reused(tmp_path):
+    """``--work`` keeps injected copies by clip name and seed; a clip of the same name from
+    another folder (the same people re-encoded, another camera) gets copies of its own."""
+    import json
+
+    from facenerve.evaluation.inject import sha256_of
+    from facenerve.evaluation.realfaces import evaluate_injected
+
+    first, other = sorted(need(ZJU).glob("*_FNN.mp4"))[:2]
+    for folder, clip in (("a", first), ("b", other)):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "clip.mp4").symlink_to(clip)
+        evaluate_injected(tmp_path / folder, tmp_path / "work")
+        truth = json.loads((tmp_path / "work" / "injected" / "clip-seed0.truth.json").read_text())
+        assert truth["source_sha256"] == sha256_of(clip)
+
+
 def test_a_video_that_is_not_an_exam_gets_no_grades(tmp_path):
     """A woman talking and smiling is not a facial exam: nothing is graded."""
     import json

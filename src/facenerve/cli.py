@@ -192,9 +192,9 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError("--fps and --crf need --work DIR, where the re-encoded clips are written")
         from .evaluation.recode import recode_folder, recoded_name
 
-        args.folder = recode_folder(args.folder, Path(args.work) / recoded_name(args.fps, args.crf)
-                                    / Path(args.folder).resolve().name, args.fps, args.crf,
-                                    progress=not args.quiet)
+        args.work = Path(args.work) / recoded_name(args.fps, args.crf)  # its measures and copies apart
+        args.folder = recode_folder(args.folder, args.work / Path(args.folder).resolve().name, args.fps,
+                                    args.crf, progress=not args.quiet)
     if args.what in ("natural", "injected"):
         from .evaluation.realfaces import evaluate_injected, evaluate_natural
 

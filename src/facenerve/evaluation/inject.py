@@ -17,6 +17,7 @@ evaluation (rest or activity, from the original clip's measures).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -30,6 +31,12 @@ from ..simulate.render import FaceWarper, write_video
 from ..simulate.signals import REGIONS, activations, schedule_events
 
 MIN_ACT = 0.01
+
+
+def sha256_of(path: str | os.PathLike[str]) -> str:
+    """The file's SHA-256 (hex): which recording an injected copy was made from."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -70,6 +77,7 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
     write_video(frames(), out, fps, crf=crf)
     truth = {
         "source": str(video),
+        "source_sha256": sha256_of(video),
         "twitch_side": side,
         "fps": fps,
         "n_frames": n,

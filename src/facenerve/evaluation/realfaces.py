@@ -67,10 +67,8 @@ def _code_hash() -> bytes:
 
 
 def _key(video: Path, settings: AnalysisSettings) -> str:
-    h = hashlib.sha256()
     with open(video, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
+        h = hashlib.file_digest(f, "sha256")
     h.update(json.dumps({k: getattr(settings, k) for k in MEASURE_SETTINGS}, sort_keys=True).encode())
     h.update(_code_hash())
     return h.hexdigest()[:16]
@@ -269,7 +267,7 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
     """Twitches injected into every video of ``folder``, once per seed of ``seeds`` (each its own
     copies, kept in ``work``/injected), scored as a whole and per seed."""
     from ..twitch.activity import activity
-    from .inject import inject_twitches
+    from .inject import inject_twitches, sha256_of
 
     settings = settings or AnalysisSettings()
     work = Path(work)
@@ -290,9 +288,8 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
                 continue
             out = work / "injected" / f"{video.stem}-seed{seed}.mp4"
             truth_path = out.with_suffix(".truth.json")
-            if out.exists() and truth_path.exists():
-                truth = json.loads(truth_path.read_text())
-            else:
+            truth = json.loads(truth_path.read_text()) if out.exists() and truth_path.exists() else {}
+            if truth.get("source_sha256") != sha256_of(video):  # kept copies of another clip of that name
                 truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min)
             act = activity(orig, settings)
             own, _ = _events(orig, settings)  # the person's own blinks and closures, before injection
