@@ -253,3 +253,21 @@ def test_a_twitch_over_one_untrusted_frame_is_a_twitch_but_over_a_lost_face_a_mo
     mouth = ev[ev["kind"].isin(["twitch", "movement"])]
     assert mouth["onset_s"].round(0).tolist() == [10.0, 20.0], mouth
     assert mouth[["kind", "context"]].values.tolist() == [["twitch", "rest"], ["movement", "not_measured"]]
+
+
+def test_a_long_tonic_twitch_does_not_raise_the_threshold_it_is_judged_by():
+    """At rest a side's noise level comes from the other side's lifts: a tonic pull over almost
+    half a short recording (as in a patient twitching often) is still found, while the same
+    recording without it gives no twitch."""
+    rng = np.random.default_rng(3)
+    sig, _ = simulate_signals(duration_s=8, twitch_side="none", blink_rate=0, random_state=3)
+    for side in ("left", "right"):
+        sig[f"cheek_lift_{side}_mm"] = rng.normal(0, 0.2, len(sig))
+    assert detect_events(sig).query("kind in ['twitch', 'movement']").empty
+    pull = (sig["time_s"] >= 3.0) & (sig["time_s"] < 6.5)
+    sig.loc[pull, "cheek_lift_left_mm"] += 2.5
+    ev = detect_events(sig).query("kind == 'twitch'")
+    assert len(ev) == 1, ev
+    tw = ev.iloc[0]
+    assert (tw["side"], tw["region"], tw["pattern"]) == ("left", "cheek", "tonic")
+    assert abs(tw["onset_s"] - 3.0) < 0.2 and abs(tw["offset_s"] - 6.5) < 0.2

@@ -239,6 +239,16 @@ def _robust_sd(x: np.ndarray) -> float:
     return float(1.4826 * np.median(np.abs(x - np.median(x))))
 
 
+def _lower_sd(x: np.ndarray) -> float:
+    """A robust standard deviation from the values below the median alone (1.4826 times their
+    median distance from it): a spread that lifts above the median do not widen."""
+    x = x[np.isfinite(x)]
+    if len(x) < 10:
+        return 0.0
+    mid = float(np.median(x))
+    return float(1.4826 * np.median(mid - x[x <= mid]))
+
+
 def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: float,
                        rest: np.ndarray, blinking: np.ndarray) -> list[dict]:
     """One-sided cheek and mouth lifts; the noise level comes from resting frames (``rest``),
@@ -251,9 +261,14 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
         if f"{measure}_left_mm" not in signals:  # analysed without skin motion
             continue
         a = _asym_lift(signals, measure, window)
-        quiet = a[rest] if rest.sum() >= MIN_REST_FRAMES_S * fps else a
-        thr = max(settings.twitch_min_mm, 4 * _robust_sd(quiet))
+        at_rest = rest.sum() >= MIN_REST_FRAMES_S * fps
         for side, sig in (("left", a), ("right", -a)):
+            # at rest, a side's noise level comes from the lifts of the other side (``_lower_sd``),
+            # which its own twitches never move: frequent or long twitches (a tonic pull over half
+            # a short clip) no longer raise the threshold they are judged by. Without enough rest,
+            # speech and expressions lift either side, and the level comes from every frame.
+            noise = _lower_sd(sig[rest]) if at_rest else _robust_sd(a)
+            thr = max(settings.twitch_min_mm, 4 * noise)
             for s, e in _hysteresis(sig / margin, thr, thr * 0.5, max_gap=2):
                 if _censored(s, e, sig) or (e - s + 1) / fps < settings.twitch_min_s:
                     continue
