@@ -70,10 +70,13 @@ OPEN_PERCENTILE = 80
 EYE_WINDOW_S = 10.0  # window of the eyes' open level
 LID_FLOW_GAIN = 2.0  # the flow at the eye's centre moves about half as far as the upper lid
 MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from rest alone
-# a lower-face movement during a blink must pass its threshold by this factor: the largest
-# seen in twitch-free real footage at rest (ZJU and natural clips, as a whole) was 1.13, a
-# mouth corner in a squeeze of one eye harder than the other (LivePortrait d7); 1.32 while the
-# head's roll as the eyes reopened was left in the skin motion (``skin_motion.RIGID``)
+# while both eyes close, the flow near the lower lids is disturbed and a lower-face movement
+# must pass this many times its noise level (the smallest twitch, ``twitch_min_mm``, is a size,
+# not a noise level: it stays). In twitch-free real footage at rest (ZJU and natural clips, as
+# a whole) blink-time movements reached 1.17 times the noise-derived threshold (a mouth corner
+# in LivePortrait d7's squeeze of one eye harder than the other, itself a false twitch of that
+# eye; the next 0.97), and 0.76 of the smallest twitch where that was the threshold; 1.32 while
+# the head's roll as the eyes reopened was left in the skin motion (``skin_motion.RIGID``)
 BLINK_MARGIN = 1.15
 # one eye closed alone at a stretch this long within a blink of both is also a twitch of that
 # eye (a tonic twitch with a blink in it); at rest, healthy faces' blinks (ZJU and natural
@@ -253,9 +256,9 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
                        rest: np.ndarray, blinking: np.ndarray) -> list[dict]:
     """One-sided cheek and mouth lifts; the noise level comes from resting frames (``rest``),
     since speech and expressions would raise it for the whole recording. In frames where both
-    eyes close (``blinking``) the threshold is ``BLINK_MARGIN`` times higher."""
+    eyes close (``blinking``) the noise level counts ``BLINK_MARGIN`` times."""
     window = max(5, int(settings.baseline_window_s * fps))
-    margin = np.where(blinking, BLINK_MARGIN, 1.0)
+    noisier = np.where(blinking, BLINK_MARGIN, 1.0)
     rows: list[dict] = []
     for region, measure in (("cheek", "cheek_lift"), ("mouth", "mouth_lift")):
         if f"{measure}_left_mm" not in signals:  # analysed without skin motion
@@ -268,14 +271,16 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
             # a short clip) no longer raise the threshold they are judged by. Without enough rest,
             # speech and expressions lift either side, and the level comes from every frame.
             noise = _lower_sd(sig[rest]) if at_rest else _robust_sd(a)
-            thr = max(settings.twitch_min_mm, 4 * noise)
-            for s, e in _hysteresis(sig / margin, thr, thr * 0.5, max_gap=2):
+            # frame by frame: while both eyes close, BLINK_MARGIN times the noise level; never
+            # under the smallest twitch
+            thr = np.maximum(settings.twitch_min_mm, 4 * noise * noisier)
+            for s, e in _hysteresis(sig / thr, 1.0, 0.5, max_gap=2):
                 if _censored(s, e, sig) or (e - s + 1) / fps < settings.twitch_min_s:
                     continue
                 seg = sig[s : e + 1]
                 rows.append(dict(kind="twitch", side=side, region=region, onset=s, offset=e,
                                  peak=s + int(np.nanargmax(seg)), amp=float(np.nanmax(seg)),
-                                 strength=float(np.nanmax(seg)) / thr))
+                                 strength=float(np.nanmax(seg)) / max(settings.twitch_min_mm, 4 * noise)))
     return rows
 
 
