@@ -36,9 +36,9 @@ Method
     optical flow in a steadied face crop; the landmarks there hardly move with the skin).
     The left-minus-right difference, measured from its rolling median, cancels movements of
     the whole head and of both sides at once; a one-sided lift of at least ``twitch_min_mm``
-    (or 4 robust SDs of that signal, if larger; ``BLINK_MARGIN`` times that in the frames of
-    a blink or closure of both eyes) is one-sided, unless it falls on the other side of a
-    one-sided eye closure.
+    (or 4 robust SDs of its noise, if larger: at rest from the other side's lifts alone;
+    ``BLINK_MARGIN`` times the noise in the frames of a blink or closure of both eyes) is
+    one-sided, unless it falls on the other side of a one-sided eye closure.
     Overlapping one-sided movements of one side are one event; its region is the one that
     moved most for its size, and ``regions`` lists all. Held at least ``tonic_min_s``: tonic,
     else clonic. Events cut by the start or end of the recording, or by frames without a
