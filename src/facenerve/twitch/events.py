@@ -244,7 +244,7 @@ def _robust_sd(x: np.ndarray) -> float:
 
 def _lower_sd(x: np.ndarray) -> float:
     """A robust standard deviation from the values below the median alone (1.4826 times their
-    median distance from it): a spread that lifts above the median do not widen."""
+    median distance from it), which lifts above the median do not widen."""
     x = x[np.isfinite(x)]
     if len(x) < 10:
         return 0.0
@@ -271,6 +271,7 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
             # a short clip) no longer raise the threshold they are judged by. Without enough rest,
             # speech and expressions lift either side, and the level comes from every frame.
             noise = _lower_sd(sig[rest]) if at_rest else _robust_sd(a)
+            base = max(settings.twitch_min_mm, 4 * noise)
             # frame by frame: while both eyes close, BLINK_MARGIN times the noise level; never
             # under the smallest twitch
             thr = np.maximum(settings.twitch_min_mm, 4 * noise * noisier)
@@ -280,7 +281,7 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
                 seg = sig[s : e + 1]
                 rows.append(dict(kind="twitch", side=side, region=region, onset=s, offset=e,
                                  peak=s + int(np.nanargmax(seg)), amp=float(np.nanmax(seg)),
-                                 strength=float(np.nanmax(seg)) / max(settings.twitch_min_mm, 4 * noise)))
+                                 strength=float(np.nanmax(seg)) / base))
     return rows
 
 
