@@ -34,7 +34,7 @@ def test_a_folder_is_recoded_at_another_frame_rate_with_its_annotation_retimed(t
     src = tmp_path / "src"
     src.mkdir()
     _numbered_clip(src / "a.mp4")
-    _tag(src / "a.tag", 30, [(7, 12)])  # frames numbered from 1, as ZJU's
+    _tag(src / "a.tag", 30, [(8, 12)])  # frames numbered from 1, as ZJU's
     out = recode_folder(src, tmp_path / "out", fps=15, crf=0)
     assert probe(out / "a.mp4").fps_nominal == pytest.approx(15)
     frames = list(iter_frames(out / "a.mp4"))
@@ -42,9 +42,11 @@ def test_a_folder_is_recoded_at_another_frame_rate_with_its_annotation_retimed(t
     assert [round(f.rgb.mean() / 8) for f in frames] == list(range(0, 30, 2))  # every other frame
     assert [f.t_s for f in frames][1] == pytest.approx(1 / 15, abs=1e-3)
     ann = read_tag(out / "a.tag")
-    # output frame k is source frame 2k: the blink on source lines 7-12 is on lines 4-6 (k = 3-5)
+    # a line's number is its frame's index: output frame k is source frame 2k, so the blink of
+    # source frames 8-12 is on output frames 4-6
     assert ann.blinks() == [(4, 6)]
-    assert (src / "a.mp4").stat().st_size > 0 and read_tag(src / "a.tag").blinks() == [(7, 12)]  # untouched
+    assert not ann.annotated[0]  # source frame 0 had no line
+    assert read_tag(src / "a.tag").blinks() == [(8, 12)]  # the source untouched
 
 
 def test_recoding_only_the_quality_keeps_every_frame(tmp_path):

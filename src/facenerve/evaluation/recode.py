@@ -33,8 +33,10 @@ def picked_frames(times: np.ndarray, fps: float) -> np.ndarray:
     return np.where(np.abs(t[left] - out_t) <= np.abs(t[right] - out_t), left, right)
 
 
-def recode_video(src: Path, dst: Path, fps: float | None = None, crf: int = DEFAULT_CRF) -> np.ndarray:
-    """Write ``src`` re-encoded into ``dst``; returns the source frame index of each frame written."""
+def recode_video(src: Path, dst: Path, fps: float | None = None, crf: int = DEFAULT_CRF,
+                 tag: Path | None = None) -> np.ndarray:
+    """Write ``src`` re-encoded into ``dst`` (and ``tag``, ``src``'s annotation, re-timed beside
+    it); returns the source frame index of each frame written."""
     from ..simulate.render import write_video
 
     info = probe(src)
@@ -43,6 +45,8 @@ def recode_video(src: Path, dst: Path, fps: float | None = None, crf: int = DEFA
         raise InputError(f"{src} has no frame to re-encode")
     picked = picked_frames(times, fps) if fps else np.arange(len(times))
     rate = fps or ((len(times) - 1) / (times[-1] - times[0]) if times[-1] > times[0] else info.fps_nominal)
+    if tag is not None:
+        retime_tag(tag, dst.with_suffix(".tag"), picked)
 
     def frames() -> Iterator[np.ndarray]:
         wanted = iter(picked)
@@ -54,13 +58,14 @@ def recode_video(src: Path, dst: Path, fps: float | None = None, crf: int = DEFA
 
     part = dst.with_name(dst.name + ".part.mp4")
     write_video(frames(), part, rate, crf=crf)
-    part.replace(dst)  # a run stopped half way leaves no clip that looks finished
+    part.replace(dst)  # last: a clip that is there is whole, its annotation with it
     return picked
 
 
 def retime_tag(tag: Path, dst: Path, picked: np.ndarray) -> None:
     """The ZJU ``.tag`` of a re-encoded clip: its header, then for output frame k the line of
-    source frame ``picked[k]``, renumbered (frame numbers keep the source's first number)."""
+    source frame ``picked[k]``, numbered k (a line's number is its frame's index, as
+    ``annotations.read_tag`` reads it)."""
     lines = tag.read_text(errors="replace").splitlines()
     try:
         start = lines.index("#start")
@@ -71,8 +76,7 @@ def retime_tag(tag: Path, dst: Path, picked: np.ndarray) -> None:
     by_frame = {int(line.split(":", 1)[0]): line.split(":", 1)[1] for line in body}
     if not by_frame:
         raise InputError(f"{tag} has no annotated frame")
-    first = min(by_frame)
-    new = [f"{first + k}:{by_frame[first + i]}" for k, i in enumerate(picked) if first + i in by_frame]
+    new = [f"{k}:{by_frame[i]}" for k, i in enumerate(picked) if i in by_frame]
     dst.write_text("\n".join(lines[: start + 1] + new + tail) + "\n")
 
 
@@ -90,12 +94,9 @@ def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None,
     dst.mkdir(parents=True, exist_ok=True)
     for video in tqdm(videos, unit="video", desc="re-encoding", disable=not progress):
         out = dst / f"{video.stem}.mp4"
-        tag = video.with_suffix(".tag")
-        if out.exists() and (out.with_suffix(".tag").exists() or not tag.exists()):
-            continue
-        picked = recode_video(video, out, fps, DEFAULT_CRF if crf is None else crf)
-        if tag.exists():
-            retime_tag(tag, out.with_suffix(".tag"), picked)
+        if not out.exists():
+            tag = video.with_suffix(".tag")
+            recode_video(video, out, fps, DEFAULT_CRF if crf is None else crf, tag if tag.exists() else None)
     return dst
 
 
