@@ -190,11 +190,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             raise InputError("--fps and --crf are for evaluate natural, injected and blinks")
         if not args.work:
             raise InputError("--fps and --crf need --work DIR, where the re-encoded clips are written")
-        from .evaluation.recode import recode_folder, recoded_name
+        from .evaluation.recode import DEFAULT_CRF, recode_folder, recoded_name
 
-        args.work = Path(args.work) / recoded_name(args.fps, args.crf)  # its measures and copies apart
-        args.folder = recode_folder(args.folder, args.work / Path(args.folder).resolve().name, args.fps,
-                                    args.crf, progress=not args.quiet)
+        crf = DEFAULT_CRF if args.crf is None else args.crf
+        args.work = Path(args.work) / recoded_name(args.fps, crf)  # its measures and copies apart
+        args.folder = recode_folder(args.folder, args.work / Path(args.folder).resolve().name, args.fps, crf,
+                                    progress=not args.quiet)
     if args.what in ("natural", "injected"):
         from .evaluation.realfaces import evaluate_injected, evaluate_natural
 

@@ -273,27 +273,29 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
     work = Path(work)
     (work / "injected").mkdir(parents=True, exist_ok=True)
     tally = _Tally()
-    per_clip, per_seed, refused = [], [], []
+    per_seed = {seed: EventScore() for seed in seeds}
+    per_clip, refused = [], []
     videos = find_videos(folder)
     prefill(videos, work, settings, landmarks=True, workers=workers)
-    for seed in seeds:
-        seed_score = EventScore()
-        for i, video in enumerate(_progress(videos, f"inject (seed {seed})", progress)):
+    for i, video in enumerate(_progress(videos, "inject", progress)):
+        try:
+            orig, lm = measured(video, work, settings, landmarks=True)
+        except FacenerveError as err:
+            refused.append({"clip": video.name, "reason": str(err)})
+            continue
+        # the original's activity, own blinks and hash: once for all seeds
+        act = activity(orig, settings)
+        own, _ = _events(orig, settings)  # the person's own blinks and closures, before injection
+        own = own[own["kind"].isin(["blink", "closure"])]
+        source = sha256_of(video)
+        for seed in seeds:
             rng = np.random.default_rng([seed, i])
             side = ("left", "right")[int(rng.integers(2))]
-            try:
-                orig, lm = measured(video, work, settings, landmarks=True)
-            except FacenerveError as err:
-                refused.append({"clip": video.name, "seed": seed, "reason": str(err)})
-                continue
             out = work / "injected" / f"{video.stem}-seed{seed}.mp4"
             truth_path = out.with_suffix(".truth.json")
             truth = json.loads(truth_path.read_text()) if out.exists() and truth_path.exists() else {}
-            if truth.get("source_sha256") != sha256_of(video):  # kept copies of another clip of that name
+            if truth.get("source_sha256") != source:  # kept copies of another clip of that name
                 truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min)
-            act = activity(orig, settings)
-            own, _ = _events(orig, settings)  # the person's own blinks and closures, before injection
-            own = own[own["kind"].isin(["blink", "closure"])]
             true_tw = truth["events"]
             for e in true_tw:
                 e["context"] = _truth_context(act, e)
@@ -302,12 +304,12 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
             signals, _ = measured(out, work, settings)
             ev, _ = _events(signals, settings)
             score = tally.score_copy(true_tw, ev[ev["kind"].isin(["twitch", "movement"])].reset_index(drop=True))
-            seed_score.add(score)
+            per_seed[seed].add(score)
             per_clip.append({"clip": video.name, "seed": seed, "side": side, "true": len(true_tw),
                              "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
                              "found_at_rest": score.tp, "false": score.fp})
-        per_seed.append({"seed": seed, **seed_score.to_dict()})
     return {"clips": len(videos), "seeds": list(seeds),
             "twitches_injected": sum(c["true"] for c in per_clip),
-            **tally.to_dict(), "per_seed": per_seed, "refused": refused, "per_clip": per_clip}
+            **tally.to_dict(), "per_seed": [{"seed": k, **v.to_dict()} for k, v in per_seed.items()],
+            "refused": refused, "per_clip": per_clip}
 

@@ -80,7 +80,7 @@ def retime_tag(tag: Path, dst: Path, picked: np.ndarray) -> None:
     dst.write_text("\n".join(lines[: start + 1] + new + tail) + "\n")
 
 
-def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None, crf: int | None = None,
+def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None, crf: int = DEFAULT_CRF,
                   progress: bool = False) -> Path:
     """Every video of ``folder`` re-encoded into ``dst`` (with its ``.tag``, re-timed), once."""
     from tqdm import tqdm
@@ -96,10 +96,10 @@ def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None,
         out = dst / f"{video.stem}.mp4"
         if not out.exists():
             tag = video.with_suffix(".tag")
-            recode_video(video, out, fps, DEFAULT_CRF if crf is None else crf, tag if tag.exists() else None)
+            recode_video(video, out, fps, crf, tag if tag.exists() else None)
     return dst
 
 
-def recoded_name(fps: float | None, crf: int | None) -> str:
+def recoded_name(fps: float | None, crf: int) -> str:
     """The work folder's name for clips recoded so (``recoded-15fps-crf18``)."""
-    return f"recoded-{f'{fps:g}fps' if fps else 'native'}-crf{DEFAULT_CRF if crf is None else crf}"
+    return f"recoded-{f'{fps:g}fps' if fps else 'native'}-crf{crf}"
