@@ -26,7 +26,7 @@ from ..errors import InputError
 from ..settings import AnalysisSettings
 from ..twitch.events import eye_closure
 from .annotations import TagAnnotation, read_tag
-from .metrics import EventScore, match_intervals
+from .metrics import EventScore, match_intervals, score_ci
 
 CLOSED_LEVEL = 0.7
 
@@ -116,7 +116,7 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
     return {
         "clips": len(clips),
         "annotated_blinks": ours.tp + ours.fn,
-        "facenerve": ours.to_dict(),
+        "facenerve": {**ours.to_dict(), "ci95_by_clip": score_ci([[c["tp"], c["fp"], c["fn"]] for c in per_clip])},
         "blinks_misreported_as_twitches": int(misreported),
         "twitches_reported": int(twitches),
         "twitches_per_10_min": round(10 * twitches / (scored_s / 60), 2) if scored_s else None,

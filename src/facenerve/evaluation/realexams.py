@@ -44,6 +44,7 @@ import pandas as pd
 from ..errors import FacenerveError, InputError
 from ..exam.grading import other_side
 from ..settings import AnalysisSettings
+from .metrics import clustered_ci
 
 FRONTAL_DEG = 6.0  # task frames face the camera within this of the clip's usual pose ...
 MAX_YAW_DEG = 10.0  # ... and within this of straight on
@@ -629,8 +630,9 @@ def held_out(kept: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
                 continue
             g = grade_exam(k["measures"], spread)
             if j["source"] == "injected":
-                inj.append({**{a: j[a] for a in ("side", "factor", "central")},
-                            "weaker_side": g.get("weaker_side"), "central_flag": bool(g.get("central_pattern"))})
+                inj.append({**{a: j[a] for a in ("case", "side", "factor", "central")},
+                            "weaker_side": g.get("weaker_side"), "affected_side": g.get("affected_side"),
+                            "central_flag": bool(g.get("central_pattern"))})
                 continue
             hb = g.get("grades", {}).get("house_brackmann", {})
             grades.append(hb.get("grade"))
@@ -646,15 +648,34 @@ def held_out(kept: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
     }
 
 
-def _side_and_central(rows: list[dict[str, Any]]) -> dict[str, float | None]:
-    """Of exams with weakness injected (``side``, ``factor``, ``central`` and what was found:
-    ``weaker_side``, ``central_flag``): the weaker side named right and wrong from factor 0.4 (the
-    rest of the misses say "none", not enough to judge), and the central flag on central and on
-    peripheral cases, in %."""
+def _pct_ci(rows: list[dict[str, Any]], hit: Any) -> list[float] | None:
+    """The interval (``metrics.clustered_ci``) of the % of ``rows`` where ``hit(row)``, each
+    person (``case``) with all their exams one unit: their faces, not the factors and sides
+    injected into them, are what another set of people would change."""
+    per: dict[str, list[int]] = {}
+    for r in rows:
+        c = per.setdefault(r["case"], [0, 0])
+        c[0] += bool(hit(r))
+        c[1] += 1
+    return clustered_ci(list(per.values()), lambda x: 100 * x[0] / x[1])
+
+
+def _side_and_central(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Of exams with weakness injected (``case``, ``side``, ``factor``, ``central`` and what was
+    found: ``weaker_side``, ``affected_side``, ``central_flag``): the weaker side named right and
+    wrong from factor 0.4 (the rest of the misses say "none", not enough to judge), and the central
+    flag on central and on peripheral cases, in %, the first two with their intervals over people.
+    Also how often the side that moves less (``affected_side``, given even when the sides differ
+    no more than healthy faces') is the weakened one: the most that naming a weaker side at any
+    level of evidence could reach."""
     from04 = [r for r in rows if r["factor"] >= 0.4 - 1e-9]
+    central = [r for r in rows if r["central"]]
     return {"weaker_side_correct_from_0.4_pct": _pct([r["weaker_side"] == r["side"] for r in from04]),
+            "weaker_side_correct_from_0.4_ci95_by_person": _pct_ci(from04, lambda r: r["weaker_side"] == r["side"]),
             "weaker_side_wrong_from_0.4_pct": _pct([r["weaker_side"] == other_side(r["side"]) for r in from04]),
-            "central_flag_on_central_pct": _pct([r["central_flag"] for r in rows if r["central"]]),
+            "side_moving_less_is_weakened_from_0.4_pct": _pct([r["affected_side"] == r["side"] for r in from04]),
+            "central_flag_on_central_pct": _pct([r["central_flag"] for r in central]),
+            "central_flag_on_central_ci95_by_person": _pct_ci(central, lambda r: r["central_flag"]),
             "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in rows if not r["central"]])}
 
 
@@ -779,15 +800,18 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         "injected": {
             "exams": len(weak_only), "refused": len(weak_only) - len(inj), "factors": list(factors),
             "weaker_side_correct_from_0.4_pct": found["weaker_side_correct_from_0.4_pct"],
+            "weaker_side_correct_from_0.4_ci95_by_person": found["weaker_side_correct_from_0.4_ci95_by_person"],
             "weaker_side_correct_by_factor_pct": {
                 f"{f:.2f}": _pct([r["weaker_side"] == r["side"] for r in inj if r["factor"] == f]) for f in factors},
             "weaker_side_wrong_from_0.4_pct": found["weaker_side_wrong_from_0.4_pct"],
+            "side_moving_less_is_weakened_from_0.4_pct": found["side_moving_less_is_weakened_from_0.4_pct"],
             "spearman_factor_hb_peripheral": _spearman([r["factor"] for r in periph], [r["hb"] for r in periph]),
             "spearman_factor_sunnybrook_peripheral": _spearman([r["factor"] for r in periph],
                                                                [r["sunnybrook"] for r in periph]),
             "spearman_factor_hb_all": _spearman([r["factor"] for r in inj], [r["hb"] for r in inj]),
             "spearman_factor_sunnybrook_all": _spearman([r["factor"] for r in inj], [r["sunnybrook"] for r in inj]),
             "central_flag_on_central_pct": found["central_flag_on_central_pct"],
+            "central_flag_on_central_ci95_by_person": found["central_flag_on_central_ci95_by_person"],
             "central_flag_on_central_by_factor_pct": {
                 f"{f:.2f}": _pct([r["central_flag"] for r in central if r["factor"] == f]) for f in factors},
             "central_flag_on_peripheral_pct": found["central_flag_on_peripheral_pct"],

@@ -38,7 +38,7 @@ from .. import __version__
 from ..errors import FacenerveError, InputError
 from ..media.video import VIDEO_SUFFIXES
 from ..settings import AnalysisSettings
-from .metrics import EventScore, match_intervals
+from .metrics import EventScore, clustered_ci, match_intervals, score_ci
 
 # the settings that shape the per-frame measures (the rest only shape events and findings)
 MEASURE_SETTINGS = ("min_detection_confidence", "min_tracking_confidence", "face_check_every_s",
@@ -181,6 +181,8 @@ def evaluate_natural(folder: str | Path, work: str | Path | None = None,
         "assessable_minutes": round(assessable_s / 60, 2),
         "false_twitches": len(fooled),
         "false_twitches_per_10_min": round(10 * len(fooled) / minutes, 2) if minutes else None,
+        "false_twitches_per_10_min_ci95_by_clip": clustered_ci(
+            [[c["twitches"], c["seconds"]] for c in clips], lambda x: 600 * x[0] / x[1] if x[1] else 0.0),
         "clips_with_spasm_finding": spasm,
         "clips_with_blepharospasm_like_finding": bleph,
         "finding_status_counts": {str(k): int(v) for k, v in status.items()},
@@ -308,8 +310,13 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
             per_clip.append({"clip": video.name, "seed": seed, "side": side, "true": len(true_tw),
                              "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
                              "found_at_rest": score.tp, "false": score.fp})
-    return {"clips": len(videos), "seeds": list(seeds),
-            "twitches_injected": sum(c["true"] for c in per_clip),
-            **tally.to_dict(), "per_seed": [{"seed": k, **v.to_dict()} for k, v in per_seed.items()],
-            "refused": refused, "per_clip": per_clip}
+    out = {"clips": len(videos), "seeds": list(seeds),
+           "twitches_injected": sum(c["true"] for c in per_clip),
+           **tally.to_dict(), "per_seed": [{"seed": k, **v.to_dict()} for k, v in per_seed.items()],
+           "refused": refused, "per_clip": per_clip}
+    # each clip with all its copies is one unit of the interval
+    by_clip = pd.DataFrame(per_clip, columns=["clip", "found_at_rest", "false", "true_at_rest"]).groupby("clip").sum()
+    out["rest"]["ci95_by_clip"] = score_ci(np.c_[by_clip["found_at_rest"], by_clip["false"],
+                                                 by_clip["true_at_rest"] - by_clip["found_at_rest"]])
+    return out
 
