@@ -31,7 +31,8 @@ Methods (sources in ../shared/CLINICAL.md):
   closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV; a mouth
   weaker beyond healthy faces' differences (z ``Z_MOUTH_WEAK``: "slightly weak with maximum
   effort", judged with a smile or snarl graded) and noticeable synkinesis at least III; any
-  difference beyond them at least II.
+  difference beyond them at least II. Without a smile or snarl graded, a grade of I or II is
+  not given: the scale's mouth is the commissure's, and a pucker alone cannot show it weak.
 - Sunnybrook (Ross 1996): resting symmetry (eye, cheek, mouth) x5, voluntary movement of the five
   expressions scored 1-5 from the normal-scaled ratio, x4; synkinesis 0-3 per expression;
   composite = voluntary - resting - synkinesis.
@@ -323,6 +324,14 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
     if synk["detected"] and grade < 3:
         grade = 3
         reasons.append("noticeable synkinesis: at least III")
+    # ... nor normal: a mouth fully weakened on one side of real faces (``evaluate real-exams``,
+    # factor 1.0) still puckered a median 0.87 of the other side as measured, and central palsies
+    # whose smile was not gradable (the lips apart) were graded I from forehead, eyes and pucker.
+    # Weakness the other tasks show is still graded.
+    if grade <= 2 and not set(graded) & set(COMMISSURE):
+        return {"grade": None, "reason": "not graded: the upper face moves normally, but a smile or snarl must "
+                                         "be graded to call the mouth normal (a pucker alone cannot show its "
+                                         "weakness); redo the smile with the lips closed or just parted"}
     return {"grade": grade, "roman": HB_ROMAN[grade], "points": points, "reasons": reasons}
 
 
