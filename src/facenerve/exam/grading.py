@@ -329,9 +329,10 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
     # whose smile was not gradable (the lips apart) were graded I from forehead, eyes and pucker.
     # Weakness the other tasks show is still graded.
     if grade <= 2 and not set(graded) & set(COMMISSURE):
-        return {"grade": None, "reason": "not graded: the upper face moves normally, but a smile or snarl must "
-                                         "be graded to call the mouth normal (a pucker alone cannot show its "
-                                         "weakness); redo the smile with the lips closed or just parted"}
+        return {"grade": None, "reason": "not graded: the graded tasks show no more than slight weakness, and "
+                                         "a smile or snarl must be graded to call the mouth normal (a pucker "
+                                         "alone cannot show its weakness); redo the smile with the lips closed "
+                                         "or just parted"}
     return {"grade": grade, "roman": HB_ROMAN[grade], "points": points, "reasons": reasons}
 
 
