@@ -233,6 +233,25 @@ def test_smile_with_the_mouth_open_as_in_speech_is_not_graded():
     assert task_measures(simulate_exam_signals(0.3, "right", random_state=2)[0], segs, P)["tasks"]["smile"]["graded"]
 
 
+def test_a_smile_on_a_mouth_that_rests_open_is_graded():
+    """Lips 11 mm apart at rest and 11.5 mm at the smile's peak (the rendered astronaut rests
+    with them so): the mouth did not open for the smile, which is graded; from lips 2 mm apart at
+    rest the same 11.5 mm is a mouth opened as in speech, and is not."""
+    segs = segments_from_protocol(P)
+    smile = next(s for s in segs if s.task == "smile")
+
+    def graded(rest_mm):
+        sig, _ = simulate_exam_signals(0.3, "right", random_state=2)
+        t = sig["time_s"].to_numpy()
+        sig["mouth_open_mm"] = rest_mm
+        sig.loc[(t >= smile.start_s) & (t < smile.end_s), "mouth_open_mm"] = 11.5
+        return task_measures(sig, segs, P)["tasks"]["smile"]
+
+    assert graded(11.0)["graded"]
+    opened = graded(2.0)
+    assert not opened["graded"] and "open 12 mm" in opened["reason"], opened["reason"]
+
+
 def test_a_snarl_with_the_mouth_open_as_in_a_laugh_is_not_graded():
     """A snarl caught with the lips 12 mm apart is a laugh or speech (a healthy man laughing with
     his eyes shut read as a snarl with one side not moving at all): not graded, and the redo

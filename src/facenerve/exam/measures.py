@@ -26,6 +26,7 @@ from .protocol import (
     EMOTRICS,
     EXAM_MAX_YAW_DEG,
     LIPS_MAX_OPEN_MM,
+    LIPS_MOVED_MM,
     MIN_EFFORT,
     MIN_MOVE,
     MIN_USABLE,
@@ -161,13 +162,14 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             f"{fmt(max(strong, 0.0))}, at least {fmt(MIN_EFFORT[task.measure])} is "
             "needed); repeat it with full effort")
         opened = float(peak_row["mouth_open_mm"])
-        lips_open = bool(graded and task.measure in ("smile", "snarl") and opened > LIPS_MAX_OPEN_MM)
+        lips_open = bool(graded and task.measure in ("smile", "snarl") and opened > LIPS_MAX_OPEN_MM
+                         and opened - base.get("mouth_open_mm", 0.0) > LIPS_MOVED_MM)
         if lips_open:
             graded = False
             redo = ("smile with the lips closed or just parted" if task.measure == "smile"
                     else "lift the upper lip with the teeth together")
             reason = (f"not graded: the mouth was open {opened:.0f} mm at the {task.measure}'s peak, as in speech "
-                      f"or a laugh (at most {LIPS_MAX_OPEN_MM:.0f} mm); {redo}")
+                      f"or a laugh (at most {LIPS_MAX_OPEN_MM:.0f} mm, unless the mouth rests that open); {redo}")
         ratio = max(min(exc.values()), 0.0) / strong if graded else float("nan")
         co = {
             "eye_narrowing": {s: _peak(f[f"closure_{s}"].to_numpy()) for s in SIDES},

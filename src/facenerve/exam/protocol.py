@@ -35,6 +35,13 @@ UNITS = {"brow": "mm", "eye_closure": "of the eye's opening", "smile": "mm", "sn
 # snarl with the lips 12-14 mm apart, read his left upper lip as not moving at all, III and a
 # central flag)
 LIPS_MAX_OPEN_MM = 10.0
+# ... when the lips opened for it, parting more than this beyond their resting gap (the measure
+# of a mouth that moved on its own, as ``grading`` uses it in eye closure): a mouth that rests
+# open does not open for the smile (the rendered astronaut's rests 11 mm apart and her smile
+# parts it 0.5 mm more). Of the 343 smiles and snarls of the real exams (``evaluate
+# real-exams``, both cuts) that were open wider than 10 mm, one had not opened beyond this
+# (StyleTalk feifeili's smile in a video cut whose rest shows her lips apart); the next 3.9 mm
+LIPS_MOVED_MM = 3.0
 MIN_USABLE = 0.5  # and only when at least this share of the task's frames is measurable
 # and only when the face is this square to the camera (at rest and during the task): a turned face
 # foreshortens one side and its movements look weaker
