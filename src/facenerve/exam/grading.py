@@ -107,7 +107,8 @@ ORAL_SYNK_MM = 3.0  # extra commissure movement (mm) of the affected side
 # and at most 1.2 mm (rendered exams, oral synkinesis included); a healthy woman talking through
 # her blink (Wav2Lip kim, ``evaluate real-exams --any-smile``) parted them 11 mm, her corners
 # moving 6.7 and 9.7 mm; 6 of the 9 healthy real exams with a gentle closure (clips of people
-# talking, not exams) moved them 3-20 mm in it. (``protocol.LIPS_MOVED_MM``)
+# talking, not exams) moved them 3-20 mm in it. The cut is ``protocol.LIPS_MOVED_MM``, which
+# also tells a mouth opened for a smile or snarl from one that rests open.
 # Normal faces are not perfectly symmetric. Static eFACE-like items deduct only the asymmetry
 # beyond this (the measurement noise plus normal variation seen on real normal faces, ZJU set).
 STATIC_TOLERANCE_PCT = 5.0
