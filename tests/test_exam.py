@@ -161,6 +161,22 @@ def test_a_pucker_alone_does_not_grade_the_mouth():
     assert grade_exam({"tasks": open_eye, "rest": _rest()})["grades"]["house_brackmann"]["grade"] >= 4
 
 
+def test_an_eye_seen_closing_fully_is_not_an_incomplete_closure():
+    """A mild palsy whose left eye closes fully in the gentle closure but reads 0.41 closed in
+    the squeeze (as a rendered one at factor 0.8 did): the eye can close, so no "incomplete
+    closure" and no IV; with the gentle closure as open as the squeeze, it is IV."""
+    def task(left, right):
+        return {"graded": True, "excursion": {"left": left, "right": right}}
+
+    def hb(gentle_left):
+        tasks = {"brow_raise": task(5.0, 6.7), "gentle_eye_closure": task(gentle_left, 1.0),
+                 "tight_eye_closure": task(0.41, 1.0), "smile": task(6.4, 7.0), "snarl": task(4.3, 4.5)}
+        return grade_exam({"tasks": tasks, "rest": _rest()})["grades"]["house_brackmann"]
+
+    assert hb(1.0)["grade"] < 4 and not any("incomplete" in r for r in hb(1.0)["reasons"]), hb(1.0)
+    assert hb(0.41)["grade"] >= 4 and any("incomplete" in r for r in hb(0.41)["reasons"]), hb(0.41)
+
+
 def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
     """A weak mouth under a brow that moves normally is a central pattern even when one corner
     task is only mildly weak and eye closure is mildly weak too (as a central palsy may show);

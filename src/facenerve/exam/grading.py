@@ -287,7 +287,7 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
                     weakness_z: dict[str, float] | None = None) -> dict[str, Any]:
     """``movement``: the affected side's fraction of the other's (``affected_side``);
     ``ratios``: per task (normal-scaled); ``closure``: per side, the fraction of the eye closed
-    at maximal effort; ``weakness_z``: ``side_evidence`` per region, positive where ``side``
+    (``best_closure``); ``weakness_z``: ``side_evidence`` per region, positive where ``side``
     moves less (a difference beyond healthy faces' is slight weakness at least, a mouth weaker
     beyond them "slightly weak with maximum effort", III)."""
     graded = [k for k, v in ratios.items() if v is not None]
@@ -307,11 +307,12 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
         grade = 2
         reasons.append(f"the sides differ more than healthy faces' do (z = {evidence:.1f}, from {Z_NAMED:g}): "
                        "slight weakness, II")
-    tight = ratios.get("tight_eye_closure")
     closed = (closure or {}).get(side) if side else None
+    other = (closure or {}).get(other_side(side)) if side else None
+    tight = normal_scaled(_side_ratio(closure, side)) if closed is not None and other else None
     # incomplete closure: the affected eye stays open where the other closes; a closure the
     # lid completes on both sides (FaceMesh may still read two-thirds) is not incomplete
-    if tight is not None and tight < 0.75 and closed is not None and closed < EYE_CLOSED and grade < 4:
+    if tight is not None and tight < 0.75 and closed < EYE_CLOSED and grade < 4:
         grade = 4
         reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closed:.0%}, "
                        f"{tight:.0%} of the other): at least IV")
@@ -396,6 +397,16 @@ def eface(rest: dict[str, Any], ratios: dict[str, float | None], synk: dict[str,
             "synkinesis_items": {k: round(v, 1) for k, v in synk_items.items()}}
 
 
+def best_closure(tasks: dict[str, Any]) -> dict[str, float] | None:
+    """Per side, the most the eye closed in the graded closure tasks (gentle and tight; None
+    without one). An eye seen closing fully in either can close: "incomplete closure at maximal
+    effort" is judged on this, not on the squeeze alone, whose lids may read less closed than a
+    gentle closure's (a rendered mild palsy, factor 0.8: gentle 1.0, tight 0.41, graded IV)."""
+    exc = [t["excursion"] for name, t in tasks.items()
+           if name in ("gentle_eye_closure", "tight_eye_closure") and t.get("graded")]
+    return {s: max(e[s] for e in exc) for s in SIDES} if exc else None
+
+
 def _brow_by_each(tasks: dict[str, Any], side: str) -> dict[str, float]:
     """The brow raise's normal-scaled ratio by landmarks and by texture, where that measure saw
     the brow rise as far as a graded brow raise must on one side at least (FaceMesh's landmarks
@@ -461,7 +472,7 @@ def grade_exam(measures: dict[str, Any], spread: dict[str, float] | None = None)
         "ratios": {k: (round(v, 3) if v is not None else None) for k, v in raw.items()},
         "normal_scaled_ratios": {k: (round(v, 3) if v is not None else None) for k, v in ratios.items()},
         "grades": {"house_brackmann": house_brackmann(movement, ratios, synk, side,
-                                                      tasks.get("tight_eye_closure", {}).get("excursion"), weakness_z),
+                                                      best_closure(tasks), weakness_z),
                    "sunnybrook": sunnybrook(rest, ratios, synk, side),
                    "eface": eface(rest, ratios, synk, side)},
         "synkinesis": synk,
