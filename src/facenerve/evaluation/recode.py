@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..media.video import VIDEO_SUFFIXES, iter_frames, probe
+from ..media.video import iter_frames, probe
+from .realfaces import find_videos
 
 DEFAULT_CRF = 18  # visually lossless: a frame rate alone changes, not the picture
 
@@ -85,12 +86,8 @@ def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None,
     """Every video of ``folder`` re-encoded into ``dst`` (with its ``.tag``, re-timed), once."""
     from tqdm import tqdm
 
-    folder, dst = Path(folder), Path(dst)
-    if not folder.is_dir():
-        raise InputError(f"{folder} is not a folder; give a folder of videos")
-    videos = sorted(v for v in folder.iterdir() if v.suffix.lower() in VIDEO_SUFFIXES)
-    if not videos:
-        raise InputError(f"{folder} has no video ({', '.join(VIDEO_SUFFIXES)})")
+    videos = find_videos(folder)
+    dst = Path(dst)
     dst.mkdir(parents=True, exist_ok=True)
     for video in tqdm(videos, unit="video", desc="re-encoding", disable=not progress):
         out = dst / f"{video.stem}.mp4"

@@ -307,15 +307,13 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
         grade = 2
         reasons.append(f"the sides differ more than healthy faces' do (z = {evidence:.1f}, from {Z_NAMED:g}): "
                        "slight weakness, II")
-    closed = (closure or {}).get(side) if side else None
-    other = (closure or {}).get(other_side(side)) if side else None
-    tight = normal_scaled(_side_ratio(closure, side)) if closed is not None and other else None
+    eye = normal_scaled(_side_ratio(closure, side)) if closure and side else None
     # incomplete closure: the affected eye stays open where the other closes; a closure the
     # lid completes on both sides (FaceMesh may still read two-thirds) is not incomplete
-    if tight is not None and tight < 0.75 and closed < EYE_CLOSED and grade < 4:
+    if eye is not None and eye < 0.75 and closure[side] < EYE_CLOSED and grade < 4:
         grade = 4
-        reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closed:.0%}, "
-                       f"{tight:.0%} of the other): at least IV")
+        reasons.append(f"incomplete eye closure at maximal effort (the {side} eye closes {closure[side]:.0%}, "
+                       f"{eye:.0%} of the other): at least IV")
     # the scale's mouth is the smile's: a pucker alone, the task healthy faces make most
     # lopsided and FaceMesh follows least, does not make it "slightly weak" (``Z_MOUTH_WEAK``)
     if weakness_z.get("lower", 0.0) >= Z_MOUTH_WEAK and grade < 3 and set(graded) & set(COMMISSURE):
@@ -402,8 +400,7 @@ def best_closure(tasks: dict[str, Any]) -> dict[str, float] | None:
     without one). An eye seen closing fully in either can close: "incomplete closure at maximal
     effort" is judged on this, not on the squeeze alone, whose lids may read less closed than a
     gentle closure's (a rendered mild palsy, factor 0.8: gentle 1.0, tight 0.41, graded IV)."""
-    exc = [t["excursion"] for name, t in tasks.items()
-           if name in ("gentle_eye_closure", "tight_eye_closure") and t.get("graded")]
+    exc = [t["excursion"] for name, t in tasks.items() if name in HB_REGIONS["eye"] and t.get("graded")]
     return {s: max(e[s] for e in exc) for s in SIDES} if exc else None
 
 

@@ -264,13 +264,13 @@ def _lower_face_events(signals: pd.DataFrame, settings: AnalysisSettings, fps: f
         if f"{measure}_left_mm" not in signals:  # analysed without skin motion
             continue
         a = _asym_lift(signals, measure, window)
-        at_rest = rest.sum() >= MIN_REST_FRAMES_S * fps
+        everywhere = None if rest.sum() >= MIN_REST_FRAMES_S * fps else _robust_sd(a)
         for side, sig in (("left", a), ("right", -a)):
             # at rest, a side's noise level comes from the lifts of the other side (``_lower_sd``),
             # which its own twitches never move: frequent or long twitches (a tonic pull over half
             # a short clip) no longer raise the threshold they are judged by. Without enough rest,
             # speech and expressions lift either side, and the level comes from every frame.
-            noise = _lower_sd(sig[rest]) if at_rest else _robust_sd(a)
+            noise = _lower_sd(sig[rest]) if everywhere is None else everywhere
             base = max(settings.twitch_min_mm, 4 * noise)
             # frame by frame: while both eyes close, BLINK_MARGIN times the noise level; never
             # under the smallest twitch
