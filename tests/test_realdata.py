@@ -228,3 +228,28 @@ def test_blinks_on_real_faces_recorded_at_25_frames_per_second(tmp_path):
     assert report["clips"] == 8
     assert report["annotated_blinks"] == sum(len(read_tag(src / f"{n}.tag").blinks()) for n in names)
     assert report["facenerve"]["f1"] >= 0.95 and report["twitches_reported"] == 0, report["facenerve"]
+
+
+def test_weaker_twitches_are_injected_at_the_same_moments_with_smaller_amplitudes(tmp_path):
+    """``--strength`` scales the injected twitches: the same schedule, each amplitude scaled,
+    and the frames moved less from the real recording."""
+    from facenerve.evaluation.inject import inject_twitches
+    from facenerve.evaluation.realfaces import measured
+    from facenerve.media.video import iter_frames
+    from facenerve.settings import AnalysisSettings
+
+    clip = sorted(need(ZJU).glob("*_FNN.mp4"))[0]
+    signals, lm = measured(clip, tmp_path, AnalysisSettings(), landmarks=True)
+    truths, moved = {}, {}
+    for strength in (1.0, 0.5):
+        out = tmp_path / f"copy-{strength}.mp4"
+        truths[strength] = inject_twitches(clip, out, signals, lm, "left", np.random.default_rng(7),
+                                           twitch_rate_per_min=40, strength=strength)
+        diffs = [np.abs(a.rgb.astype(int) - b.rgb.astype(int)).mean()
+                 for a, b in zip(iter_frames(clip), iter_frames(out), strict=False)]
+        frames = [i for e in truths[strength]["events"] for i in range(e["onset_frame"], e["offset_frame"] + 1)]
+        moved[strength] = float(np.mean([diffs[i] for i in frames]))
+    full, half = truths[1.0]["events"], truths[0.5]["events"]
+    assert full and [e["onset_frame"] for e in full] == [e["onset_frame"] for e in half]
+    assert [e["amplitude"] for e in half] == pytest.approx([e["amplitude"] / 2 for e in full], abs=1e-3)
+    assert truths[0.5]["strength"] == 0.5 and moved[0.5] < moved[1.0]

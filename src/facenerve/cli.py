@@ -207,8 +207,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 raise InputError("evaluate injected needs --work DIR, where the injected videos are written")
             seeds = range(args.seeds) if args.seeds else (0 if args.seed is None else args.seed,)
             report = evaluate_injected(args.folder, args.work, seeds=seeds, settings=_settings(args.set),
-                                       workers=args.workers,
-                                       progress=not args.quiet)
+                                       workers=args.workers, strength=args.strength, progress=not args.quiet)
         if not args.per_clip:
             report.pop("per_clip", None)
         _print_json(report)
@@ -434,6 +433,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "injected: the injection's random state (default 0)")
     e.add_argument("--seeds", type=_number(int, 1, 1000), metavar="N",
                    help="injected: inject with seeds 0 to N-1, each into its own copies, and score them as a whole")
+    e.add_argument("--strength", type=_number(float, 0.05, 2.0), default=1.0, metavar="X",
+                   help="injected: scale every twitch's amplitude by X (0.5: half as large; its own copies): "
+                        "how small a twitch is still found")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--work", metavar="DIR",

@@ -7,6 +7,8 @@ Shape contract
         untouched; events with onset/offset frames of the decoded video.
     in:  the real video, its ``signals`` (one row per decoded frame, ``measure.run``) and its
          FaceMesh landmarks [n, 478, 3] px (``measure_video(keep_landmarks=True)``).
+    ``strength`` scales every twitch's amplitude (1: the eyelid closing 0.6-1.0 of its opening,
+    the cheek or mouth corner moving 3-5 mm; 0.5 half that): how small a twitch is still found.
 
 Each frame is warped around its own landmarks (the renderer's ``FaceWarper``, fed the real
 frame and the real face's points), so the twitch follows the head and lands among the person's
@@ -20,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +46,7 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
                     signals: pd.DataFrame, landmarks: np.ndarray, side: str,
                     rng: np.random.Generator, regions: tuple[str, ...] = REGIONS,
                     twitch_rate_per_min: float = 20.0, tonic_fraction: float = 0.2,
-                    crf: int = 16) -> dict[str, Any]:
+                    crf: int = 16, strength: float = 1.0) -> dict[str, Any]:
     t = signals["time_s"].to_numpy(dtype=np.float64)
     t = t - t[0]
     n = len(t)
@@ -53,6 +56,7 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
     duration = float(t[-1]) if n > 1 else 0.0
     planned = schedule_events(duration, 0.0, twitch_rate_per_min, side, regions, rng, tonic_fraction,
                               margin_s=0.4)
+    planned = [replace(ev, amplitude=ev.amplitude * strength) for ev in planned]
     events = []
     for ev in planned:
         i0, i1 = int(np.searchsorted(t, ev.onset_s)), int(np.searchsorted(t, ev.offset_s, "right")) - 1
@@ -79,6 +83,7 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
         "source": str(video),
         "source_sha256": sha256_of(video),
         "twitch_side": side,
+        "strength": strength,
         "fps": fps,
         "n_frames": n,
         "events": [{"kind": "twitch", "side": e.side, "region": e.region, "pattern": e.pattern,
