@@ -145,6 +145,7 @@ def test_exam_photos_command(tmp_path):
     assert s["video"]["kind"] == "photos" and s["video"]["photos"]["smile"] == "smile.jpg"
     assert s["video"]["left_out"] == ["lower_lip_depression.jpg"]
     assert "left out (not graded by this exam): lower_lip_depression.jpg" in r.stderr
+    assert "Provisional grades: tasks not found: snarl. Redo those tasks" in r.stderr, r.stderr
     ex = s["exam"]
     assert ex["exam_status"]["status"] == "incomplete" and ex["exam_status"]["tasks_missing"] == ["snarl"]
     assert ex["weaker_side"] == "left"

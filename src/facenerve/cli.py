@@ -88,8 +88,8 @@ def cmd_exam(args: argparse.Namespace) -> int:
     elif not args.quiet:
         g = result.grades
         gr = g.get("grades", {})
-        if g.get("provisional"):
-            print(f"{g['exam_status']['reason']}; provisional grades:", file=sys.stderr)
+        if g.get("provisional"):  # which tasks to redo: not found, or found but not gradable
+            print(next(n for n in g["notes"] if n.startswith("Provisional grades")), file=sys.stderr)
         print(f"weaker side {g['weaker_side']}; House-Brackmann "
               f"{gr.get('house_brackmann', {}).get('roman', '-')}, Sunnybrook "
               f"{gr.get('sunnybrook', {}).get('composite', '-')}, eFACE-like {gr.get('eface', {}).get('total', '-')}; "
