@@ -93,6 +93,18 @@ def test_forehead_sparing_flags_central_pattern_only():
         assert not grade(f, central=False)["central_pattern"]
 
 
+def test_the_report_gives_the_figures_behind_the_central_flag():
+    """The report's forehead-sparing row says yes or no with the brow's movement by each of its
+    measures and the two regions' evidence, not a bare word."""
+    from facenerve.exam.report import _sparing_text
+
+    central, peripheral = grade(0.0, central=True, side="left"), grade(0.0, central=False)
+    text = _sparing_text(central)
+    z = central["forehead_sparing"]["weakness_z"]
+    assert text.startswith("YES: the brow moves ") and f"z {z['lower']:.1f}" in text and "Rule:" in text
+    assert _sparing_text(peripheral).startswith("no: ")
+
+
 def test_weak_side_from_the_clearer_region_and_healthy_spread():
     """An eye that stays open outweighs a lopsided smile the other way: each task's difference is
     judged against how much healthy faces differ in that task."""
@@ -357,7 +369,9 @@ def test_oral_synkinesis_only_with_the_mouth_at_rest():
     from facenerve.exam.report import _synkinesis_text
 
     assert "oral not assessed: the lips parted" in _synkinesis_text(talking)
-    assert "oral True" in _synkinesis_text(g["synkinesis"])
+    # a flag comes with the figures behind it
+    assert "oral found (gentle eye closure: " in _synkinesis_text(g["synkinesis"])
+    assert "mm more than the other side" in _synkinesis_text(g["synkinesis"])
 
 
 @pytest.mark.slow

@@ -10,7 +10,7 @@ from typing import Any
 COLORS = {"left": "#1f77b4", "right": "#d62728", "both": "#7f7f7f"}
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
-.note{color:#555;font-size:.9em}img{max-width:100%}"""
+.note{color:#555;font-size:.9em}img{max-width:100%}pre{white-space:pre-wrap;overflow-wrap:anywhere}.wide{overflow-x:auto}"""
 
 
 def fig_to_img(fig) -> str:

@@ -162,7 +162,7 @@ def analysis_report(result: AnalysisResult) -> str:
             parts += ["<h2>Rates per minute</h2>", rates_figure(result.events, info.duration_s)]
         else:
             parts += ["<h2>Events over time</h2>", events_timeline(result.events, info.duration_s)]
-        parts += ["<h2>Events</h2>", result.events.to_html(index=False, border=0)]
+        parts += ["<h2>Events</h2>", f"<div class='wide'>{result.events.to_html(index=False, border=0)}</div>"]
     parts += ["<h2>Settings and versions</h2>",
               f"<pre>{html.escape(json.dumps({'settings': info.settings, 'versions': info.versions}, indent=1))}</pre>"]
     return page("facenerve analysis", "".join(parts))
