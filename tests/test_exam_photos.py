@@ -161,6 +161,18 @@ def test_exam_photos_command(tmp_path):
     assert r.returncode == 2 and "not both" in r.stderr
 
 
+def test_exam_command_says_why_house_brackmann_was_not_graded(tmp_path):
+    """Without a smile or snarl House-Brackmann declines a normal grade: the command line says
+    so, and why, rather than a dash."""
+    folder = _photo_set(tmp_path, 1.0, "left", 4)
+    for task in ("smile", "snarl"):
+        (folder / f"{task}.jpg").unlink()
+    r = run("exam", "--photos", str(folder), "--out", str(tmp_path / "out"))
+    assert r.returncode == 0, r.stderr
+    assert "House-Brackmann not graded: " in r.stderr and "redo the smile" in r.stderr, r.stderr
+    assert "tasks not found: smile, snarl" in r.stderr
+
+
 @pytest.fixture(scope="module")
 def d10_photos(tmp_path_factory) -> Path:
     """Exam photos cut from a real recording of a healthy person raising brows, closing eyes,

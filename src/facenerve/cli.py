@@ -90,8 +90,10 @@ def cmd_exam(args: argparse.Namespace) -> int:
         gr = g.get("grades", {})
         if g.get("provisional"):  # which tasks to redo: not found, or found but not gradable
             print(next(n for n in g["notes"] if n.startswith("Provisional grades")), file=sys.stderr)
+        if "reason" in gr.get("house_brackmann", {}):  # House-Brackmann declined, and why
+            print(f"House-Brackmann {gr['house_brackmann']['reason']}", file=sys.stderr)
         print(f"weaker side {g['weaker_side']}; House-Brackmann "
-              f"{gr.get('house_brackmann', {}).get('roman', '-')}, Sunnybrook "
+              f"{gr.get('house_brackmann', {}).get('roman', 'not graded')}, Sunnybrook "
               f"{gr.get('sunnybrook', {}).get('composite', '-')}, eFACE-like {gr.get('eface', {}).get('total', '-')}; "
               f"synkinesis {synkinesis_word(g.get('synkinesis', {}))}; "
               f"central pattern {'YES - seek urgent care' if g.get('central_pattern') else 'no'} -> {out}/",

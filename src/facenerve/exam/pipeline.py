@@ -74,6 +74,10 @@ def analyze_exam(video: str | os.PathLike[str],
     return ExamResult(analysis, segments, measures, grades_with_status(measures, segments, protocol), Path(video))
 
 
+def _names(tasks: list[str]) -> str:
+    return ", ".join(t.replace("_", " ") for t in tasks)
+
+
 def grades_with_status(measures: dict[str, Any], segments: list[Segment], protocol,
                        not_an_exam: str | None = None) -> dict[str, Any]:
     """The grades and the exam's status (``exam_status``): nothing graded when it is not an exam
@@ -89,8 +93,8 @@ def grades_with_status(measures: dict[str, Any], segments: list[Segment], protoc
         grades["provisional"] = True
         grades.setdefault("notes", []).append(
             "Provisional grades: " + "; ".join(
-                ([f"tasks not found: {', '.join(status['tasks_missing'])}"] if status["tasks_missing"] else [])
-                + ([f"tasks not graded: {', '.join(ungraded)}"] if ungraded else []))
+                ([f"tasks not found: {_names(status['tasks_missing'])}"] if status["tasks_missing"] else [])
+                + ([f"tasks not graded: {_names(ungraded)}"] if ungraded else []))
             + ". Redo those tasks for a full grade.")
     else:
         grades["provisional"] = False
@@ -114,4 +118,4 @@ def exam_status(segments: list[Segment], protocol) -> dict[str, Any]:
                            "movements were found clearly, so nothing is graded; record the guided exam "
                            "(facenerve exam --segment protocol, or the web app) or give --tasks")}
     return {"status": "incomplete", "tasks_found": found, "tasks_missing": missing,
-            "reason": f"incomplete exam: {', '.join(missing)} not found; redo those tasks"}
+            "reason": f"incomplete exam: {_names(missing)} not found; redo those tasks"}
