@@ -442,3 +442,19 @@ def test_the_rendered_set_summary_counts_an_ungraded_exam_and_still_reports():
     assert s["not_graded"] == ["e2.mp4"]
     assert s["house_brackmann_within_one_pct"] == 80.0 and s["house_brackmann_monotonic"]
     assert s["sunnybrook_spearman_vs_factor"] == 1.0 and s["sunnybrook_monotonic"]
+
+
+def test_a_task_whose_head_was_tilted_too_far_says_so():
+    """A task the face was found in, but tilted beyond the measuring limits, is not graded with
+    the head's angles and what to do, not "turned away, hidden or out of the picture"."""
+    sig, _ = simulate_exam_signals(0.0, "left", random_state=3)
+    segs = segments_from_protocol(P)
+    t = sig["time_s"].to_numpy()
+    smile = next(s for s in segs if s.task == "smile")
+    inside = (t >= smile.start_s) & (t < smile.end_s)
+    sig.loc[inside, "head_pitch_deg"] = 31.0
+    sig.loc[inside, "quality_ok"] = False
+    reason = task_measures(sig, segs, P)["tasks"]["smile"]["reason"]
+    assert "tilted up or down 31 " in reason and "face the camera squarely" in reason, reason
+    sig.loc[inside, "face_detected"] = False
+    assert "turned away, hidden" in task_measures(sig, segs, P)["tasks"]["smile"]["reason"]

@@ -100,6 +100,20 @@ def movement_features(signals: pd.DataFrame, base: dict[str, float]) -> pd.DataF
     return df
 
 
+def _unmeasurable(signals: pd.DataFrame, m: np.ndarray, usable: int) -> str:
+    """Why a task's frames could not be measured: no face in them, or a face turned or tilted
+    beyond the measuring limits (``settings.max_yaw_deg`` and the like), with its angles."""
+    found = m & signals["face_detected"].to_numpy(bool)
+    head = ""
+    if found.any():
+        yaw, pitch, roll = (float(np.nanmedian(np.abs(signals.loc[found, f"head_{a}_deg"])))
+                            for a in ("yaw", "pitch", "roll"))
+        head = (f"; the face was found but turned {yaw:.0f}, tilted up or down {pitch:.0f} and sideways "
+                f"{roll:.0f} degrees: face the camera squarely with the head level")
+    return (f"not graded: the face was measurable in {usable} of its {int(m.sum())} frames"
+            + (head or " (turned away, hidden or out of the picture)"))
+
+
 def _feature(measure: str) -> str:
     return {"brow": "brow_up", "eye_closure": "closure", "smile": "smile", "snarl": "smile",
             "pucker": "pucker"}[measure]
@@ -136,8 +150,7 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         usable = int((m & signals["quality_ok"].to_numpy()).sum())
         if usable < min_frames or usable < MIN_USABLE * m.sum():
             tasks[task.id] = {"performed": False, "graded": False, "segment": asdict(seg),
-                              "reason": (f"not graded: the face was measurable in {usable} of its {int(m.sum())} "
-                                         "frames (turned away, hidden or out of the picture)")}
+                              "reason": _unmeasurable(signals, m, usable)}
             continue
         turned = max(abs(rest_yaw), abs(float(np.nanmedian(yaw[m & ok_all]))))
         if turned > EXAM_MAX_YAW_DEG:
