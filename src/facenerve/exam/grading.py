@@ -53,7 +53,7 @@ from typing import Any
 
 import numpy as np
 
-from .protocol import LIPS_MOVED_MM, MIN_EFFORT
+from .protocol import LIPS_MOVED_MM, MIN_EFFORT, task_label
 
 SIDES = ("left", "right")
 SB_EXPRESSIONS = ("brow_raise", "gentle_eye_closure", "smile", "snarl", "lip_pucker")
@@ -242,7 +242,7 @@ def synkinesis(tasks: dict[str, Any], side: str) -> dict[str, Any]:
     for name, t in tasks.items():
         if "co_movement" not in t:
             continue
-        co, label = t["co_movement"], name.replace("_", " ")
+        co, label = t["co_movement"], task_label(name)
         if name in OCULAR_TASKS or name == "brow_raise":
             excess = co["eye_narrowing"][side] - co["eye_narrowing"][o]
             per[name] = {"kind": "ocular", "excess": round(float(excess), 3), "unit": "fraction of aperture",

@@ -23,7 +23,14 @@ from ..measure.run import AnalysisResult, measure_video
 from ..settings import AnalysisSettings
 from .grading import grade_exam
 from .measures import task_measures
-from .protocol import Segment, load_protocol, parse_tasks, read_sidecar, segments_from_protocol
+from .protocol import (
+    Segment,
+    load_protocol,
+    parse_tasks,
+    read_sidecar,
+    segments_from_protocol,
+    task_label,
+)
 from .segment import segment_auto
 
 SEGMENTATIONS = ("auto", "protocol")
@@ -74,10 +81,6 @@ def analyze_exam(video: str | os.PathLike[str],
     return ExamResult(analysis, segments, measures, grades_with_status(measures, segments, protocol), Path(video))
 
 
-def _names(tasks: list[str]) -> str:
-    return ", ".join(t.replace("_", " ") for t in tasks)
-
-
 def grades_with_status(measures: dict[str, Any], segments: list[Segment], protocol,
                        not_an_exam: str | None = None) -> dict[str, Any]:
     """The grades and the exam's status (``exam_status``): nothing graded when it is not an exam
@@ -93,8 +96,8 @@ def grades_with_status(measures: dict[str, Any], segments: list[Segment], protoc
         grades["provisional"] = True
         grades.setdefault("notes", []).append(
             "Provisional grades: " + "; ".join(
-                ([f"tasks not found: {_names(status['tasks_missing'])}"] if status["tasks_missing"] else [])
-                + ([f"tasks not graded: {_names(ungraded)}"] if ungraded else []))
+                ([f"tasks not found: {task_label(*status['tasks_missing'])}"] if status["tasks_missing"] else [])
+                + ([f"tasks not graded: {task_label(*ungraded)}"] if ungraded else []))
             + ". Redo those tasks for a full grade.")
     else:
         grades["provisional"] = False
@@ -118,4 +121,4 @@ def exam_status(segments: list[Segment], protocol) -> dict[str, Any]:
                            "movements were found clearly, so nothing is graded; record the guided exam "
                            "(facenerve exam --segment protocol, or the web app) or give --tasks")}
     return {"status": "incomplete", "tasks_found": found, "tasks_missing": missing,
-            "reason": f"incomplete exam: {_names(missing)} not found; redo those tasks"}
+            "reason": f"incomplete exam: {task_label(*missing)} not found; redo those tasks"}

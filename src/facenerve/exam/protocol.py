@@ -93,6 +93,11 @@ class Segment:
 
 
 @lru_cache(maxsize=1)
+def task_label(*tasks: str) -> str:
+    """Task ids as words, for people: ``task_label("lip_pucker", "smile")`` -> "lip pucker, smile"."""
+    return ", ".join(t.replace("_", " ") for t in tasks)
+
+
 def load_protocol() -> Protocol:
     d = yaml.safe_load(resources.files("facenerve").joinpath("knowledge", "exam_protocol.yaml").read_text())
     return Protocol(d["version"], float(d["lead_in_s"]), tuple(Task(**t) for t in d["tasks"]))

@@ -16,6 +16,7 @@ import numpy as np
 
 from ..measure.geometry import SIDES
 from ..reporting import COLORS, fig_to_img, page, plt_agg, table
+from .protocol import task_label
 
 if TYPE_CHECKING:
     from .pipeline import ExamResult
@@ -50,16 +51,12 @@ def _keyframe_figure(rgb: np.ndarray, points: np.ndarray | None, title: str) -> 
     return fig_to_img(fig)
 
 
-def _label(task: str) -> str:
-    return task.replace("_", " ")
-
-
 def _synkinesis_text(synk: dict) -> str:
     """Found or not, ocular and oral, each with the figures behind it, or why it could not be
     assessed."""
     def kind(k: str) -> str:
         per = {name: v for name, v in synk["per_expression"].items() if v["kind"] == k and name != "brow_raise"}
-        found = [f"{_label(name)}: {v['excess']:.2f} {'mm' if v['unit'] == 'mm' else 'of its opening'} more than "
+        found = [f"{task_label(name)}: {v['excess']:.2f} {'mm' if v['unit'] == 'mm' else 'of its opening'} more than "
                  "the other side" for name, v in per.items() if v["level"] > 0]
         skipped = [v["not_assessed"] for v in per.values() if "not_assessed" in v]
         if found:
@@ -77,8 +74,10 @@ def _sparing_text(g: dict) -> str:
     if "weakness_z" not in fs:
         return "not judged: " + fs.get("reason", "not measured")
     brow = ", ".join(f"{100 * v:.0f}% of normal by its {k}" for k, v in fs.get("brow_by_measure", {}).items())
+    if not brow:  # neither of its measures saw the brow rise as far as a graded raise must
+        brow = f"{100 * fs['upper_face'].get('brow_raise', float('nan')):.0f}% of normal"
     z = fs["weakness_z"]
-    return (f"{'YES' if g['central_pattern'] else 'no'}: the brow moves {brow or 'as measured'}; the "
+    return (f"{'YES' if g['central_pattern'] else 'no'}: the brow moves {brow}; the "
             f"mouth's evidence of weakness z {z['lower']:.1f} and the upper face's {z['upper']:.1f}. Rule: "
             + fs["rule"])
 
@@ -93,7 +92,7 @@ def _lr_figure(tasks: dict[str, Any]) -> str:
         t = tasks[name]
         ax.bar([0, 1], [t["excursion"]["left"], t["excursion"]["right"]], color=[COLORS["left"], COLORS["right"]])
         ax.set_xticks([0, 1], ["L", "R"])
-        ax.set_title(_label(name), fontsize=7)
+        ax.set_title(task_label(name), fontsize=7)
         ax.set_ylabel("fraction closed" if t["unit"].startswith("fraction") else "mm", fontsize=7)
         ax.tick_params(labelsize=7)
     fig.tight_layout()
@@ -125,8 +124,8 @@ def exam_report(result: ExamResult) -> str:
             "forehead sparing (central pattern)": _sparing_text(g),
         })]
         parts.append("<h3>Affected side relative to the other, per task</h3>" + table(
-            {_label(k): ("not measured" if v is None else f"{100 * v:.0f}%") for k, v in g["ratios"].items()}))
-    ungraded = {_label(k): t["reason"] for k, t in tasks.items() if t.get("reason")}
+            {task_label(k): ("not measured" if v is None else f"{100 * v:.0f}%") for k, v in g["ratios"].items()}))
+    ungraded = {task_label(k): t["reason"] for k, t in tasks.items() if t.get("reason")}
     if ungraded:
         parts += ["<h3>Tasks not graded</h3>", table(ungraded)]
     parts += ["<h2>Left and right, per task</h2>", _lr_figure(tasks)]
@@ -144,15 +143,15 @@ def exam_report(result: ExamResult) -> str:
             [(k, t["peak_frame"]) for k, t in tasks.items() if "peak_frame" in t]:
         if f in imgs:
             pts = lm[f].astype(np.float32) if lm is not None else None
-            row.append(_keyframe_figure(imgs[f], pts, f"{_label(name)} (frame {f})"))
+            row.append(_keyframe_figure(imgs[f], pts, f"{task_label(name)} (frame {f})"))
     parts += ["<h2>Keyframes (landmarks drawn; left side blue, right red)</h2>", "".join(row)]
     video = result.analysis.info.video
     if video.get("kind") == "photos":  # which photo each task was graded from, and what was left out
-        parts += ["<h2>Photos</h2>", table({**{_label(t): name for t, name in video["photos"].items()},
+        parts += ["<h2>Photos</h2>", table({**{task_label(t): name for t, name in video["photos"].items()},
                                             **({"left out (not graded by this exam)": ", ".join(video["left_out"])}
                                                if video.get("left_out") else {})})]
     else:
-        parts += ["<h2>Task segments</h2>", table({_label(s.task): f"{s.start_s:.2f}-{s.end_s:.2f} s ({s.source}, "
+        parts += ["<h2>Task segments</h2>", table({task_label(s.task): f"{s.start_s:.2f}-{s.end_s:.2f} s ({s.source}, "
                                                            f"confidence {s.confidence})" for s in result.segments})]
     parts += ["<details><summary><b>All measures</b> (JSON, as in summary.json)</summary>",
               f"<pre>{html.escape(json.dumps(g, indent=1, default=str))}</pre></details>"]

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..exam.protocol import task_label
 from .models import TREATMENTS, DiaryEntry, Recording, Treatment, TriageRecord, User
 from .trends import TRIGGERS, describe, overview, palsy_figure, twitch_figure
 
@@ -144,7 +145,7 @@ def _rows(data: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]]]]:
         m, d = ex["metrics"], describe("exam", ex["metrics"])
         rows = [["Finding", d["headline"]], ["Movements it rests on", f"{d['footage']} ({d['quality_label']})"]]
         if m.get("tasks_missing"):
-            rows.append(["Movements not measured", ", ".join(t.replace("_", " ") for t in m["tasks_missing"])])
+            rows.append(["Movements not measured", task_label(*m["tasks_missing"])])
         if m.get("hb_roman"):
             rows += [
                 ["Sunnybrook composite", _num(m.get("sunnybrook"))],
