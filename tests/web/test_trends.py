@@ -79,3 +79,21 @@ def test_synkinesis_is_not_assessed_where_no_expression_could_show_it():
     from facenerve.exam.grading import synkinesis_word
 
     assert synkinesis_word({}) == "not assessed"  # an exam with nothing graded
+
+
+def test_an_exam_whose_grade_was_declined_says_why_and_is_not_called_no_exam():
+    """Every movement found, but House-Brackmann declined (no smile or snarl could be graded):
+    "not graded" with the grader's reason and what to redo, not "not an exam"."""
+    from facenerve.web.trends import describe, metrics_from_summary
+
+    declined = "not graded: ... a smile or snarl must be graded to call the mouth normal; redo the smile"
+    note = "Provisional grades: tasks not graded: smile, snarl. Redo those tasks for a full grade."
+    summary = {"exam": {"grades": {"house_brackmann": {"grade": None, "reason": declined}},
+                        "exam_status": {"status": "complete", "reason": "every task of the exam was found",
+                                        "tasks_found": ["brow_raise", "smile"], "tasks_missing": []},
+                        "provisional": True, "notes": [note]}}
+    d = describe("exam", metrics_from_summary("exam", summary))
+    assert d["headline"].startswith("Not graded") and d["quality_label"] == "not graded"
+    assert d["reason"] == "House-Brackmann " + declined and d["redo"] == note and not d["judged"]
+    summary["exam"]["exam_status"]["status"] = "not_an_exam"
+    assert describe("exam", metrics_from_summary("exam", summary))["quality_label"] == "not an exam"

@@ -46,6 +46,7 @@ def metrics_from_summary(kind: str, summary: dict[str, Any]) -> dict[str, Any]:
         out.update({
             "hb_grade": g.get("house_brackmann", {}).get("grade"),
             "hb_roman": g.get("house_brackmann", {}).get("roman"),
+            "hb_reason": g.get("house_brackmann", {}).get("reason"),  # why it was declined
             "sunnybrook": g.get("sunnybrook", {}).get("composite"),
             "eface": g.get("eface", {}).get("total"),
             "weaker_side": e.get("weaker_side"),
@@ -136,23 +137,28 @@ def _describe_exam(m: dict[str, Any]) -> dict[str, Any]:
     found, missing = m.get("tasks_found") or [], m.get("tasks_missing") or []
     footage = (f"from {len(found)} of the {len(tasks)} exam movements" if status else
                "tasks not known: analyse the recording again")
+    reason = m.get("exam_status_reason") or ""
     if status == "not_an_exam" or m.get("hb_roman") is None:
         headline, quality = "Not graded: not enough to judge", "poor"
+        # an exam whose grade was declined (no smile or snarl to judge the mouth by, too few
+        # tasks graded) is not "not an exam": say why it was declined
+        label = "not an exam" if status == "not_an_exam" or not status else "not graded"
+        if label == "not graded" and m.get("hb_reason"):
+            reason = "House-Brackmann " + m["hb_reason"]
     else:
         headline = f"House-Brackmann {m['hb_roman']}" + (" (provisional)" if m.get("provisional") else "")
         quality = "limited" if (m.get("provisional") or missing) else "good"
+        label = {"good": "complete exam", "limited": "incomplete exam"}[quality]
     if status == "not_an_exam" or not found:
         redo = ("Record the guided exam (Record, then Start guided exam): it prompts each movement in "
                 "turn, face the camera, in good light.")
     elif missing:
         redo = "Record the exam again, doing these movements clearly: " + " ".join(
             f"{tasks[t].prompt}" for t in missing if t in tasks)
-    else:
-        redo = ""
-    reason = m.get("exam_status_reason") or ""
+    else:  # every movement found, but some not gradable: the note names them
+        redo = " ".join(m.get("notes") or [])
     return {"headline": headline, "reason": reason, "footage": footage, "quality": quality,
-            "quality_label": {"good": "complete exam", "limited": "incomplete exam",
-                              "poor": "not an exam"}[quality], "redo": redo,
+            "quality_label": label, "redo": redo,
             "judged": quality != "poor",
             "synkinesis": synkinesis_word({"detected": m.get("synkinesis"),
                                            "assessed": m.get("synkinesis_assessed", True)})}
