@@ -171,6 +171,9 @@ def test_exam_command_says_why_house_brackmann_was_not_graded(tmp_path):
     assert r.returncode == 0, r.stderr
     assert "House-Brackmann not graded: " in r.stderr and "redo the smile" in r.stderr, r.stderr
     assert "tasks not found: smile, snarl" in r.stderr
+    html = (tmp_path / "out" / "report.html").read_text()
+    assert "<th>House-Brackmann</th><td>not graded: " in html and "not graded - " not in html
+    assert "Provisional grades (the exam is not complete)" in html
 
 
 @pytest.fixture(scope="module")

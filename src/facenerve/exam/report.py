@@ -109,7 +109,8 @@ def exam_report(result: ExamResult) -> str:
         parts.append("<p style='color:#b00;font-weight:bold'>" + html.escape(g["notes"][0]) + "</p>")
     if "grades" in g:
         hb, sb, ef = (g["grades"][k] for k in ("house_brackmann", "sunnybrook", "eface"))
-        title = "Provisional grades (the exam is not complete)" if g.get("provisional") else "Grades"
+        title = ("Grades" if not g.get("provisional") else "Provisional grades (the exam is not complete)"
+                 if status.get("tasks_missing") else "Provisional grades (not every task could be graded)")
         parts += [f"<h2>{title}</h2>"] + [f"<p>{html.escape(n)}</p>" for n in g.get("notes", [])
                                          if n.startswith("Provisional")]
         parts += [table({
@@ -117,7 +118,7 @@ def exam_report(result: ExamResult) -> str:
             "difference beyond healthy faces' (z; 2 or more names a weaker side)": ", ".join(
                 f"{'upper face' if k == 'upper' else 'mouth'} {v:.1f}"
                 for k, v in (g.get("weakness_z") or {}).items()) or "not measured",
-            "House-Brackmann": f"{hb.get('roman', 'not graded')} - " + "; ".join(hb.get("reasons", [hb.get("reason", "")])),
+            "House-Brackmann": (f"{hb['roman']} - " + "; ".join(hb["reasons"])) if "roman" in hb else hb["reason"],
             "Sunnybrook composite": f"{sb['composite']} (voluntary {sb['voluntary']}, resting {sb['resting']}, synkinesis {sb['synkinesis']})",
             "eFACE-like": f"total {ef['total']} (static {ef['static']}, dynamic {ef['dynamic']}, synkinesis {ef['synkinesis']})",
             "synkinesis": _synkinesis_text(g["synkinesis"]),
