@@ -10,7 +10,7 @@ import pytest
 
 from facenerve.errors import InputError
 from facenerve.exam.grading import grade_exam
-from facenerve.exam.measures import task_measures
+from facenerve.exam.measures import shown_against, task_measures
 from facenerve.exam.protocol import load_protocol, read_sidecar, segments_from_protocol
 from facenerve.exam.segment import segment_auto
 from facenerve.simulate.signals import implied_hb, simulate_exam_signals
@@ -278,6 +278,22 @@ def test_a_smile_on_a_mouth_that_rests_open_is_graded():
     assert graded(11.0)["graded"]
     opened = graded(2.0)
     assert not opened["graded"] and "open 12 mm" in opened["reason"], opened["reason"]
+
+
+def test_a_measure_just_past_its_limit_is_not_shown_equal_to_it():
+    """A smile with the lips 10.04 mm apart, where at most 10 are graded, used to read "the mouth
+    was open 10 mm ... (at most 10 mm ...)": it now reads 10.04. A figure clearly past its limit
+    keeps its usual decimals."""
+    segs = segments_from_protocol(P)
+    smile = next(s for s in segs if s.task == "smile")
+    sig, _ = simulate_exam_signals(0.3, "right", random_state=2)
+    t = sig["time_s"].to_numpy()
+    sig["mouth_open_mm"] = 2.0
+    sig.loc[(t >= smile.start_s) & (t < smile.end_s), "mouth_open_mm"] = 10.04
+    reason = task_measures(sig, segs, P)["tasks"]["smile"]["reason"]
+    assert "open 10.04 mm" in reason and "at most 10 mm" in reason, reason
+    assert [shown_against(12.0, 10.0), shown_against(9.98, 10.0), shown_against(2.46, 2.5, 1),
+            shown_against(1.2, 2.5, 1)] == ["12", "9.98", "2.46", "1.2"]
 
 
 def test_a_snarl_with_the_mouth_open_as_in_a_laugh_is_not_graded():

@@ -114,6 +114,16 @@ def _unmeasurable(signals: pd.DataFrame, m: np.ndarray, usable: int) -> str:
             + (head or " (turned away, hidden or out of the picture)"))
 
 
+def shown_against(value: float, limit: float, decimals: int = 0) -> str:
+    """``value`` with ``decimals`` decimals, or with up to two more where it would otherwise
+    read as ``limit``: a measure just past a limit must not be shown equal to it ("open 10 mm
+    ... at most 10 mm")."""
+    for d in range(decimals, decimals + 3):
+        if round(value, d) != round(limit, d):
+            return f"{value:.{d}f}"
+    return f"{value:.{decimals + 2}f}"
+
+
 def _feature(measure: str) -> str:
     return {"brow": "brow_up", "eye_closure": "closure", "smile": "smile", "snarl": "smile",
             "pucker": "pucker"}[measure]
@@ -155,7 +165,8 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         turned = max(abs(rest_yaw), abs(float(np.nanmedian(yaw[m & ok_all]))))
         if turned > EXAM_MAX_YAW_DEG:
             tasks[task.id] = {"performed": False, "graded": False, "segment": asdict(seg),
-                              "reason": (f"not graded: the face is turned {turned:.0f} degrees to the side "
+                              "reason": (f"not graded: the face is turned {shown_against(turned, EXAM_MAX_YAW_DEG)} "
+                                         "degrees to the side "
                                          f"{'at rest' if abs(rest_yaw) > EXAM_MAX_YAW_DEG else 'in this task'} "
                                          f"(at most {EXAM_MAX_YAW_DEG:.0f}); face the camera squarely")}
             continue
@@ -168,11 +179,12 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
         peak_i = int(np.nanargmax(np.nan_to_num(f[f"{main}_left"].to_numpy() + f[f"{main}_right"].to_numpy(),
                                                 nan=-np.inf)))
         peak_row = signals[m].iloc[peak_i]
-        fmt = (lambda v, u=UNITS[task.measure]: f"{v:.0%} {u}") if task.measure == "eye_closure" else (
-            lambda v, u=UNITS[task.measure]: f"{v:.1f} {u}")
+        need, unit = MIN_EFFORT[task.measure], UNITS[task.measure]
+        moved = (f"{shown_against(100 * max(strong, 0.0), 100 * need)}% {unit}, at least {need:.0%} {unit}"
+                 if task.measure == "eye_closure" else
+                 f"{shown_against(max(strong, 0.0), need, 1)} {unit}, at least {need:.1f} {unit}")
         reason = None if graded else (
-            f"not graded: too little movement to compare the sides (the stronger side moved "
-            f"{fmt(max(strong, 0.0))}, at least {fmt(MIN_EFFORT[task.measure])} is "
+            f"not graded: too little movement to compare the sides (the stronger side moved {moved} is "
             "needed); repeat it with full effort")
         opened = float(peak_row["mouth_open_mm"])
         lips_open = bool(graded and task.measure in ("smile", "snarl") and opened > LIPS_MAX_OPEN_MM
@@ -181,7 +193,7 @@ def task_measures(signals: pd.DataFrame, segments: list[Segment], protocol: Prot
             graded = False
             redo = ("smile with the lips closed or just parted" if task.measure == "smile"
                     else "lift the upper lip with the teeth together")
-            reason = (f"not graded: the mouth was open {opened:.0f} mm at the {task.measure}'s peak, as in speech "
+            reason = (f"not graded: the mouth was open {shown_against(opened, LIPS_MAX_OPEN_MM)} mm at the {task.measure}'s peak, as in speech "
                       f"or a laugh (at most {LIPS_MAX_OPEN_MM:.0f} mm, unless the mouth rests that open); {redo}")
         ratio = max(min(exc.values()), 0.0) / strong if graded else float("nan")
         co = {
