@@ -289,3 +289,15 @@ def test_a_long_tonic_twitch_does_not_raise_the_threshold_it_is_judged_by():
     tw = ev.iloc[0]
     assert (tw["side"], tw["region"], tw["pattern"]) == ("left", "cheek", "tonic")
     assert abs(tw["onset_s"] - 3.0) < 0.2 and abs(tw["offset_s"] - 6.5) < 0.2
+
+
+def test_footage_just_short_of_enough_is_not_shown_as_enough():
+    """9.7 s of assessable footage, where 10 s are needed, used to read "10 s of assessable
+    resting footage (needs 10 s)"."""
+    sig, _ = simulate_signals(duration_s=20, twitch_side="none", random_state=3)
+    sig.loc[sig["time_s"] >= 9.7, "quality_ok"] = False
+    s = summarize_events(detect_events(sig), sig)
+    assert s["finding"]["status"] == "not_enough_footage", s["finding"]
+    assert 9.5 < s["footage"]["assessable_s"] < 10
+    reason = s["finding"]["reason"]
+    assert "(needs 10 s)" in reason and "10 s of assessable" not in reason, reason

@@ -10,9 +10,10 @@ import pytest
 
 from facenerve.errors import InputError
 from facenerve.exam.grading import grade_exam
-from facenerve.exam.measures import shown_against, task_measures
+from facenerve.exam.measures import task_measures
 from facenerve.exam.protocol import load_protocol, read_sidecar, segments_from_protocol
 from facenerve.exam.segment import segment_auto
+from facenerve.reporting import shown_against
 from facenerve.simulate.signals import implied_hb, simulate_exam_signals
 
 P = load_protocol()

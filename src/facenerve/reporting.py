@@ -1,4 +1,5 @@
-"""Self-contained HTML pages with embedded plots (nothing fetched), shared by every report."""
+"""Self-contained HTML pages with embedded plots (nothing fetched), shared by every report, and
+how figures are written in the text shown to people."""
 
 from __future__ import annotations
 
@@ -11,6 +12,16 @@ COLORS = {"left": "#1f77b4", "right": "#d62728", "both": "#7f7f7f"}
 STYLE = """body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;color:#222}
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left}
 .note{color:#555;font-size:.9em}img{max-width:100%}pre{white-space:pre-wrap;overflow-wrap:anywhere}.wide{overflow-x:auto}"""
+
+
+def shown_against(value: float, limit: float, decimals: int = 0) -> str:
+    """``value`` with ``decimals`` decimals, or with up to two more where it would otherwise
+    read as ``limit``: a measure just past a limit must not be shown equal to it ("open 10 mm
+    ... at most 10 mm")."""
+    for d in range(decimals, decimals + 3):
+        if round(value, d) != round(limit, d):
+            return f"{value:.{d}f}"
+    return f"{value:.{decimals + 2}f}"
 
 
 def fig_to_img(fig) -> str:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..reporting import shown_against
 from .protocol import (
     EMOTRICS,
     EXAM_MAX_YAW_DEG,
@@ -112,16 +113,6 @@ def _unmeasurable(signals: pd.DataFrame, m: np.ndarray, usable: int) -> str:
                 f"{roll:.0f} degrees: face the camera squarely with the head level")
     return (f"not graded: the face was measurable in {usable} of its {int(m.sum())} frames"
             + (head or " (turned away, hidden or out of the picture)"))
-
-
-def shown_against(value: float, limit: float, decimals: int = 0) -> str:
-    """``value`` with ``decimals`` decimals, or with up to two more where it would otherwise
-    read as ``limit``: a measure just past a limit must not be shown equal to it ("open 10 mm
-    ... at most 10 mm")."""
-    for d in range(decimals, decimals + 3):
-        if round(value, d) != round(limit, d):
-            return f"{value:.{d}f}"
-    return f"{value:.{decimals + 2}f}"
 
 
 def _feature(measure: str) -> str:

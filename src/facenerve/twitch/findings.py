@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..reporting import shown_against
 from ..settings import AnalysisSettings
 from .activity import activity
 
@@ -137,7 +138,7 @@ def _finding(per_side: dict[str, Any], footage: dict[str, Any], closures: pd.Dat
     total = sum(counts.values())
     pattern = [s for s in ("left", "right") if counts[s] >= settings.finding_min_twitches
                and counts[s] >= settings.finding_one_sided * total]
-    where = f"{secs:.0f} s of assessable resting footage"
+    where = f"{shown_against(secs, settings.finding_min_assessable_s)} s of assessable resting footage"
     if secs < settings.finding_min_assessable_s:
         status, reason = "not_enough_footage", (
             f"too little steady resting footage to judge: {where} (needs "
