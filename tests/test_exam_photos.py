@@ -134,6 +134,34 @@ def test_photo_exam_grades_like_the_video(tmp_path):
     assert normal["grades"]["sunnybrook"]["composite"] > g["grades"]["sunnybrook"]["composite"] + 30
 
 
+def test_a_face_small_in_a_large_photo_is_found_and_graded(tmp_path):
+    """Photos taken from across a room, the face a sixth of the picture's width (FaceMesh's own
+    detector finds faces of about a fifth and up): found by the full-range detector and measured
+    in a crop around it, the palsy is graded as from the close photos. Shrunk under 40 pixels
+    between the pupils, the face is refused as too small to measure."""
+    from PIL import Image
+
+    from facenerve.exam.photos import analyze_photo_exam
+
+    close = _photo_set(tmp_path, 0.2, "right", 3)
+    far, tiny = tmp_path / "far", tmp_path / "tiny"
+    far.mkdir()
+    tiny.mkdir()
+    for p in close.glob("*.jpg"):
+        img = Image.open(p)
+        canvas = Image.new("RGB", (6 * img.width, 6 * img.height), (110, 120, 100))
+        canvas.paste(img, (4 * img.width, 2 * img.height))  # off centre
+        canvas.save(far / p.name, quality=92)
+        img.resize((img.width * 3 // 5, img.height * 3 // 5)).save(tiny / p.name, quality=92)
+    a, b = analyze_photo_exam(close).grades, analyze_photo_exam(far).grades
+    assert b["exam_status"]["status"] == "complete"
+    assert a["weaker_side"] == b["weaker_side"] == "right"
+    assert a["grades"]["house_brackmann"]["grade"] >= 4 and b["grades"]["house_brackmann"]["grade"] >= 4
+    assert abs(a["grades"]["sunnybrook"]["composite"] - b["grades"]["sunnybrook"]["composite"]) <= 10
+    with pytest.raises(InputError, match="too small to measure"):
+        analyze_photo_exam(tiny)
+
+
 def test_exam_photos_command(tmp_path):
     folder = _photo_set(tmp_path, 0.3, "left", 7)
     (folder / "snarl.jpg").unlink()

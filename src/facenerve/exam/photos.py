@@ -2,7 +2,9 @@
 
 Photos of an exam are not one continuous video: the face's size, place and lighting differ from
 photo to photo. Each photo is therefore
-    1. read upright (``media.photos``) and its face found (FaceMesh on the still image);
+    1. read upright (``media.photos``) and its face found (FaceMesh on the still image, in a crop
+       around the face where it is small in the picture: ``measure.landmarks``), and refused
+       when too small to measure (``MIN_PUPILS_PX``);
     2. aligned to the rest photo by the similarity that best maps its ``STABLE`` landmarks
        (forehead, nose, face outline: points no exam task moves) onto the rest photo's
        (least median of squares), both the picture and its landmarks;
@@ -64,6 +66,10 @@ OTHER_POSES = ("lower_lip", "bottom_teeth", "lower_teeth", "depress", "frown", "
 FULL_EFFORT = ("full", "max", "big", "broad", "strong", "hard", "forc", "tight", "squeez", "teeth", "open")
 LIGHT_EFFORT = ("light", "gentl", "slight", "soft", "small", "mild", "clos")
 MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
+# a face smaller than this (pixels between the pupils) is too coarse to measure millimetres of
+# movement: a pixel would be over 1.5 mm. The real exams' photos graded in ``evaluate real-exams``
+# (the retakes at 0.75-1.6 times the size included) have 47-283.
+MIN_PUPILS_PX = 40
 
 
 def _words(path: Path) -> str:
@@ -206,7 +212,7 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
     import cv2
     import pandas as pd
 
-    from ..measure.geometry import in_frame
+    from ..measure.geometry import SIDES, in_frame
     from ..measure.landmarks import landmarks_single_image
     from ..measure.run import AnalysisResult, RunInfo, _versions
     from ..measure.signals import measure_px, to_signals
@@ -231,6 +237,11 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
         if pts is None:
             raise InputError(f"no face was found in {path.name} ({task.replace('_', ' ')}); take it again "
                              "from the front, well lit, the face filling a good part of the picture")
+        pupils = float(np.linalg.norm(pts[SIDES["left"].iris_center, :2] - pts[SIDES["right"].iris_center, :2]))
+        if pupils < MIN_PUPILS_PX:
+            raise InputError(f"the face in {path.name} ({task.replace('_', ' ')}) is too small to measure: "
+                             f"{pupils:.0f} pixels between the pupils, at least {MIN_PUPILS_PX} are needed; "
+                             "take it closer, the face filling a good part of the picture")
         images.append(rgb)
         points.append(pts)
     images, lm = align_photos(images, points)

@@ -336,21 +336,82 @@ def track_faces(
     return run(), info
 
 
-def landmarks_single_image(rgb: np.ndarray, settings: AnalysisSettings | None = None) -> np.ndarray | None:
-    """Landmarks of the largest face in one still image (used by the simulator)."""
+# A face smaller in a still picture than FaceMesh's own detector finds (under about a fifth of
+# its width: a photo taken from across a room) is looked for by the full-range detector, then in
+# windows a third of the picture's shorter side (overlapping by half), and measured in a square
+# crop this many times the face's size around it.
+CROP_SIDE = 2.0
+
+
+class _StillMesh:
+    """FaceMesh on still pictures: each face's landmarks [478, 3] in the picture's pixels."""
+
+    def __init__(self, settings: AnalysisSettings) -> None:
+        with _quiet_native_stderr():
+            (face_mesh,) = mediapipe_modules("python.solutions.face_mesh")
+            self._mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=4, refine_landmarks=True,
+                                            min_detection_confidence=settings.min_detection_confidence)
+
+    def faces(self, rgb: np.ndarray, x0: int = 0, y0: int = 0) -> list[np.ndarray]:
+        """Faces in ``rgb``, a part of a picture whose top left corner is at (``x0``, ``y0``)."""
+        h, w = rgb.shape[:2]
+        with _quiet_native_stderr():
+            found = self._mesh.process(np.ascontiguousarray(rgb)).multi_face_landmarks or []
+        return [np.array([(p.x * w + x0, p.y * h + y0, p.z * w) for p in face.landmark], dtype=np.float32)
+                for face in found]
+
+    def close(self) -> None:
+        self._mesh.close()
+
+
+def _detected_box(rgb: np.ndarray, settings: AnalysisSettings) -> tuple[float, float, float] | None:
+    """(centre x, centre y, size) in pixels of the largest face the full-range detector finds."""
     with _quiet_native_stderr():
-        (face_mesh,) = mediapipe_modules("python.solutions.face_mesh")
-        mesh = face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=4, refine_landmarks=True,
-            min_detection_confidence=(settings or AnalysisSettings()).min_detection_confidence,
-        )
+        (face_detection,) = mediapipe_modules("python.solutions.face_detection")
+        det = face_detection.FaceDetection(model_selection=1,
+                                           min_detection_confidence=settings.min_detection_confidence)
         try:
-            result = mesh.process(rgb)
+            found = det.process(rgb).detections or []
         finally:
-            mesh.close()
-    faces = []
+            det.close()
+    if not found:
+        return None
     h, w = rgb.shape[:2]
-    for face in result.multi_face_landmarks or []:
-        pts = np.array([(p.x * w, p.y * h, p.z * w) for p in face.landmark], dtype=np.float32)
-        faces.append(pts)
+    b = max((d.location_data.relative_bounding_box for d in found), key=lambda b: b.width * b.height)
+    return (b.xmin + b.width / 2) * w, (b.ymin + b.height / 2) * h, max(b.width * w, b.height * h)
+
+
+def _scanned_box(rgb: np.ndarray, mesh: _StillMesh) -> tuple[float, float, float] | None:
+    """The same from FaceMesh run on overlapping windows: the largest face well inside one."""
+    h, w = rgb.shape[:2]
+    side = min(h, w) // 3
+    step = max(side // 2, 1)
+    best = None
+    for y0 in range(0, max(h - side, 0) + 1, step):
+        for x0 in range(0, max(w - side, 0) + 1, step):
+            for pts in mesh.faces(rgb[y0:y0 + side, x0:x0 + side], x0, y0):
+                lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+                if (lo > [x0 + 2, y0 + 2]).all() and (hi < [x0 + side - 2, y0 + side - 2]).all():
+                    size = float(max(hi - lo))
+                    if best is None or size > best[2]:
+                        best = (float(lo[0] + hi[0]) / 2, float(lo[1] + hi[1]) / 2, size)
+    return best
+
+
+def landmarks_single_image(rgb: np.ndarray, settings: AnalysisSettings | None = None) -> np.ndarray | None:
+    """Landmarks [478, 3] (pixels, depth in pixels) of the largest face in one still image, or
+    None; a face too small in the picture for FaceMesh's detector is measured in a crop around
+    it (``CROP_SIDE``)."""
+    settings = settings or AnalysisSettings()
+    mesh = _StillMesh(settings)
+    try:
+        faces = mesh.faces(rgb)
+        if not faces and (box := _detected_box(rgb, settings) or _scanned_box(rgb, mesh)) is not None:
+            h, w = rgb.shape[:2]
+            cx, cy, size = box
+            half = CROP_SIDE * size / 2
+            x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
+            faces = mesh.faces(rgb[y0:min(h, int(cy + half)), x0:min(w, int(cx + half))], x0, y0)
+    finally:
+        mesh.close()
     return FaceFollower().choose(faces)
