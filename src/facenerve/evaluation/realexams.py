@@ -24,8 +24,11 @@ in. Central cases spare the brow and the eyes.
 day with another phone: each photo at another size, turned and moved in the picture, under other
 light, saved as JPEG. The healthy grade must not depend on it.
 
-``evaluate_real_exams(out)``: grades every case from photographs (as cut and ``RETAKES`` times
-retaken) and from video, and every injected case, and reports the healthy grades and how far
+``far_photos(photos, out)``: the same exam photographed from across a room: each photo in a
+picture ``FAR`` times as wide and high, its edges continued, the face a sixth of the width.
+
+``evaluate_real_exams(out)``: grades every case from photographs (as cut, ``RETAKES`` times
+retaken and from afar) and from video, and every injected case, and reports the healthy grades and how far
 healthy faces' sides differ per task, the weaker side found, Spearman of the factor with
 House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
 """
@@ -239,6 +242,30 @@ def retake_photos(photos: Path, out: Path, seed: int) -> None:
         gain, gamma, tint = rng.uniform(0.75, 1.25), rng.uniform(0.8, 1.25), rng.uniform(0.92, 1.08, 3)
         img = np.clip(255 * (img / 255.0) ** gamma * gain * tint, 0, 255).astype(np.uint8)
         Image.fromarray(img).save(out / f"{p.stem}.jpg", quality=85)
+
+
+FAR = 6  # ... and placed in a picture this many times as wide and high (``far_photos``)
+# the exams of healthy people whose differences make up the healthy spread (``healthy_log_spread``,
+# ``held_out``); the far photo sets are a check of finding small faces, not more of the same
+HEALTHY_SOURCES = ("photos", "video", "retaken")
+
+
+def far_photos(photos: Path, out: Path, times: int = FAR) -> None:
+    """``photos`` (``<task>.png``) into ``out`` as ``<task>.jpg`` (quality 92), each in a picture
+    ``times`` as wide and high, off centre, its edges continued outwards (no hard border by the
+    face): the face as small in the picture as in a photo taken from across a room, with as many
+    pixels as before."""
+    import cv2
+    from PIL import Image
+
+    from ..media.photos import load_photo
+
+    out.mkdir(parents=True, exist_ok=True)
+    for p in sorted(photos.glob("*.png")):
+        img = load_photo(p)
+        h, w = img.shape[:2]
+        img = cv2.copyMakeBorder(img, h, (times - 2) * h, (times - 2) * w, w, cv2.BORDER_REPLICATE)
+        Image.fromarray(img).save(out / f"{p.stem}.jpg", quality=92)
 
 
 # --- weakness injected into real photos --------------------------------------------------------
@@ -559,6 +586,8 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
             elif job["source"] == "retaken":
                 res = analyze_photo_exam(_made_whole(Path(job["folder"]), lambda d: retake_photos(
                     case / "photos", d, job["seed"])))
+            elif job["source"] == "far":
+                res = analyze_photo_exam(_made_whole(Path(job["folder"]), lambda d: far_photos(case / "photos", d)))
             elif job["source"] == "video":
                 res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
             else:
@@ -620,13 +649,13 @@ def held_out(kept: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
     peripheral cases."""
     from ..exam.grading import HEALTHY_LOG_SPREAD, grade_exam
 
-    healthy = [(k, j["case"]) for k, j in zip(kept, jobs, strict=True) if j["source"] != "injected"]
+    healthy = [(k, j["case"]) for k, j in zip(kept, jobs, strict=True) if j["source"] in HEALTHY_SOURCES]
     grades, worse, central, synk, inj = [], [], 0, 0, []
     for person in sorted({c for _, c in healthy}):
         learned = healthy_log_spread([k for k, c in healthy if c != person])
         spread = {**HEALTHY_LOG_SPREAD, **{t: max(v["rms"], SPREAD_FLOOR) for t, v in learned.items()}}
         for k, j in zip(kept, jobs, strict=True):
-            if j["case"] != person or "error" in k or j.get("synkinesis"):
+            if j["case"] != person or "error" in k or j.get("synkinesis") or j["source"] == "far":
                 continue
             g = grade_exam(k["measures"], spread)
             if j["source"] == "injected":
@@ -709,10 +738,11 @@ def _grade_kept(kept: dict[str, Any], **truth: Any) -> dict[str, Any]:
 
 
 def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, video: bool = True,
-                        synkinesis: bool = True, retakes: int = RETAKES, workers: int | None = None,
-                        progress: bool = True) -> dict[str, Any]:
+                        synkinesis: bool = True, retakes: int = RETAKES, far: bool = True,
+                        workers: int | None = None, progress: bool = True) -> dict[str, Any]:
     """Grade the cases of ``build_real_exams`` (in ``out``/cases): healthy from photographs (as
-    cut and ``retakes`` times retaken, ``out``/retaken) and from video, and with weakness
+    cut, ``retakes`` times retaken, ``out``/retaken, and with ``far`` from afar, ``out``/far) and
+    from video, and with weakness
     injected (``out``/injected), on ``workers`` Dask workers.
     Each exam's measures are kept in ``out``/measures, named by the case's chosen frames and
     the measuring code, so that a rerun only grades again."""
@@ -738,6 +768,8 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             add(f"{c.name}_{tag}_{kind}", None, source=kind)
         for k in range(retakes):
             add(f"{c.name}_{tag}_retake{k}", "retaken", source="retaken", seed=int(tag, 16) + k)
+        if far:
+            add(f"{c.name}_{tag}_far", "far", source="far")
         for f in factors:
             for side in ("left", "right"):
                 for central in (False, True):
@@ -766,6 +798,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     healthy_photos = [r for r in rows if r["source"] == "photos"]
     healthy_video = [r for r in rows if r["source"] == "video"]
     healthy_retaken = [r for r in rows if r["source"] == "retaken"]
+    healthy_far = [r for r in rows if r["source"] == "far"]
     injected = [r for r in rows if r["source"] == "injected"]
 
     def healthy_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -789,12 +822,15 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     central = [r for r in inj if r["central"]]
     found = _side_and_central(inj)
     full = max(factors, default=None)
-    healthy = [(k, job["case"]) for k, job in zip(kept, jobs, strict=True) if job["source"] != "injected"]
+    healthy = [(k, job["case"]) for k, job in zip(kept, jobs, strict=True) if job["source"] in HEALTHY_SOURCES]
     return {
         "cases": len(cases),
         "healthy_photos": healthy_summary(healthy_photos),
         "healthy_video": healthy_summary(healthy_video) if video else None,
         "healthy_retaken": healthy_summary(healthy_retaken) if retakes else None,
+        # the same photo sets from across a room (``far_photos``): the same grades, or the small
+        # face was lost
+        "healthy_far": healthy_summary(healthy_far) if far else None,
         "healthy_log_spread": healthy_log_spread([k for k, _ in healthy], [c for _, c in healthy]),
         "held_out": held_out(kept, jobs),
         "injected": {
@@ -825,5 +861,5 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "weaker_side_correct_pct": _pct([r["weaker_side"] == r["side"] for r in synk]),
         } if synkinesis else None,
         "per_exam": {"healthy_photos": healthy_photos, "healthy_video": healthy_video,
-                     "healthy_retaken": healthy_retaken, "injected": injected},
+                     "healthy_retaken": healthy_retaken, "healthy_far": healthy_far, "injected": injected},
     }
