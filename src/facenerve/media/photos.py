@@ -7,6 +7,7 @@ Shape contract
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,9 @@ from ..errors import InputError
 from .video import MIN_SIDE_PX
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic")
-MAX_PIXELS = 60_000_000  # larger than any phone photo; refuses decompression bombs
+# Pillow warns from MAX_PIXELS and refuses from twice as many (decompression bombs): up to 120
+# megapixels are read without a word (a 108-megapixel phone photo), larger ones refused plainly
+MAX_PIXELS = 60_000_000
 
 
 def load_photo(path: str | os.PathLike[str]) -> np.ndarray:
@@ -26,10 +29,15 @@ def load_photo(path: str | os.PathLike[str]) -> np.ndarray:
         raise InputError(f"{path} is not a file; give the path of a photograph")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im)
-            rgb = np.asarray(im.convert("RGB"))
-    except (UnidentifiedImageError, Image.DecompressionBombError) as err:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as im:
+                im = ImageOps.exif_transpose(im)
+                rgb = np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError:
+        raise InputError(f"{path} has more than {2 * MAX_PIXELS / 1e6:g} megapixels; save a smaller "
+                         "copy of it (the face needs far fewer)") from None
+    except UnidentifiedImageError as err:
         raise InputError(f"{path} is not a readable photograph ({type(err).__name__}); "
                          "save it as JPEG or PNG") from None
     except (OSError, ValueError, SyntaxError) as err:
