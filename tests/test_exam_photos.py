@@ -512,17 +512,18 @@ def test_a_full_smile_laughed_open_gives_way_to_the_light_one(tmp_path):
 
 
 def test_a_very_large_photo_is_read_quietly_or_refused_plainly(tmp_path, monkeypatch):
-    """Pillow warns (DecompressionBombWarning) from ``MAX_PIXELS`` and refuses from twice as
-    many: a 108-megapixel phone photo printed a warning, and a larger one was called "not a
-    readable photograph". Here with the limit made small: read without a warning, or refused
-    with what to do."""
+    """Pillow warns (DecompressionBombWarning) from 89 megapixels: a 108-megapixel phone photo
+    printed a warning, and one over the limit was called "not a readable photograph". Here with
+    both limits made small: read without a warning, or refused with what to do, and Pillow's
+    own limit is left as it was."""
     import warnings
 
     from PIL import Image
 
     import facenerve.media.photos as photos
 
-    monkeypatch.setattr(photos, "MAX_PIXELS", 40_000)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 40_000)  # Pillow warns from here
+    monkeypatch.setattr(photos, "MAX_PIXELS", 80_000)
     Image.new("RGB", (250, 250), (120, 90, 80)).save(tmp_path / "large.png")  # 62,500 pixels
     Image.new("RGB", (300, 300), (120, 90, 80)).save(tmp_path / "huge.png")  # 90,000 pixels
     with warnings.catch_warnings():
@@ -530,3 +531,4 @@ def test_a_very_large_photo_is_read_quietly_or_refused_plainly(tmp_path, monkeyp
         assert photos.load_photo(tmp_path / "large.png").shape == (250, 250, 3)
     with pytest.raises(InputError, match="more than 0.08 megapixels; save a smaller copy"):
         photos.load_photo(tmp_path / "huge.png")
+    assert Image.MAX_IMAGE_PIXELS == 40_000

@@ -16,9 +16,9 @@ from ..errors import InputError
 from .video import MIN_SIDE_PX
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff", ".heic")
-# Pillow warns from MAX_PIXELS and refuses from twice as many (decompression bombs): up to 120
-# megapixels are read without a word (a 108-megapixel phone photo), larger ones refused plainly
-MAX_PIXELS = 60_000_000
+# larger photos are refused (decompression bombs among them); up to this many are read without
+# Pillow's warning (from 89 megapixels: a 108-megapixel phone photo)
+MAX_PIXELS = 120_000_000
 
 
 def load_photo(path: str | os.PathLike[str]) -> np.ndarray:
@@ -27,15 +27,16 @@ def load_photo(path: str | os.PathLike[str]) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise InputError(f"{path} is not a file; give the path of a photograph")
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(path) as im:
+                if im.width * im.height > MAX_PIXELS:
+                    raise Image.DecompressionBombError
                 im = ImageOps.exif_transpose(im)
                 rgb = np.asarray(im.convert("RGB"))
     except Image.DecompressionBombError:
-        raise InputError(f"{path} has more than {2 * MAX_PIXELS / 1e6:g} megapixels; save a smaller "
+        raise InputError(f"{path} has more than {MAX_PIXELS / 1e6:g} megapixels; save a smaller "
                          "copy of it (the face needs far fewer)") from None
     except UnidentifiedImageError as err:
         raise InputError(f"{path} is not a readable photograph ({type(err).__name__}); "
