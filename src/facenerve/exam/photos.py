@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import InputError
 from ..media.photos import PHOTO_SUFFIXES, load_photo
 from ..settings import AnalysisSettings
-from .protocol import Protocol, Segment, load_protocol
+from .protocol import Protocol, Segment, load_protocol, task_label
 
 PHOTO_SPACING_S = 2.0  # each photo stands for a moment this far apart; the first second is rest alone
 # words in a file name that say its task, most specific first; words that say only how hard
@@ -235,11 +235,11 @@ def analyze_photo_exam(photos: str | os.PathLike[str] | list, mapping: str | os.
         rgb = load_photo(path)
         pts = landmarks_single_image(rgb, settings)
         if pts is None:
-            raise InputError(f"no face was found in {path.name} ({task.replace('_', ' ')}); take it again "
+            raise InputError(f"no face was found in {path.name} ({task_label(task)}); take it again "
                              "from the front, well lit, the face filling a good part of the picture")
         pupils = float(np.linalg.norm(pts[SIDES["left"].iris_center, :2] - pts[SIDES["right"].iris_center, :2]))
         if pupils < MIN_PUPILS_PX:
-            raise InputError(f"the face in {path.name} ({task.replace('_', ' ')}) is too small to measure: "
+            raise InputError(f"the face in {path.name} ({task_label(task)}) is too small to measure: "
                              f"{pupils:.0f} pixels between the pupils, at least {MIN_PUPILS_PX} are needed; "
                              "take it closer, the face filling a good part of the picture")
         images.append(rgb)
