@@ -422,6 +422,25 @@ def test_exam_command_on_a_rendered_palsy(tmp_path):
     assert [s["task"] for s in segs] == [t.id for t in P.tasks]
 
 
+def test_an_exam_video_of_a_face_too_small_to_measure_is_refused_as_a_photo_is(tmp_path):
+    """A face with under 40 pixels between the pupils (a pixel over 1.5 mm) is not graded from
+    video either: one line, exit 2, nothing written. Found at any size since small faces are
+    followed in a crop, it was graded like any other (and so is a photo of one)."""
+    from facenerve.simulate.render import render_exam_video
+
+    from .test_cli import run
+
+    video = tmp_path / "small.mp4"
+    render_exam_video(video, factor=1.0, fps=5, size=220, head_motion=False, random_state=1)
+    out = tmp_path / "out"
+    r = run("exam", str(video), "--out", str(out), "--tasks", str(video.with_suffix(".tasks.json")), "--quiet")
+    assert r.returncode == 2
+    line = r.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert "small.mp4 is too small to measure" in line and "at least 40 are needed; film it closer" in line
+    assert not out.exists()
+
+
 def test_exam_bad_inputs_one_line(tmp_path, tiny_videos):
     from .test_cli import run
 

@@ -76,14 +76,14 @@ def test_measure_imports_no_stack_above_it():
 
 
 def test_the_landmark_model_loads_without_mediapipes_package_imports_and_mediapipe_still_imports_whole():
-    """FaceMesh (and the face counter) load without ``mediapipe``'s own ``__init__``, which
+    """FaceMesh (and the face detector) load without ``mediapipe``'s own ``__init__``, which
     imports every solution and task, matplotlib and sounddevice; code that imports mediapipe
     afterwards still gets the whole package, with the same FaceMesh class."""
     code = (
         "import sys\n"
-        "from facenerve.measure.landmarks import MediaPipeFaceCounter, MediaPipeFaceMesh\n"
+        "from facenerve.measure.landmarks import MediaPipeFaceDetector, MediaPipeFaceMesh\n"
         "from facenerve.settings import AnalysisSettings\n"
-        "mesh, counter = MediaPipeFaceMesh(AnalysisSettings()), MediaPipeFaceCounter(AnalysisSettings())\n"
+        "mesh, detector = MediaPipeFaceMesh(AnalysisSettings()), MediaPipeFaceDetector(AnalysisSettings())\n"
         "print('pulled in:', *(m for m in ('matplotlib', 'mediapipe.tasks', 'sounddevice') if m in sys.modules))\n"
         "import mediapipe as mp\n"
         "from mediapipe.tasks.python import vision\n"

@@ -1,4 +1,4 @@
-"""Clips re-encoded as other cameras record them (``evaluate ... --fps N --crf Q``)."""
+"""Clips re-encoded as other cameras record them (``evaluate ... --fps N --crf Q --far K``)."""
 
 import numpy as np
 import pytest
@@ -57,6 +57,24 @@ def test_recoding_only_the_quality_keeps_every_frame(tmp_path):
     frames = list(iter_frames(out / "a.mp4"))
     assert len(frames) == 12 and probe(out / "a.mp4").fps_nominal == pytest.approx(25)
     assert not (out / "a.tag").exists()
+
+
+def test_a_clip_from_across_a_room_keeps_its_frames_and_pixels_in_a_larger_picture(tmp_path):
+    """``--far 4``: each frame in a picture 4 times as wide and high, its own height above it and
+    its own width to its right, the edges continued (no border by the face)."""
+    src = tmp_path / "src"
+    src.mkdir()
+    write_video((np.tile(np.linspace(0, 240, 64, dtype=np.uint8)[None, :, None], (48, 1, 3)) + i
+                 for i in range(6)), src / "a.mp4", 25, crf=0)
+    out = recode_folder(src, tmp_path / "out", crf=0, far=4)
+    frames = [f.rgb.astype(int) for f in iter_frames(out / "a.mp4")]
+    close = [f.rgb.astype(int) for f in iter_frames(src / "a.mp4")]
+    assert len(frames) == 6 and frames[0].shape == (4 * 48, 4 * 64, 3)
+    for big, small in zip(frames, close, strict=True):
+        assert np.abs(big[48:96, 128:192] - small).max() <= 2  # the clip itself, where it was put
+        assert np.abs(big[:48, 128:192] - small[:1]).max() <= 2  # above it: its top row continued
+        assert np.abs(big[48:96, 192:] - small[:, -1:]).max() <= 2  # right: its last column
+        assert np.abs(big[48:96, :128] - small[:, :1]).max() <= 2  # left: its first column
 
 
 def test_recoding_needs_a_work_folder(capsys, tmp_path):

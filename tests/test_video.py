@@ -114,3 +114,125 @@ def test_lean_facemesh_call_gives_the_public_calls_landmarks():
     finally:
         lean.close()
         public.close()
+
+
+def test_a_face_filmed_from_across_a_room_is_measured_in_every_frame(tmp_path):
+    """A face too small in the picture for FaceMesh's own detector (under a tenth of its width)
+    is found by the full-range detector and followed in a crop: measured in every frame, as the
+    same face close up, also while it moves across the picture by twice its width. It was "no
+    face was found in any of the frames"."""
+    from facenerve.evaluation.recode import placed_far
+    from facenerve.measure.run import measure_video
+    from facenerve.simulate.render import example_video, write_video
+
+    close = [f.rgb for f, _ in zip(iter_frames(example_video()), range(75), strict=False)]
+    videos = {"close": close, "far": [placed_far(rgb, 7) for rgb in close],
+              "moving": [np.ascontiguousarray(np.roll(placed_far(rgb, 7), (2 * k, -4 * k), axis=(0, 1)))
+                         for k, rgb in enumerate(close)]}  # 4 pixels a frame, 300 in all
+    measured = {}
+    for name, frames in videos.items():
+        write_video(iter(frames), tmp_path / f"{name}.mp4", 30, crf=12)
+        measured[name] = measure_video(tmp_path / f"{name}.mp4", motion=False, parallel=False)
+    assert measured["close"].info.landmarks["frames_in_crop"] == 0
+    near = measured["close"].signals
+    # still, the same numbers; moving, FaceMesh itself differs by up to 0.6 mm on a face it finds
+    for name, most in (("far", 0.3), ("moving", 1.0)):
+        room = measured[name]
+        assert room.info.face_fraction >= 0.95, name
+        assert room.info.landmarks["frames_in_crop"] >= 0.95 * len(close), name
+        for col in ("eye_aperture_left_mm", "eye_aperture_right_mm", "mouth_open_mm", "brow_height_left_mm"):
+            diff = np.nanmedian(np.abs(near[col].to_numpy() - room.signals[col].to_numpy()))
+            assert diff < most, (name, col, diff)
+
+
+class _Mesh:
+    """A stand-in FaceMesh: a square 'face' of ``size`` pixels at the centre of whatever
+    picture it is given, when that picture is at most ``finds_below`` pixels wide."""
+
+    def __init__(self, size: float, finds_below: int, made: list):
+        self.size, self.finds_below = size, finds_below
+        made.append(self)
+
+    def process(self, rgb):
+        h, w = rgb.shape[:2]
+        if w > self.finds_below:
+            return []
+        pts = np.zeros((478, 3), np.float32)
+        pts[:, 0] = w / 2 + np.linspace(-self.size / 2, self.size / 2, 478)
+        pts[:, 1] = h / 2 + np.linspace(-self.size / 2, self.size / 2, 478)
+        return [pts]
+
+    def close(self):
+        pass
+
+
+class _Detector:
+    def __init__(self, boxes):
+        self._boxes = boxes
+
+    def boxes(self, rgb):
+        return list(self._boxes)
+
+    def boxes_in_windows(self, rgb):
+        return []
+
+    def close(self):
+        pass
+
+
+@pytest.mark.parametrize("score, mesh_size, found", [
+    (0.9, 40, True),  # a small face, where the detector saw it
+    (0.7, 40, False),  # the detector unsure (the letters of a title scored 0.60-0.69)
+    (0.9, 130, False),  # FaceMesh's face in the crop is not the one the detector saw
+])
+def test_a_small_face_is_taken_only_where_both_models_see_it(score, mesh_size, found):
+    from facenerve.measure.landmarks import Box, track_faces
+    from facenerve.media.video import Frame
+    from facenerve.settings import AnalysisSettings
+
+    made: list = []
+    frames = [Frame(index=i, t_s=i / 30, rgb=np.zeros((1000, 1000, 3), np.uint8)) for i in range(3)]
+    obs, info = track_faces(frames, AnalysisSettings(), backend_factory=lambda n: _Mesh(mesh_size, 500, made),
+                            detector_factory=lambda: _Detector([Box(300.0, 700.0, 40.0, score)]))
+    points = [o.points for o in obs]
+    if found:
+        assert all(p is not None for p in points)
+        assert np.allclose([p[:, 0].mean() for p in points], 300, atol=1)  # in the frame's pixels
+        assert np.allclose([p[:, 1].mean() for p in points], 700, atol=1)
+        assert info.frames_in_crop == 3
+        assert len(made) == 2  # the whole frame's mesh and one in the crop, kept while the face stays
+    else:
+        assert all(p is None for p in points)
+        assert info.frames_in_crop == 0
+
+
+def test_a_small_face_away_from_the_person_followed_is_not_taken_for_them():
+    """While the person followed is turned away (FaceMesh finds no face), someone small behind
+    them is not measured in their place; a small face where they were is."""
+    from facenerve.measure.landmarks import Box, track_faces
+    from facenerve.media.video import Frame
+    from facenerve.settings import AnalysisSettings
+
+    class Turning(_Mesh):  # the whole frame's mesh finds the person (400 pixels) in frame 0 only
+        calls = 0
+
+        def process(self, rgb):
+            Turning.calls += 1
+            if rgb.shape[1] == 1000:
+                return super().process(rgb) if Turning.calls == 1 else []
+            return super().process(rgb)
+
+    frames = [Frame(index=i, t_s=i / 30, rgb=np.zeros((1000, 1000, 3), np.uint8)) for i in range(3)]
+
+    def points(where):
+        Turning.calls = 0
+        made: list = []
+        # the person (400 pixels across), then the small face (40) in its crop
+        obs, _ = track_faces(frames, AnalysisSettings(),
+                             backend_factory=lambda n: Turning(40 if made else 400, 10_000, made),
+                             detector_factory=lambda: _Detector([Box(*where, 40.0, 0.9)]))
+        return [o.points for o in obs]
+
+    behind, where_they_were = points((150.0, 150.0)), points((480.0, 520.0))
+    assert behind[0] is not None and all(p is None for p in behind[1:])
+    assert all(p is not None for p in where_they_were)

@@ -187,17 +187,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             make_exam_set(args.folder, progress=not args.quiet)
         _print_json(evaluate_exams(args.folder, segmentation=args.segment, progress=not args.quiet))
         return 0
-    if args.fps or args.crf is not None:
+    if args.fps or args.crf is not None or args.far:
         if args.what not in ("natural", "injected", "blinks"):
-            raise InputError("--fps and --crf are for evaluate natural, injected and blinks")
+            raise InputError("--fps, --crf and --far are for evaluate natural, injected and blinks")
         if not args.work:
-            raise InputError("--fps and --crf need --work DIR, where the re-encoded clips are written")
+            raise InputError("--fps, --crf and --far need --work DIR, where the re-encoded clips are written")
         from .evaluation.recode import DEFAULT_CRF, recode_folder, recoded_name
 
         crf = DEFAULT_CRF if args.crf is None else args.crf
-        args.work = Path(args.work) / recoded_name(args.fps, crf)  # its measures and copies apart
+        args.work = Path(args.work) / recoded_name(args.fps, crf, args.far)  # its measures and copies apart
         args.folder = recode_folder(args.folder, args.work / Path(args.folder).resolve().name, args.fps, crf,
-                                    progress=not args.quiet)
+                                    args.far, progress=not args.quiet)
     if args.what in ("natural", "injected"):
         from .evaluation.realfaces import evaluate_injected, evaluate_natural
 
@@ -455,6 +455,9 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--crf", type=_number(int, 0, 51), metavar="Q",
                    help="natural, injected, blinks: first re-encode the clips as H.264 of quality Q (0 lossless, "
                         "18 the default, 28 and up visibly compressed; into --work, kept)")
+    e.add_argument("--far", type=_number(int, 2, 16), metavar="K",
+                   help="natural, injected, blinks: first re-encode the clips each in a picture K times as wide "
+                        "and high, its edges continued (into --work, kept): a face filmed from across a room")
     e.add_argument("--quiet", action="store_true")
     e.add_argument("--set", action="append", metavar="NAME=VALUE")
     e.set_defaults(func=cmd_evaluate)

@@ -255,17 +255,14 @@ def far_photos(photos: Path, out: Path, times: int = FAR) -> None:
     ``times`` as wide and high, off centre, its edges continued outwards (no hard border by the
     face): the face as small in the picture as in a photo taken from across a room, with as many
     pixels as before."""
-    import cv2
     from PIL import Image
 
     from ..media.photos import load_photo
+    from .recode import placed_far
 
     out.mkdir(parents=True, exist_ok=True)
     for p in sorted(photos.glob("*.png")):
-        img = load_photo(p)
-        h, w = img.shape[:2]
-        img = cv2.copyMakeBorder(img, h, (times - 2) * h, (times - 2) * w, w, cv2.BORDER_REPLICATE)
-        Image.fromarray(img).save(out / f"{p.stem}.jpg", quality=92)
+        Image.fromarray(placed_far(load_photo(p), times)).save(out / f"{p.stem}.jpg", quality=92)
 
 
 # --- weakness injected into real photos --------------------------------------------------------

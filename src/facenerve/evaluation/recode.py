@@ -1,13 +1,15 @@
 """Clips re-encoded as other cameras record them, for ``evaluate natural|injected|blinks
---fps N --crf Q``: do the figures hold for a webcam at 15 frames per second, a 25 fps source,
-a heavily compressed upload?
+--fps N --crf Q --far K``: do the figures hold for a webcam at 15 frames per second, a 25 fps
+source, a heavily compressed upload, a camera across the room?
 
 ``recode_folder(folder, dst, fps, crf)`` writes every video of ``folder`` into ``dst`` (kept:
 a rerun reuses it), H.264 at quality ``crf``, and at ``fps`` frames per second when given:
 output frame k (at k / fps seconds) is the source frame nearest in time, so frames are dropped
 or repeated and nothing is blended. A ``.tag`` blink annotation beside a video (ZJU) is
 re-timed the same way: output frame k takes the annotation line of the frame it came from.
-Without ``fps`` every frame is kept, at the source's mean frame rate.
+Without ``fps`` every frame is kept, at the source's mean frame rate. With ``far`` each frame
+is placed in a picture ``far`` times as wide and high (``placed_far``): the face as small in
+the picture as when filmed from across a room, with as many pixels as before.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ from .realfaces import find_videos
 DEFAULT_CRF = 18  # visually lossless: a frame rate alone changes, not the picture
 
 
+def placed_far(rgb: np.ndarray, times: int) -> np.ndarray:
+    """``rgb`` in a picture ``times`` as wide and high, off centre (its own height above it and
+    its own width to its right), its edges continued outwards: no hard border by the face,
+    where FaceMesh reads a face cut off by an edge otherwise."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    return cv2.copyMakeBorder(rgb, h, (times - 2) * h, (times - 2) * w, w, cv2.BORDER_REPLICATE)
+
+
 def picked_frames(times: np.ndarray, fps: float) -> np.ndarray:
     """For each output frame k (at k / fps seconds from the first frame), the index of the
     source frame nearest in time; ``times``: the source frames' times, ascending."""
@@ -35,7 +47,7 @@ def picked_frames(times: np.ndarray, fps: float) -> np.ndarray:
 
 
 def recode_video(src: Path, dst: Path, fps: float | None = None, crf: int = DEFAULT_CRF,
-                 tag: Path | None = None) -> np.ndarray:
+                 tag: Path | None = None, far: int | None = None) -> np.ndarray:
     """Write ``src`` re-encoded into ``dst`` (and ``tag``, ``src``'s annotation, re-timed beside
     it); returns the source frame index of each frame written."""
     from ..simulate.render import write_video
@@ -54,7 +66,8 @@ def recode_video(src: Path, dst: Path, fps: float | None = None, crf: int = DEFA
         k = next(wanted, None)
         for f in iter_frames(src, info):
             while k is not None and k == f.index:
-                yield f.rgb[: f.rgb.shape[0] // 2 * 2, : f.rgb.shape[1] // 2 * 2]  # H.264 4:2:0: even sizes
+                rgb = f.rgb[: f.rgb.shape[0] // 2 * 2, : f.rgb.shape[1] // 2 * 2]  # H.264 4:2:0: even sizes
+                yield placed_far(rgb, far) if far else rgb
                 k = next(wanted, None)
 
     part = dst.with_name(dst.name + ".part.mp4")
@@ -82,7 +95,7 @@ def retime_tag(tag: Path, dst: Path, picked: np.ndarray) -> None:
 
 
 def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None, crf: int = DEFAULT_CRF,
-                  progress: bool = False) -> Path:
+                  far: int | None = None, progress: bool = False) -> Path:
     """Every video of ``folder`` re-encoded into ``dst`` (with its ``.tag``, re-timed), once."""
     from tqdm import tqdm
 
@@ -93,10 +106,10 @@ def recode_folder(folder: str | Path, dst: str | Path, fps: float | None = None,
         out = dst / f"{video.stem}.mp4"
         if not out.exists():
             tag = video.with_suffix(".tag")
-            recode_video(video, out, fps, crf, tag if tag.exists() else None)
+            recode_video(video, out, fps, crf, tag if tag.exists() else None, far)
     return dst
 
 
-def recoded_name(fps: float | None, crf: int) -> str:
-    """The work folder's name for clips recoded so (``recoded-15fps-crf18``)."""
-    return f"recoded-{f'{fps:g}fps' if fps else 'native'}-crf{crf}"
+def recoded_name(fps: float | None, crf: int, far: int | None = None) -> str:
+    """The work folder's name for clips recoded so (``recoded-15fps-crf18``, ``recoded-native-crf18-far6``)."""
+    return f"recoded-{f'{fps:g}fps' if fps else 'native'}-crf{crf}" + (f"-far{far}" if far else "")

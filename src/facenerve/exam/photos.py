@@ -4,7 +4,7 @@ Photos of an exam are not one continuous video: the face's size, place and light
 photo to photo. Each photo is therefore
     1. read upright (``media.photos``) and its face found (FaceMesh on the still image, in a crop
        around the face where it is small in the picture: ``measure.landmarks``), and refused
-       when too small to measure (``MIN_PUPILS_PX``);
+       when too small to measure (``protocol.MIN_PUPILS_PX``);
     2. aligned to the rest photo by the similarity that best maps its ``STABLE`` landmarks
        (forehead, nose, face outline: points no exam task moves) onto the rest photo's
        (least median of squares), both the picture and its landmarks;
@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import InputError
 from ..media.photos import PHOTO_SUFFIXES, load_photo
 from ..settings import AnalysisSettings
-from .protocol import Protocol, Segment, load_protocol, task_label
+from .protocol import MIN_PUPILS_PX, Protocol, Segment, load_protocol, task_label
 
 PHOTO_SPACING_S = 2.0  # each photo stands for a moment this far apart; the first second is rest alone
 # words in a file name that say its task, most specific first; words that say only how hard
@@ -66,10 +66,6 @@ OTHER_POSES = ("lower_lip", "bottom_teeth", "lower_teeth", "depress", "frown", "
 FULL_EFFORT = ("full", "max", "big", "broad", "strong", "hard", "forc", "tight", "squeez", "teeth", "open")
 LIGHT_EFFORT = ("light", "gentl", "slight", "soft", "small", "mild", "clos")
 MAPPING_NAMES = ("tasks.yaml", "tasks.yml", "tasks.json")
-# a face smaller than this (pixels between the pupils) is too coarse to measure millimetres of
-# movement: a pixel would be over 1.5 mm. The real exams' photos graded in ``evaluate real-exams``
-# (the retakes at 0.75-1.6 times the size included) have 47-283.
-MIN_PUPILS_PX = 40
 
 
 def _words(path: Path) -> str:

@@ -24,6 +24,7 @@ from ..settings import AnalysisSettings
 from .grading import grade_exam
 from .measures import task_measures
 from .protocol import (
+    MIN_PUPILS_PX,
     Segment,
     load_protocol,
     parse_tasks,
@@ -61,6 +62,12 @@ def analyze_exam(video: str | os.PathLike[str],
                       else read_sidecar(tasks, protocol) if tasks else None)
     analysis = measure_video(video, settings, progress=progress, keep_landmarks=True,
                              motion=False, on_progress=on_progress)
+    sig = analysis.signals
+    pupils = float(np.nanmedian(sig["ipd_mm"] / sig["mm_per_px"]))
+    if pupils < MIN_PUPILS_PX:
+        raise InputError(f"the face in {Path(video).name} is too small to measure: {pupils:.0f} pixels between "
+                         f"the pupils, at least {MIN_PUPILS_PX} are needed; film it closer, the face filling a "
+                         "good part of the picture")
     from ..measure.texture import video_texture
 
     shift = video_texture(video, analysis.landmarks, analysis.signals)

@@ -46,6 +46,11 @@ MIN_USABLE = 0.5  # and only when at least this share of the task's frames is me
 # and only when the face is this square to the camera (at rest and during the task): a turned face
 # foreshortens one side and its movements look weaker
 EXAM_MAX_YAW_DEG = 12.0
+# a face smaller than this (pixels between the pupils) is too coarse to measure millimetres of
+# movement: a pixel would be over 1.5 mm. The real exams' photos graded in ``evaluate real-exams``
+# (the retakes at 0.75-1.6 times the size included) have 47-283; a video of a face that small is
+# refused as a photo is (a face filmed from across a room is found, ``measure.landmarks``)
+MIN_PUPILS_PX = 40
 # scale of each movement class for automatic segmentation (a typical clear movement)
 CLASS_SCALE = {"brow": 2.5, "eye_closure": 0.45, "smile": 2.5, "pucker": 2.0}
 EMOTRICS = ("brow_height", "mrd1", "mrd2", "eye_aperture", "fissure_width", "mouth_excursion",

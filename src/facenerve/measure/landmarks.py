@@ -10,7 +10,9 @@ Tracking mode (``static_image_mode=False``) is used, so FaceMesh follows the fac
 frames instead of detecting it anew. With one face in view a single-face mesh runs (fast).
 A cheap face detector counts faces about once a second; when it sees several, a multi-face
 mesh takes over and ``FaceFollower`` keeps to the same person: the largest face when first
-seen, then the one nearest to where that face was.
+seen, then the one nearest to where that face was. A face too small in the picture for
+FaceMesh's own detector (filmed from across a room) is found by that detector and followed in
+a crop around it (``_CropFollower``).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -211,8 +213,18 @@ class MediaPipeFaceMesh:
         self._mesh.close()
 
 
-class MediaPipeFaceCounter:
-    """BlazeFace full-range detector, used only to count faces in view."""
+class Box(NamedTuple):
+    """A face's centre and size in pixels, and the detector's confidence in it."""
+
+    x: float
+    y: float
+    size: float
+    score: float = 1.0
+
+
+class MediaPipeFaceDetector:
+    """BlazeFace full-range detector: counts the faces in view, and finds faces too small in
+    the picture for FaceMesh's own (short-range) detector."""
 
     def __init__(self, settings: AnalysisSettings) -> None:
         with _quiet_native_stderr():
@@ -222,9 +234,37 @@ class MediaPipeFaceCounter:
             )
             self._det.process(np.zeros((64, 64, 3), dtype=np.uint8))
 
+    def boxes(self, rgb: np.ndarray) -> list[Box]:
+        """Each face's box, the largest first."""
+        h, w = rgb.shape[:2]
+        with _quiet_native_stderr():
+            found = self._det.process(np.ascontiguousarray(rgb)).detections or []
+        boxes = [Box((b.xmin + b.width / 2) * w, (b.ymin + b.height / 2) * h, max(b.width * w, b.height * h),
+                     float(d.score[0]))
+                 for d, b in ((d, d.location_data.relative_bounding_box) for d in found)]
+        return sorted(boxes, key=lambda b: -b.size)
+
     def count(self, rgb: np.ndarray) -> int:
-        result = self._det.process(rgb)
-        return len(result.detections or [])
+        return len(self.boxes(rgb))
+
+    def boxes_in_windows(self, rgb: np.ndarray) -> list[Box]:
+        """Faces too small for the detector to find in the whole picture (under about a tenth
+        of its width), found in windows a third of its shorter side, overlapping by half: each
+        face once (the surest), if well inside a window, the largest first."""
+        h, w = rgb.shape[:2]
+        side = min(h, w) // 3
+        step = max(side // 2, 1)
+        found: list[Box] = []
+        for y0 in range(0, max(h - side, 0) + 1, step):
+            for x0 in range(0, max(w - side, 0) + 1, step):
+                for b in self.boxes(rgb[y0:y0 + side, x0:x0 + side]):
+                    if b.size / 2 < min(b.x, b.y, side - b.x, side - b.y):
+                        found.append(Box(b.x + x0, b.y + y0, b.size, b.score))
+        kept: list[Box] = []
+        for b in sorted(found, key=lambda b: -b.score):
+            if all(max(abs(b.x - k.x), abs(b.y - k.y)) > k.size / 2 for k in kept):
+                kept.append(b)
+        return sorted(kept, key=lambda b: -b.size)
 
     def close(self) -> None:
         self._det.close()
@@ -257,6 +297,14 @@ class FaceFollower:
     frames_with_several: int = 0
     max_faces_seen: int = 0
 
+    def _pick(self, centres: list[np.ndarray], sizes: list[float]) -> int:
+        if self.chosen_center is not None:
+            dists = [float(np.linalg.norm(c - self.chosen_center)) for c in centres]
+            best = int(np.argmin(dists))
+            if dists[best] <= max(self.chosen_width, 1.0):
+                return best
+        return int(np.argmax(sizes))
+
     def choose(self, faces: list[np.ndarray]) -> np.ndarray | None:
         self.max_faces_seen = max(self.max_faces_seen, len(faces))
         if not faces:
@@ -264,18 +312,21 @@ class FaceFollower:
         if len(faces) > 1:
             self.frames_with_several += 1
         stats = [_center_size(f) for f in faces]
-        pick = None
-        if self.chosen_center is not None:
-            dists = [float(np.linalg.norm(c - self.chosen_center)) for c, _ in stats]
-            best = int(np.argmin(dists))
-            if dists[best] <= max(self.chosen_width, 1.0):
-                pick = best
-        if pick is None:
-            pick = int(np.argmax([s for _, s in stats]))
+        pick = self._pick([c for c, _ in stats], [s for _, s in stats])
         face = faces[pick]
         self.chosen_center = stats[pick][0]
         self.chosen_width = float(np.ptp(face[:, 0]))
         return face
+
+    def nearest(self, boxes: list[Box]) -> Box | None:
+        """Of the detector's boxes, the one this follower would choose (it does not move); None
+        when that is a face far smaller than the one followed and away from it (someone behind
+        the person, while the person is turned away)."""
+        box = boxes[self._pick([np.array(b[:2]) for b in boxes], [b.size for b in boxes])]
+        if self.chosen_center is not None and box.size < self.chosen_width / 2 \
+                and np.linalg.norm(np.array(box[:2]) - self.chosen_center) > self.chosen_width:
+            return None
+        return box
 
 
 @dataclass
@@ -286,6 +337,74 @@ class LandmarkRunInfo:
     frames_with_several_faces: int
     face_selection: str
     multi_face_mode_from_frame: int | None
+    frames_in_crop: int = 0  # frames whose face was too small for FaceMesh's detector (``_CropFollower``)
+
+
+# A face in a video too small in the picture for FaceMesh's own detector (under about a tenth
+# of its width: filmed from across a room) is found by the full-range detector and followed in
+# a square crop this many times its size, as long as that crop is at most ``CROP_MAX`` of the
+# picture's shorter side (a larger face is FaceMesh's to find, or turned away). The detector
+# must be this sure of it (real faces that small: a median 0.86; the letters of a title in a
+# video with no face, 0.60-0.69), and FaceMesh must find the face where the detector put it.
+VIDEO_CROP_SIDE = 3.0
+CROP_MAX = 0.75
+SMALL_FACE_SCORE = 0.8
+
+
+class _CropFollower:
+    """FaceMesh tracking one small face in a fixed crop of the frames.
+
+    The crop stays where it is while the face stays well inside it, so that FaceMesh's own
+    tracking works as on a whole frame. When the face nears the crop's edge or changes size
+    (the person moved), the next frame gets a crop around it and a fresh FaceMesh, which finds
+    the face anew there: a tracker carried over would look for it where it was in the old crop.
+    """
+
+    def __init__(self, backend_factory: Callable[[int], LandmarkBackend]) -> None:
+        self._factory = backend_factory
+        self._mesh: LandmarkBackend | None = None
+        self.crop: tuple[int, int, int, int] | None = None  # x0, y0, x1, y1 (within the frame)
+        self._box = Box(0.0, 0.0, 0.0)  # the face the crop was made around
+
+    def start(self, box: Box, shape: tuple[int, ...]) -> bool:
+        """Follow the face in ``box`` from the next frame on; False when it is not small."""
+        self.stop()
+        h, w = shape[:2]
+        half = VIDEO_CROP_SIDE * box.size / 2
+        if 2 * half > CROP_MAX * min(h, w) or box.score < SMALL_FACE_SCORE:
+            return False
+        self._box = box
+        self.crop = (max(0, int(box.x - half)), max(0, int(box.y - half)),
+                     min(w, int(box.x + half)), min(h, int(box.y + half)))
+        return True
+
+    def faces(self, rgb: np.ndarray) -> list[np.ndarray]:
+        """The faces in the crop, in the frame's pixels; none ends the crop."""
+        assert self.crop is not None
+        x0, y0, x1, y1 = self.crop
+        fresh = self._mesh is None
+        if fresh:
+            self._mesh = self._factory(1)
+        faces = self._mesh.process(np.ascontiguousarray(rgb[y0:y1, x0:x1]))
+        if not faces:
+            self.stop()
+            return []
+        pts = faces[0]
+        pts[:, :2] += np.array([x0, y0], np.float32)
+        lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+        (x, y), size = (lo + hi) / 2, float(max(hi - lo))
+        off = max(abs(x - self._box.x), abs(y - self._box.y)) / self._box.size
+        if fresh and (off > 0.5 or not 0.6 <= size / self._box.size <= 1.6):
+            self.stop()  # not the face the detector saw
+            return []
+        if off > VIDEO_CROP_SIDE / 6 or not 0.6 <= size / self._box.size <= 1.5:  # moved: a new crop
+            self.start(Box(float(x), float(y), size), rgb.shape)
+        return [pts]
+
+    def stop(self) -> None:
+        if self._mesh is not None:
+            self._mesh.close()
+        self._mesh, self.crop = None, None
 
 
 def track_faces(
@@ -293,14 +412,14 @@ def track_faces(
     settings: AnalysisSettings,
     fps_hint: float = 30.0,
     backend_factory=None,
-    counter_factory=None,
+    detector_factory=None,
 ) -> tuple[Iterator[FaceObservation], LandmarkRunInfo]:
     """Landmarks for each frame, following one face. Returns (iterator, run info).
 
     The run info is filled in as the iterator is consumed.
     """
     backend_factory = backend_factory or (lambda n: MediaPipeFaceMesh(settings, n))
-    counter_factory = counter_factory or (lambda: MediaPipeFaceCounter(settings))
+    detector_factory = detector_factory or (lambda: MediaPipeFaceDetector(settings))
     follower = FaceFollower()
     info = LandmarkRunInfo(
         backend=MediaPipeFaceMesh.name, backend_version="", max_faces_seen=0,
@@ -313,25 +432,40 @@ def track_faces(
     def run() -> Iterator[FaceObservation]:
         backend = backend_factory(1)
         info.backend_version = getattr(backend, "version", "")
-        counter = counter_factory()
+        detector = detector_factory()
+        small = _CropFollower(backend_factory)
+        searched = -every  # the last frame searched in windows (once a ``face_check_every_s`` at most)
         try:
             for frame in frames:
-                n_counted = -1
-                if frame.index % every == 0:
-                    n_counted = counter.count(frame.rgb)
-                    if n_counted > 1 and getattr(backend, "max_faces", 1) == 1:
-                        backend.close()
-                        backend = backend_factory(min(settings.max_faces, max(2, n_counted)))
-                        info.multi_face_mode_from_frame = frame.index
-                faces = backend.process(frame.rgb)
+                boxes = detector.boxes(frame.rgb) if frame.index % every == 0 else None
+                n_counted = -1 if boxes is None else len(boxes)
+                if n_counted > 1 and getattr(backend, "max_faces", 1) == 1:
+                    backend.close()
+                    backend = backend_factory(min(settings.max_faces, max(2, n_counted)))
+                    info.multi_face_mode_from_frame = frame.index
+                faces = small.faces(frame.rgb) if small.crop is not None else []
+                if faces:
+                    info.frames_in_crop += 1
+                else:
+                    faces = backend.process(frame.rgb)
+                if not faces:
+                    boxes = detector.boxes(frame.rgb) if boxes is None else boxes
+                    sure = [b for b in boxes if b.score >= SMALL_FACE_SCORE]
+                    if not sure and frame.index >= searched + every:  # smaller still: in windows
+                        sure = [b for b in detector.boxes_in_windows(frame.rgb) if b.score >= SMALL_FACE_SCORE]
+                        searched = frame.index
+                    if sure and (box := follower.nearest(sure)) and small.start(box, frame.rgb.shape):
+                        faces = small.faces(frame.rgb)
+                        info.frames_in_crop += bool(faces)
                 face = follower.choose(faces)
                 n = max(len(faces), n_counted)
                 yield FaceObservation(frame.index, frame.t_s, face, n, frame.gray)
                 info.max_faces_seen = max(follower.max_faces_seen, n_counted, info.max_faces_seen)
                 info.frames_with_several_faces = follower.frames_with_several
         finally:
+            small.stop()
             backend.close()
-            counter.close()
+            detector.close()
 
     return run(), info
 
@@ -364,24 +498,7 @@ class _StillMesh:
         self._mesh.close()
 
 
-def _detected_box(rgb: np.ndarray, settings: AnalysisSettings) -> tuple[float, float, float] | None:
-    """(centre x, centre y, size) in pixels of the largest face the full-range detector finds."""
-    with _quiet_native_stderr():
-        (face_detection,) = mediapipe_modules("python.solutions.face_detection")
-        det = face_detection.FaceDetection(model_selection=1,
-                                           min_detection_confidence=settings.min_detection_confidence)
-        try:
-            found = det.process(rgb).detections or []
-        finally:
-            det.close()
-    if not found:
-        return None
-    h, w = rgb.shape[:2]
-    b = max((d.location_data.relative_bounding_box for d in found), key=lambda b: b.width * b.height)
-    return (b.xmin + b.width / 2) * w, (b.ymin + b.height / 2) * h, max(b.width * w, b.height * h)
-
-
-def _scanned_box(rgb: np.ndarray, mesh: _StillMesh) -> tuple[float, float, float] | None:
+def _scanned_box(rgb: np.ndarray, mesh: _StillMesh) -> Box | None:
     """The same from FaceMesh run on overlapping windows: the largest face well inside one."""
     h, w = rgb.shape[:2]
     side = min(h, w) // 3
@@ -393,8 +510,8 @@ def _scanned_box(rgb: np.ndarray, mesh: _StillMesh) -> tuple[float, float, float
                 lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
                 if (lo > [x0 + 2, y0 + 2]).all() and (hi < [x0 + side - 2, y0 + side - 2]).all():
                     size = float(max(hi - lo))
-                    if best is None or size > best[2]:
-                        best = (float(lo[0] + hi[0]) / 2, float(lo[1] + hi[1]) / 2, size)
+                    if best is None or size > best.size:
+                        best = Box(float(lo[0] + hi[0]) / 2, float(lo[1] + hi[1]) / 2, size)
     return best
 
 
@@ -406,12 +523,17 @@ def landmarks_single_image(rgb: np.ndarray, settings: AnalysisSettings | None = 
     mesh = _StillMesh(settings)
     try:
         faces = mesh.faces(rgb)
-        if not faces and (box := _detected_box(rgb, settings) or _scanned_box(rgb, mesh)) is not None:
-            h, w = rgb.shape[:2]
-            cx, cy, size = box
-            half = CROP_SIDE * size / 2
-            x0, y0 = max(0, int(cx - half)), max(0, int(cy - half))
-            faces = mesh.faces(rgb[y0:min(h, int(cy + half)), x0:min(w, int(cx + half))], x0, y0)
+        if not faces:
+            detector = MediaPipeFaceDetector(settings)
+            try:
+                boxes = detector.boxes(rgb)
+            finally:
+                detector.close()
+            if (box := boxes[0] if boxes else _scanned_box(rgb, mesh)) is not None:
+                h, w = rgb.shape[:2]
+                half = CROP_SIDE * box.size / 2
+                x0, y0 = max(0, int(box.x - half)), max(0, int(box.y - half))
+                faces = mesh.faces(rgb[y0:min(h, int(box.y + half)), x0:min(w, int(box.x + half))], x0, y0)
     finally:
         mesh.close()
     return FaceFollower().choose(faces)

@@ -222,7 +222,7 @@ class _Part:
 
 def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSettings, span: Span | None,
                   keep_landmarks: bool, motion: bool, threads: bool, tick: Callable[[], None],
-                  backend_factory=None, counter_factory=None) -> _Part:
+                  backend_factory=None, detector_factory=None) -> _Part:
     """Decode a span (or all) of a video, run the landmark model and skin motion on it."""
     from .landmarks import track_faces
     from .skin_motion import SkinMotion
@@ -233,7 +233,7 @@ def _measure_span(path: str | os.PathLike[str], info: Any, settings: AnalysisSet
         frames = decode_ahead(frames)
     observations, lm_info = track_faces(
         frames, settings, fps_hint=info.fps_nominal or 30.0,
-        backend_factory=backend_factory, counter_factory=counter_factory,
+        backend_factory=backend_factory, detector_factory=detector_factory,
     )
     skin = SkinMotion(settings, info.width, info.height) if motion else None
     worker = _Worker(skin.feed, 16, "facenerve-skin") if skin is not None and threads else None
@@ -298,6 +298,7 @@ def _join(parts: list[_Part]) -> _Part:
     lm_info = first.lm_info
     lm_info.max_faces_seen = max(i.max_faces_seen for i in infos)
     lm_info.frames_with_several_faces = sum(i.frames_with_several_faces for i in infos)
+    lm_info.frames_in_crop = sum(i.frames_in_crop for i in infos)
     modes = [i.multi_face_mode_from_frame for i in infos if i.multi_face_mode_from_frame is not None]
     lm_info.multi_face_mode_from_frame = min(modes) if modes else None
     decoded = DecodeReport(frames=sum(p.decoded.frames for p in parts),
@@ -452,7 +453,7 @@ def measure_video(
     keep_landmarks: bool = False,
     motion: bool = True,
     backend_factory=None,
-    counter_factory=None,
+    detector_factory=None,
     on_progress: Callable[[int, int | None], None] | None = None,
     parallel: bool = True,
     spans: int | None = None,
@@ -511,7 +512,7 @@ def measure_video(
 
     def measure(span: Span | None) -> _Part:
         return _measure_span(path, info, settings, span, keep_landmarks, motion, parallel, tick,
-                             backend_factory, counter_factory)
+                             backend_factory, detector_factory)
 
     def start_child(span: Span) -> _SpanProcess | None:
         try:
@@ -529,7 +530,7 @@ def measure_video(
     try:
         whole = None
         if plan is not None:
-            if span_processes and backend_factory is None and counter_factory is None \
+            if span_processes and backend_factory is None and detector_factory is None \
                     and _can_start_processes():
                 found = _measure_spans(plan, measure, start_child, show)
             else:  # in threads: the model given, or no children allowed
