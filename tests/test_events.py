@@ -301,3 +301,23 @@ def test_footage_just_short_of_enough_is_not_shown_as_enough():
     assert 9.5 < s["footage"]["assessable_s"] < 10
     reason = s["finding"]["reason"]
     assert "(needs 10 s)" in reason and "10 s of assessable" not in reason, reason
+
+
+def test_a_face_too_small_in_the_picture_is_measured_but_not_judged(example_result):
+    """The example's face (about 56 pixels between the pupils) judged against a floor above
+    it: no blink or twitch comes from it, and the finding says why, with what to do."""
+    from facenerve.settings import AnalysisSettings
+    from facenerve.twitch.analyze import events_and_findings
+
+    sig = example_result.signals
+    assert example_result.findings["finding"]["status"] == "spasm"
+    assert example_result.findings["footage"]["face_too_small_s"] == 0
+    px = example_result.findings["footage"]["pupils_px"]
+    trusted = sig["quality_ok"].copy()
+    events, findings = events_and_findings(sig, AnalysisSettings(min_pupils_px=px + 5))
+    assert events.empty
+    f = findings["finding"]
+    assert f["status"] == "not_enough_footage" and f["affected_sides"] == []
+    assert f["reason"].startswith(f"the face is too small in the picture to judge: {px:.0f} pixels between the pupils")
+    assert findings["footage"]["face_too_small_s"] > 0.9 * findings["footage"]["recorded_s"]
+    assert sig["quality_ok"].equals(trusted) and trusted.any()  # the signals table is left as it was

@@ -76,6 +76,10 @@ class AnalysisSettings:
     finding_min_assessable_s: float = _s(
         10.0, "Least assessable resting footage (s) for any twitch finding, rate or grade.", 1.0, 3600.0
     )
+    min_pupils_px: float = _s(
+        35.0, "Fewest pixels between the pupils for a face's frames to be assessed for blinks and twitches "
+        "(a smaller face, filmed from afar, is measured but not judged).", 5.0, 1000.0
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -21,14 +21,21 @@ if TYPE_CHECKING:
 
 
 def events_and_findings(signals: pd.DataFrame, settings: AnalysisSettings) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """The events table and the twitch findings of a signals table (activity found once)."""
+    """The events table and the twitch findings of a signals table (activity found once).
+
+    Frames whose face is too small in the picture to judge (``findings.too_small``) are
+    treated as untrusted here, as a turned face is: no event and no footage comes from them."""
     from .activity import activity
     from .events import detect_events
-    from .findings import summarize_events
+    from .findings import summarize_events, too_small
 
+    small = too_small(signals, settings)
+    if small.any():  # the table's other columns shared, not copied
+        signals = signals.copy(deep=False)
+        signals["quality_ok"] = signals["quality_ok"].to_numpy() & ~small
     act = activity(signals, settings)
     events = detect_events(signals, settings, act)
-    return events, summarize_events(events, signals, settings, act)
+    return events, summarize_events(events, signals, settings, act, small)
 
 
 def attach_events(result: AnalysisResult, settings: AnalysisSettings) -> None:

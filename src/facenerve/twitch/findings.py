@@ -110,10 +110,29 @@ def jankovic(side: dict[str, Any]) -> dict[str, Any]:
             "reasons": {"severity": sev_r, "frequency": freq_r}}
 
 
-def _footage(signals: pd.DataFrame, act: pd.DataFrame) -> dict[str, Any]:
+def pupils_px(signals: pd.DataFrame) -> np.ndarray:
+    """Pixels between the pupils in each frame with a face: the recording's interpupillary
+    distance over the frame's scale, which follows a rolling median (steady as the head turns)."""
+    ipd = signals["ipd_mm"].to_numpy(dtype=float)
+    if not np.isfinite(ipd).any():
+        return np.full(len(ipd), np.nan)
+    return float(np.nanmedian(ipd)) / signals["mm_per_px"].to_numpy(dtype=float)
+
+
+def too_small(signals: pd.DataFrame, settings: AnalysisSettings) -> np.ndarray:
+    """Frames whose face is too small in the picture to judge (``settings.min_pupils_px``): the
+    real clips blinks and twitches were evaluated on go down to 37 pixels between the pupils
+    (ZJU 45, ``natural/`` 37 while the head turns). A smaller face is followed and measured
+    (``measure.landmarks``) but not judged."""
+    with np.errstate(invalid="ignore"):
+        return pupils_px(signals) < settings.min_pupils_px
+
+
+def _footage(signals: pd.DataFrame, act: pd.DataFrame, small: np.ndarray | None = None) -> dict[str, Any]:
     t = signals["time_s"].to_numpy()
     frame_s = float(np.median(np.diff(t))) if len(t) > 1 else 1 / 30
     ok = signals["quality_ok"].to_numpy(dtype=bool)
+    small = np.zeros(len(t), bool) if small is None else small
     rest = ok & ~act["active"].to_numpy()
     if "cheek_lift_left_mm" in signals:  # twitch detection also needs the skin motion there
         rest &= signals["cheek_lift_left_mm"].notna().to_numpy()
@@ -126,8 +145,10 @@ def _footage(signals: pd.DataFrame, act: pd.DataFrame) -> dict[str, Any]:
         "speech_s": round(float((ctx == "speech").sum()) * frame_s, 2),
         "expression_s": round(float((ctx == "expression").sum()) * frame_s, 2),
         "head_motion_s": round(float((ctx == "head_motion").sum()) * frame_s, 2),
+        "face_too_small_s": round(float(small.sum()) * frame_s, 2),
+        "pupils_px": round(float(np.nanmedian(px)), 1) if np.isfinite(px := pupils_px(signals)).any() else None,
         "meaning": ("assessable: a trusted face at rest (no speech, expression or head motion), "
-                    "where twitches are counted"),
+                    "where twitches are counted; a face too small in the picture is not trusted"),
     }
 
 
@@ -139,7 +160,12 @@ def _finding(per_side: dict[str, Any], footage: dict[str, Any], closures: pd.Dat
     pattern = [s for s in ("left", "right") if counts[s] >= settings.finding_min_twitches
                and counts[s] >= settings.finding_one_sided * total]
     where = f"{shown_against(secs, settings.finding_min_assessable_s)} s of assessable resting footage"
-    if secs < settings.finding_min_assessable_s:
+    if secs < settings.finding_min_assessable_s and footage["face_too_small_s"] >= footage["recorded_s"] / 2:
+        status, reason = "not_enough_footage", (
+            f"the face is too small in the picture to judge: {footage['pupils_px']:.0f} pixels between the "
+            f"pupils, at least {settings.min_pupils_px:.0f} are needed; film closer, the face filling a good "
+            "part of the picture")
+    elif secs < settings.finding_min_assessable_s:
         status, reason = "not_enough_footage", (
             f"too little steady resting footage to judge: {where} (needs "
             f"{settings.finding_min_assessable_s:.0f} s); record sitting still, facing the camera, "
@@ -174,10 +200,11 @@ def _finding(per_side: dict[str, Any], footage: dict[str, Any], closures: pd.Dat
 
 def summarize_events(events: pd.DataFrame, signals: pd.DataFrame,
                      settings: AnalysisSettings | None = None,
-                     act: pd.DataFrame | None = None) -> dict[str, Any]:
-    """See the module's shape contract; ``act`` as in ``events.detect_events``."""
+                     act: pd.DataFrame | None = None, small: np.ndarray | None = None) -> dict[str, Any]:
+    """See the module's shape contract; ``act`` as in ``events.detect_events``; ``small``: the
+    frames left out as too small to judge (``too_small``)."""
     settings = settings or AnalysisSettings()
-    footage = _footage(signals, activity(signals, settings) if act is None else act)
+    footage = _footage(signals, activity(signals, settings) if act is None else act, small)
     enough = footage["assessable_s"] >= settings.finding_min_assessable_s
     minutes = footage["assessable_s"] / 60 if enough else 0.0  # no rate from too little footage
     blinks = int((events["kind"] == "blink").sum())
