@@ -242,3 +242,19 @@ def test_a_run_leaves_no_lock_file_behind(tmp_path, existing):
     with OutputDir(out):  # and the next run still locks out a second writer
         with pytest.raises(InputError, match="another facenerve run is writing"):
             OutputDir(out).__enter__()
+
+
+def test_the_report_says_how_large_the_face_was_and_whether_it_was_followed_in_a_crop(example_result):
+    """The recording's table gives the pixels between the pupils (what the millimetres rest on)
+    and the frames of a face too small for FaceMesh's own detector, followed in a crop."""
+    import dataclasses
+
+    from facenerve.twitch.report import analysis_report
+
+    px = example_result.findings["footage"]["pupils_px"]
+    html = analysis_report(example_result)
+    assert f"{example_result.info.calibration['ipd_mm_median']:.1f} mm, {px:.0f} pixels" in html
+    assert "followed in a crop" not in html
+    far = dataclasses.replace(example_result, info=dataclasses.replace(
+        example_result.info, landmarks={**example_result.info.landmarks, "frames_in_crop": 37}))
+    assert "followed in a crop around it in 37 frames" in analysis_report(far)

@@ -133,8 +133,12 @@ def analysis_report(result: AnalysisResult) -> str:
         "steady enough for skin motion": (f"{100 * info.skin_motion_fraction:.1f}% of trusted frames"
                                           if info.skin_motion_fraction is not None else "not measured"),
         "mm per pixel (median)": f"{info.calibration['mm_per_px_median']:.4f}",
-        "interpupillary distance": f"{info.calibration['ipd_mm_median']:.1f} mm",
+        "interpupillary distance": f"{info.calibration['ipd_mm_median']:.1f} mm" + (
+            f", {ft['pupils_px']:.0f} pixels" if (ft := (result.findings or {}).get("footage", {})).get("pupils_px")
+            else ""),
         "faces in view (most)": info.landmarks["max_faces_seen"],
+        "small in the picture": (f"followed in a crop around it in {n} frames" if (n := info.landmarks.get(
+            "frames_in_crop", 0)) else "no"),
         "decoding": (info.decode or {}).get("note") or "every frame the file promises was decoded intact",
     })]
     if result.findings:
