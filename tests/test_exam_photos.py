@@ -328,8 +328,8 @@ def test_weakness_injected_into_real_photos_is_found_on_its_side(tmp_path):
 
 def test_real_exam_evaluation_on_one_clip(tmp_path):
     """``evaluate real-exams`` end to end on one real clip, one factor: a case is cut, graded
-    healthy (as cut, retaken and from afar), and its injected weakness found; a rerun only grades
-    again (kept measures)."""
+    healthy (photos as cut, retaken and from afar; video as cut and from afar), and its injected
+    weakness found; a rerun only grades again (kept measures)."""
     from facenerve.evaluation.realexams import build_real_exams, evaluate_real_exams
 
     from .conftest import subset_folder
@@ -338,11 +338,14 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     folder = subset_folder(tmp_path / "clips", NATURAL, ["LivePortrait__driving_d9.mp4"])
     cases = build_real_exams(folder, tmp_path / "out", progress=False)
     assert [c["clip"] for c in cases] == ["LivePortrait__driving_d9.mp4"]
-    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, retakes=1,
-                            workers=1, progress=False)
-    # the photos as cut, retaken, and from across a room (the face a sixth of the picture)
-    for h in (r["healthy_photos"], r["healthy_retaken"], r["healthy_far"]):
-        assert h["hb_I_or_II_pct"] == 100.0 and h["not_graded"] == 0 and h["central_flags"] == 0
+    r = evaluate_real_exams(tmp_path / "out", factors=(1.0,), synkinesis=False, retakes=1, workers=1,
+                            progress=False)
+    # the photos as cut, retaken, and from across a room (the face a sixth of the picture), and
+    # the video as cut and from across a room (every frame followed in a crop)
+    for h in (r["healthy_photos"], r["healthy_retaken"], r["healthy_far"], r["healthy_video"],
+              r["healthy_far_video"]):
+        assert h["cases"] == 1 and h["refused"] == 0, h
+        assert h["hb_I_or_II_pct"] == 100.0 and h["not_graded"] == 0 and h["central_flags"] == 0, h
     for made in ("retaken", "far"):
         assert len(list((tmp_path / "out" / made).glob("*/*.jpg"))) == len(TASKS)
     peripheral = [x for x in r["per_exam"]["injected"] if not x["central"]]
@@ -354,9 +357,9 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     assert moved["peripheral"]["tight_eye_closure"]["median"] < 0.2, moved
     assert moved["central"]["brow_raise"]["median"] > 0.8, moved
     kept = sorted((tmp_path / "out" / "measures").iterdir())
-    assert len(kept) == 7
-    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), video=False, synkinesis=False, retakes=1,
-                                workers=1, progress=False)
+    assert len(kept) == 9
+    again = evaluate_real_exams(tmp_path / "out", factors=(1.0,), synkinesis=False, retakes=1, workers=1,
+                                progress=False)
     assert again["injected"] == r["injected"]
 
 

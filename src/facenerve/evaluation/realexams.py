@@ -24,11 +24,12 @@ in. Central cases spare the brow and the eyes.
 day with another phone: each photo at another size, turned and moved in the picture, under other
 light, saved as JPEG. The healthy grade must not depend on it.
 
-``far_photos(photos, out)``: the same exam photographed from across a room: each photo in a
-picture ``FAR`` times as wide and high, its edges continued, the face a sixth of the width.
+``far_photos(photos, out)``, ``far_video(video, out)``: the same exam photographed from across a room: each photo in a
+picture ``FAR`` times as wide and high, its edges continued, the face a sixth of the width; and
+the exam's video filmed so (``recode.placed_far``, every frame; H.264 again).
 
 ``evaluate_real_exams(out)``: grades every case from photographs (as cut, ``RETAKES`` times
-retaken and from afar) and from video, and every injected case, and reports the healthy grades and how far
+retaken and from afar) and from video (as cut and from afar), and every injected case, and reports the healthy grades and how far
 healthy faces' sides differ per task, the weaker side found, Spearman of the factor with
 House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
 """
@@ -246,8 +247,9 @@ def retake_photos(photos: Path, out: Path, seed: int) -> None:
 
 FAR = 6  # ... and placed in a picture this many times as wide and high (``far_photos``)
 # the exams of healthy people whose differences make up the healthy spread (``healthy_log_spread``,
-# ``held_out``); the far photo sets are a check of finding small faces, not more of the same
+# ``held_out``); the far photo sets and videos are a check of finding small faces, not more of the same
 HEALTHY_SOURCES = ("photos", "video", "retaken")
+FAR_SOURCES = ("far", "far_video")
 
 
 def far_photos(photos: Path, out: Path, times: int = FAR) -> None:
@@ -263,6 +265,15 @@ def far_photos(photos: Path, out: Path, times: int = FAR) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for p in sorted(photos.glob("*.png")):
         Image.fromarray(placed_far(load_photo(p), times)).save(out / f"{p.stem}.jpg", quality=92)
+
+
+def far_video(video: Path, out: Path, times: int = FAR) -> None:
+    """``video`` into ``out``/exam.mp4, each frame in a picture ``times`` as wide and high, as
+    ``far_photos`` places a photo (H.264 again, at ``recode.DEFAULT_CRF``)."""
+    from .recode import recode_video
+
+    out.mkdir(parents=True, exist_ok=True)
+    recode_video(video, out / "exam.mp4", far=times)
 
 
 # --- weakness injected into real photos --------------------------------------------------------
@@ -587,6 +598,9 @@ def _measure_one(job: dict[str, Any]) -> dict[str, Any]:
                 res = analyze_photo_exam(_made_whole(Path(job["folder"]), lambda d: far_photos(case / "photos", d)))
             elif job["source"] == "video":
                 res = analyze_exam(case / "exam.mp4", tasks=case / "exam.tasks.json")
+            elif job["source"] == "far_video":
+                made = _made_whole(Path(job["folder"]), lambda d: far_video(case / "exam.mp4", d))
+                res = analyze_exam(made / "exam.mp4", tasks=case / "exam.tasks.json")
             else:
                 res = analyze_photo_exam(_made_whole(Path(job["folder"]), lambda d: inject_weakness(
                     case / "photos", d, job["side"], job["factor"], job["central"],
@@ -652,7 +666,7 @@ def held_out(kept: list[dict[str, Any]], jobs: list[dict[str, Any]]) -> dict[str
         learned = healthy_log_spread([k for k, c in healthy if c != person])
         spread = {**HEALTHY_LOG_SPREAD, **{t: max(v["rms"], SPREAD_FLOOR) for t, v in learned.items()}}
         for k, j in zip(kept, jobs, strict=True):
-            if j["case"] != person or "error" in k or j.get("synkinesis") or j["source"] == "far":
+            if j["case"] != person or "error" in k or j.get("synkinesis") or j["source"] in FAR_SOURCES:
                 continue
             g = grade_exam(k["measures"], spread)
             if j["source"] == "injected":
@@ -767,6 +781,8 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             add(f"{c.name}_{tag}_retake{k}", "retaken", source="retaken", seed=int(tag, 16) + k)
         if far:
             add(f"{c.name}_{tag}_far", "far", source="far")
+        if far and video:
+            add(f"{c.name}_{tag}_far_video", "far", source="far_video")
         for f in factors:
             for side in ("left", "right"):
                 for central in (False, True):
@@ -796,6 +812,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
     healthy_video = [r for r in rows if r["source"] == "video"]
     healthy_retaken = [r for r in rows if r["source"] == "retaken"]
     healthy_far = [r for r in rows if r["source"] == "far"]
+    healthy_far_video = [r for r in rows if r["source"] == "far_video"]
     injected = [r for r in rows if r["source"] == "injected"]
 
     def healthy_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -828,6 +845,7 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
         # the same photo sets from across a room (``far_photos``): the same grades, or the small
         # face was lost
         "healthy_far": healthy_summary(healthy_far) if far else None,
+        "healthy_far_video": healthy_summary(healthy_far_video) if far and video else None,
         "healthy_log_spread": healthy_log_spread([k for k, _ in healthy], [c for _, c in healthy]),
         "held_out": held_out(kept, jobs),
         "injected": {
@@ -858,5 +876,6 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "weaker_side_correct_pct": _pct([r["weaker_side"] == r["side"] for r in synk]),
         } if synkinesis else None,
         "per_exam": {"healthy_photos": healthy_photos, "healthy_video": healthy_video,
-                     "healthy_retaken": healthy_retaken, "healthy_far": healthy_far, "injected": injected},
+                     "healthy_retaken": healthy_retaken, "healthy_far": healthy_far,
+                     "healthy_far_video": healthy_far_video, "injected": injected},
     }
