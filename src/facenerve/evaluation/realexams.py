@@ -24,13 +24,13 @@ in. Central cases spare the brow and the eyes.
 day with another phone: each photo at another size, turned and moved in the picture, under other
 light, saved as JPEG. The healthy grade must not depend on it.
 
-``far_photos(photos, out)``, ``far_video(video, out)``: the same exam photographed from across a room: each photo in a
-picture ``FAR`` times as wide and high, its edges continued, the face a sixth of the width; and
-the exam's video filmed so (``recode.placed_far``, every frame; H.264 again).
+``far_photos(photos, out)``, ``far_video(video, out)``: the same exam from across a room: each
+photo, or each frame of its video (H.264 again), in a picture ``FAR`` times as wide and high, its
+edges continued (``recode.placed_far``), the face a sixth of the width.
 
 ``evaluate_real_exams(out)``: grades every case from photographs (as cut, ``RETAKES`` times
-retaken and from afar) and from video (as cut and from afar), and every injected case, and reports the healthy grades and how far
-healthy faces' sides differ per task, the weaker side found, Spearman of the factor with
+retaken and from afar) and from video (as cut and from afar), and every injected case, and
+reports the healthy grades and how far healthy faces' sides differ per task, the weaker side found, Spearman of the factor with
 House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
 """
 
