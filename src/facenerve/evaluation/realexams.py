@@ -30,8 +30,9 @@ edges continued (``recode.placed_far``), the face a sixth of the width.
 
 ``evaluate_real_exams(out)``: grades every case from photographs (as cut, ``RETAKES`` times
 retaken and from afar) and from video (as cut and from afar), and every injected case, and
-reports the healthy grades and how far healthy faces' sides differ per task, the weaker side found, Spearman of the factor with
-House-Brackmann and Sunnybrook, the central flag, and synkinesis found where injected.
+reports the healthy grades and how far healthy faces' sides differ per task, the weaker side
+found, Spearman of the factor with House-Brackmann and Sunnybrook, the central flag, and
+synkinesis found where injected.
 """
 
 from __future__ import annotations
