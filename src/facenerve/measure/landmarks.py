@@ -222,6 +222,17 @@ class Box(NamedTuple):
     score: float = 1.0
 
 
+def _windows(shape: tuple[int, ...]) -> Iterator[tuple[int, int, int]]:
+    """(left, top, side) of square windows a third of a picture's shorter side, overlapping by
+    half, over the whole picture: where a face too small to find in it is looked for."""
+    h, w = shape[:2]
+    side = min(h, w) // 3
+    step = max(side // 2, 1)
+    for y0 in range(0, max(h - side, 0) + 1, step):
+        for x0 in range(0, max(w - side, 0) + 1, step):
+            yield x0, y0, side
+
+
 class MediaPipeFaceDetector:
     """BlazeFace full-range detector: counts the faces in view, and finds faces too small in
     the picture for FaceMesh's own (short-range) detector."""
@@ -244,22 +255,15 @@ class MediaPipeFaceDetector:
                  for d, b in ((d, d.location_data.relative_bounding_box) for d in found)]
         return sorted(boxes, key=lambda b: -b.size)
 
-    def count(self, rgb: np.ndarray) -> int:
-        return len(self.boxes(rgb))
-
     def boxes_in_windows(self, rgb: np.ndarray) -> list[Box]:
         """Faces too small for the detector to find in the whole picture (under about a tenth
         of its width), found in windows a third of its shorter side, overlapping by half: each
         face once (the surest), if well inside a window, the largest first."""
-        h, w = rgb.shape[:2]
-        side = min(h, w) // 3
-        step = max(side // 2, 1)
         found: list[Box] = []
-        for y0 in range(0, max(h - side, 0) + 1, step):
-            for x0 in range(0, max(w - side, 0) + 1, step):
-                for b in self.boxes(rgb[y0:y0 + side, x0:x0 + side]):
-                    if b.size / 2 < min(b.x, b.y, side - b.x, side - b.y):
-                        found.append(Box(b.x + x0, b.y + y0, b.size, b.score))
+        for x0, y0, side in _windows(rgb.shape):
+            for b in self.boxes(rgb[y0:y0 + side, x0:x0 + side]):
+                if b.size / 2 < min(b.x, b.y, side - b.x, side - b.y):
+                    found.append(Box(b.x + x0, b.y + y0, b.size, b.score))
         kept: list[Box] = []
         for b in sorted(found, key=lambda b: -b.score):
             if all(max(abs(b.x - k.x), abs(b.y - k.y)) > k.size / 2 for k in kept):
@@ -500,18 +504,14 @@ class _StillMesh:
 
 def _scanned_box(rgb: np.ndarray, mesh: _StillMesh) -> Box | None:
     """The same from FaceMesh run on overlapping windows: the largest face well inside one."""
-    h, w = rgb.shape[:2]
-    side = min(h, w) // 3
-    step = max(side // 2, 1)
     best = None
-    for y0 in range(0, max(h - side, 0) + 1, step):
-        for x0 in range(0, max(w - side, 0) + 1, step):
-            for pts in mesh.faces(rgb[y0:y0 + side, x0:x0 + side], x0, y0):
-                lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
-                if (lo > [x0 + 2, y0 + 2]).all() and (hi < [x0 + side - 2, y0 + side - 2]).all():
-                    size = float(max(hi - lo))
-                    if best is None or size > best.size:
-                        best = Box(float(lo[0] + hi[0]) / 2, float(lo[1] + hi[1]) / 2, size)
+    for x0, y0, side in _windows(rgb.shape):
+        for pts in mesh.faces(rgb[y0:y0 + side, x0:x0 + side], x0, y0):
+            lo, hi = pts[:, :2].min(axis=0), pts[:, :2].max(axis=0)
+            if (lo > [x0 + 2, y0 + 2]).all() and (hi < [x0 + side - 2, y0 + side - 2]).all():
+                size = float(max(hi - lo))
+                if best is None or size > best.size:
+                    best = Box(float(lo[0] + hi[0]) / 2, float(lo[1] + hi[1]) / 2, size)
     return best
 
 
