@@ -1,6 +1,7 @@
 """Uncertainty of the evaluations' figures: intervals over clips or people, not over events."""
 
 import numpy as np
+import pandas as pd
 
 from facenerve.evaluation.metrics import EventScore, clustered_ci, score_ci
 from facenerve.evaluation.realexams import _pct_ci
@@ -39,3 +40,30 @@ def test_a_share_of_exams_is_judged_over_people():
     rows = [{"case": p, "ok": p == "a"} for p in ("a", "b") for _ in range(10)]
     lo, hi = _pct_ci(rows, lambda r: r["ok"])
     assert lo == 0.0 and hi == 100.0
+
+
+def _det(*spans):
+    return pd.DataFrame([{"kind": "twitch", "side": "left", "region": "eye", "pattern": "clonic",
+                          "onset_frame": a, "offset_frame": b} for a, b in spans])
+
+
+def test_a_burst_found_as_several_twitches_is_one_found_and_none_false():
+    """A clonic burst of 3 jerks is one injected event: reported as 3 twitches it is found once,
+    and the other two are not false. Two twitches on one single injected twitch still count one
+    false, and a twitch of another region of a several-region twitch is its region."""
+    from facenerve.evaluation.realfaces import _Tally
+
+    burst = {"onset_frame": 10, "offset_frame": 30, "side": "left", "region": "eye", "regions": ["eye", "cheek"],
+             "pattern": "clonic", "jerks": 3, "context": "rest", "own_blink": False}
+    tally = _Tally()
+    score = tally.score_copy([burst], _det((10, 14), (18, 22), (26, 30)))
+    assert (score.tp, score.fp, score.fn) == (1, 0, 0)
+    single = {**burst, "jerks": 1}
+    del single["regions"]
+    score = _Tally().score_copy([single], _det((10, 14), (18, 22)))
+    assert (score.tp, score.fp, score.fn) == (1, 1, 0)
+    cheek = _det((10, 14)).assign(region="cheek")
+    tally = _Tally()
+    tally.score_copy([burst], cheek)
+    tally.score_copy([single], cheek)
+    assert tally.to_dict()["rest"]["region_correct"] == 0.5

@@ -277,3 +277,44 @@ def test_weaker_twitches_are_injected_at_the_same_moments_with_smaller_amplitude
     assert full and [e["onset_frame"] for e in full] == [e["onset_frame"] for e in half]
     assert [e["amplitude"] for e in half] == pytest.approx([e["amplitude"] / 2 for e in full], abs=1e-3)
     assert truths[0.5]["strength"] == 0.5 and moved[0.5] < moved[1.0]
+
+
+def test_the_second_injection_style_closes_one_eye_from_both_lids_and_leaves_the_other(tmp_path):
+    """``--style contraction``: both lids of one eye drawn together (the band between them
+    covered), the other eye's pixels untouched, and events listing every region that moved, the
+    eye first, with clonic bursts as one event."""
+    from facenerve.evaluation.inject import inject_twitches
+    from facenerve.evaluation.realfaces import measured
+    from facenerve.measure.geometry import SIDES
+    from facenerve.media.video import iter_frames
+    from facenerve.settings import AnalysisSettings
+
+    clip = sorted(need(ZJU).glob("*_FNN.mp4"))[0]
+    signals, lm = measured(clip, tmp_path, AnalysisSettings(), landmarks=True)
+    out = tmp_path / "copy.mp4"
+    truth = inject_twitches(clip, out, signals, lm, "left", np.random.default_rng(3), twitch_rate_per_min=60,
+                            style="contraction")
+    events = truth["events"]
+    assert truth["style"] == "contraction" and events
+    assert all(e["region"] == e["regions"][0] and ("eye" not in e["regions"] or e["region"] == "eye")
+               for e in events)
+    eye = [e for e in events if e["region"] == "eye"]
+    assert eye, events
+    peak = {e["onset_frame"] + (e["offset_frame"] - e["onset_frame"]) // 2: e for e in eye}
+    orig = {f.index: f.rgb for f in iter_frames(clip) if f.index in peak}
+    copy = {f.index: f.rgb for f in iter_frames(out) if f.index in peak}
+
+    def change(i: int, side: str) -> float:  # mean change over the eye's opening, grey levels
+        ix = SIDES[side]
+        x0, x1 = sorted(lm[i, [ix.eye_outer, ix.eye_inner], 0])
+        y0, y1 = sorted(lm[i, [ix.lid_upper, ix.lid_lower], 1])
+        box = np.s_[int(y0):int(np.ceil(y1)) + 1, int(x0):int(np.ceil(x1)) + 1]
+        return float(np.abs(copy[i][box].astype(int) - orig[i][box].astype(int)).mean())
+
+    checked = 0
+    for i, e in peak.items():
+        if e["pattern"] == "clonic" and e["jerks"] > 1:
+            continue  # the burst's middle may fall between two jerks
+        checked += 1
+        assert change(i, "left") > 10 and change(i, "left") > 5 * change(i, "right") + 1, (i, e)
+    assert checked

@@ -209,7 +209,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 raise InputError("evaluate injected needs --work DIR, where the injected videos are written")
             seeds = range(args.seeds) if args.seeds else (0 if args.seed is None else args.seed,)
             report = evaluate_injected(args.folder, args.work, seeds=seeds, settings=_settings(args.set),
-                                       workers=args.workers, strength=args.strength, progress=not args.quiet)
+                                       workers=args.workers, strength=args.strength, style=args.style,
+                                       progress=not args.quiet)
         if not args.per_clip:
             report.pop("per_clip", None)
         _print_json(report)
@@ -438,6 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--strength", type=_number(float, 0.05, 2.0), default=1.0, metavar="X",
                    help="injected: scale every twitch's amplitude by X (0.5: half as large; its own copies): "
                         "how small a twitch is still found")
+    e.add_argument("--style", choices=["lid", "contraction"], default="lid",
+                   help="injected: how twitches are drawn: lid (one region at a time, the upper lid drawn "
+                        "down; what facenerve was tuned on) or contraction (written apart: both lids drawn "
+                        "together, cheek and mouth with the eye, bursts; its own copies)")
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--work", metavar="DIR",

@@ -237,11 +237,15 @@ class _Tally:
             if hit:
                 self.matched += 1
                 self.side_ok += d["side"] == e["side"]
-                self.region_ok += d["region"] == e["region"]
+                self.region_ok += d["region"] in e.get("regions", [e["region"]])
                 self.pattern_ok += d["pattern"] == e["pattern"]
-        # a reported twitch that matches no injected twitch is false (wherever it falls)
+        # a reported twitch that matches no injected twitch is false (wherever it falls), but for
+        # the jerks of a burst (one injected event) reported as several twitches
         matched_det = {i for i, _ in pairs}
-        fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det))
+        bursts = [(e["onset_frame"], e["offset_frame"]) for e in true_tw if e.get("jerks", 1) > 1]
+        fp = int(sum(1 for k in range(len(det)) if det.loc[k, "kind"] == "twitch" and k not in matched_det
+                     and not any(det.loc[k, "onset_frame"] <= b and det.loc[k, "offset_frame"] >= a
+                                 for a, b in bursts)))
         score = EventScore(tp=tp, fp=fp, fn=fn)
         self.rest.add(score)
         return score
@@ -265,10 +269,11 @@ class _Tally:
 
 def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int] = (0,),
                       twitch_rate_per_min: float = 20.0, settings: AnalysisSettings | None = None,
-                      progress: bool = False, workers: int | None = None, strength: float = 1.0) -> dict[str, Any]:
+                      progress: bool = False, workers: int | None = None, strength: float = 1.0,
+                      style: str = "lid") -> dict[str, Any]:
     """Twitches injected into every video of ``folder``, once per seed of ``seeds`` (each its own
     copies, kept in ``work``/injected), scored as a whole and per seed; ``strength`` scales their
-    amplitudes (``inject.inject_twitches``)."""
+    amplitudes, ``style`` says how they are drawn (``inject.inject_twitches``)."""
     from ..twitch.activity import activity
     from .inject import inject_twitches, sha256_of
 
@@ -294,12 +299,13 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
         for seed in seeds:
             rng = np.random.default_rng([seed, i])
             side = ("left", "right")[int(rng.integers(2))]
-            out = work / "injected" / f"{video.stem}-seed{seed}{'' if strength == 1 else f'-x{strength:g}'}.mp4"
+            out = work / "injected" / (f"{video.stem}-seed{seed}{'' if strength == 1 else f'-x{strength:g}'}"
+                                       f"{'' if style == 'lid' else f'-{style}'}.mp4")
             truth_path = out.with_suffix(".truth.json")
             truth = json.loads(truth_path.read_text()) if out.exists() and truth_path.exists() else {}
             if truth.get("source_sha256") != source:  # kept copies of another clip of that name
                 truth = inject_twitches(video, out, orig, lm, side, rng, twitch_rate_per_min=twitch_rate_per_min,
-                                        strength=strength)
+                                        strength=strength, style=style)
             true_tw = truth["events"]
             for e in true_tw:
                 e["context"] = _truth_context(act, e)
@@ -312,7 +318,7 @@ def evaluate_injected(folder: str | Path, work: str | Path, seeds: Sequence[int]
             per_clip.append({"clip": video.name, "seed": seed, "side": side, "true": len(true_tw),
                              "true_at_rest": sum(e["context"] == "rest" for e in true_tw),
                              "found_at_rest": score.tp, "false": score.fp})
-    out = {"clips": len(videos), "seeds": list(seeds), "strength": strength,
+    out = {"clips": len(videos), "seeds": list(seeds), "strength": strength, "style": style,
            "twitches_injected": sum(c["true"] for c in per_clip),
            **tally.to_dict(), "per_seed": [{"seed": k, **v.to_dict()} for k, v in per_seed.items()],
            "refused": refused, "per_clip": per_clip}
