@@ -90,9 +90,45 @@ def test_skin_motion_at_the_regions_pixels_only_equals_the_whole_field():
         full[..., 1] -= b * xx + a * yy + ty
         expected = []
         for s, outward in (("left", 1.0), ("right", -1.0)):
-            lid, cheek, mouth = (full[masks[f"{r}_{s}"]] for r in ("lid", "cheek", "mouth"))
-            expected += [np.median(lid[:, 1]), -np.median(cheek[:, 1]), -np.median(mouth[:, 1]),
-                         outward * np.median(mouth[:, 0])]
+            lid, upper, lower, cheek, mouth = (full[masks[f"{r}_{s}"]]
+                                               for r in ("lid", "upper_lid", "lower_lid", "cheek", "mouth"))
+            expected += [np.median(lid[:, 1]), np.median(upper[:, 1]) - np.median(lower[:, 1]),
+                         -np.median(cheek[:, 1]), -np.median(mouth[:, 1]), outward * np.median(mouth[:, 0])]
         got = steady.motion(ref, crop)
         assert np.abs(got).max() > 0.01  # the regions moved
         assert np.array_equal(got, np.asarray(expected, np.float32))
+
+
+def test_one_eye_closed_from_both_lids_is_seen_and_is_a_twitch(tmp_path):
+    """An eye squeezed shut from both lids at once (``evaluate injected --style contraction``)
+    leaves its centre where it was and FaceMesh's shape model reads little of it; the lids'
+    flow towards each other (``lid_close``) sees it, and it is found as that eye's twitch."""
+    import cv2
+
+    from facenerve.evaluation.inject import contraction_maps
+    from facenerve.settings import AnalysisSettings
+    from facenerve.twitch.analyze import events_and_findings
+
+    warper = face_warper(360)
+    fps, t = 30.0, np.arange(180) / 30.0
+    squeeze = np.clip(np.minimum(t - 2.0, 2.6 - t) / 0.1, 0, 1)  # 2.0-2.6 s, held shut 0.4 s
+    rng = np.random.default_rng(0)
+
+    def frames():
+        for a in squeeze:
+            img = warper.image
+            if a > 0:
+                mx, my = contraction_maps(img.shape[:2], warper.p, "right", {"eye": 0.9 * float(a)})
+                img = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+            yield np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
+
+    video = tmp_path / "squeeze.mp4"
+    write_video(frames(), video, fps)
+    sig = analyze_video(video, detect=False).signals
+    during, rest = (t > 2.15) & (t < 2.45), t < 1.8
+    close = {s: sig[f"lid_close_{s}_mm"].to_numpy() for s in ("left", "right")}
+    assert np.nanmedian(close["right"][during]) - np.nanmedian(close["right"][rest]) > 1.0
+    assert abs(np.nanmedian(close["left"][during]) - np.nanmedian(close["left"][rest])) < 0.3
+    events, _ = events_and_findings(sig, AnalysisSettings())
+    twitches = events[events["kind"] == "twitch"]
+    assert len(twitches) == 1 and twitches.iloc[0]["side"] == "right" and twitches.iloc[0]["region"] == "eye", events

@@ -27,14 +27,19 @@ Method
     5. Per side: the median flow over a disc at the eye's centre (downwards positive), at
        the cheek (FaceMesh's cheek points) and at the mouth corner (upwards and outwards
        positive), the discs placed at the block's median landmark positions in the crop;
-       crop pixels become mm by each frame's own scale.
+       crop pixels become mm by each frame's own scale. And the lids closing (``lid_close``):
+       the flow down over a small disc at the upper lid less that at the lower lid. An eye
+       closed from both lids at once (a sphincter's squeeze) leaves its centre where it was, and
+       FaceMesh's shape model reads such a closure, drawn 0.6-0.9 shut into real ZJU faces, as
+       0.25-0.35; this difference reads it as 0.2-0.4 of the opening, and the other eye's as
+       about 0.1 (``evaluate injected --style contraction``).
     A flat warp cannot undo a head turning out of the picture's plane: one side of the face
     then seems to move against the other. Frames turned (yaw or pitch) more than
     ``POSE_TOL_DEG`` from their block's median pose are left NaN.
 
 One pass: the frames are those the landmark model sees (``measure.run``), fed one by one;
 only the current block's small crops are held (``BLOCK_S`` x fps x ``CROP``^2 bytes, 4.9 MB
-at 30 fps), and 40 bytes per measured frame are kept.
+at 30 fps), and 48 bytes per measured frame are kept.
 
 Shape contract
     ``SkinMotion(settings, width, height)``; ``.feed(index, t_s, gray, points)`` for each frame
@@ -61,6 +66,7 @@ CROP = 128  # side of the steadied face crop, px
 EYE_SPAN = 0.42  # distance between the eyes' centres, as a fraction of CROP
 EYE_LINE = 0.36  # height of the eyes' line, same unit
 DISC = 0.07  # radius of the regions measured, same unit
+LID_DISC = 0.03  # radius of the discs on the upper and lower lid (the eye is about 0.07 high)
 BLOCK_S = 10.0  # one reference per block of this many seconds
 POSE_TOL_DEG = 4.0  # frames turned (yaw or pitch) further than this from their block's median
 STABLE = (9, 8, 168, 6, 197, 195, 5, 4, 1, 2, 98, 327, 151, 108, 337, 67, 297, 109, 338,
@@ -72,7 +78,7 @@ MOTION_POINTS = tuple(sorted({*STABLE, *RIGID, *EYE_CORNERS, *RIGHT.cheek, *LEFT
                               RIGHT.mouth_corner, LEFT.mouth_corner, RIGHT.lid_upper,
                               LEFT.lid_upper, RIGHT.lid_lower, LEFT.lid_lower}))
 MOTION_COLUMNS = [f"{m}_{s}_mm" for s in ("left", "right")
-                  for m in ("lid_drop", "cheek_lift", "mouth_lift", "mouth_out")]
+                  for m in ("lid_drop", "lid_close", "cheek_lift", "mouth_lift", "mouth_out")]
 _AT = {p: i for i, p in enumerate(MOTION_POINTS)}
 
 
@@ -91,6 +97,8 @@ def _discs(tmpl: np.ndarray) -> dict[str, np.ndarray]:
         out[f"cheek_{s}"] = disc(tmpl[_idx(ix.cheek)].mean(axis=0), DISC)
         out[f"mouth_{s}"] = disc(tmpl[_AT[ix.mouth_corner]], DISC)
         out[f"lid_{s}"] = disc(tmpl[_idx((ix.lid_upper, ix.lid_lower))].mean(axis=0), 0.04)
+        out[f"upper_lid_{s}"] = disc(tmpl[_AT[ix.lid_upper]], LID_DISC)
+        out[f"lower_lid_{s}"] = disc(tmpl[_AT[ix.lid_lower]], LID_DISC)
     rigid = np.zeros((CROP, CROP), bool)
     for p in RIGID:
         rigid |= disc(tmpl[_AT[p]], 0.05)
@@ -179,7 +187,7 @@ class Steadier:
                               borderMode=cv2.BORDER_REPLICATE)
 
     def motion(self, ref: np.ndarray, crop: np.ndarray) -> np.ndarray:
-        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in crop pixels, float32 [8]: the
+        """The ``MOTION_COLUMNS`` of ``crop`` against ``ref``, in crop pixels, float32 [10]: the
         median flow over each region, less the head's own motion (``_RigidFit``), computed
         at the regions' pixels only."""
         flow = self.dis.calc(ref, crop, None).reshape(-1, 2)
@@ -193,8 +201,8 @@ class Steadier:
         out = []
         for s in ("left", "right"):
             outward = 1.0 if s == "left" else -1.0  # the person's left is towards +x
-            out += [median(f"lid_{s}", 1), -median(f"cheek_{s}", 1), -median(f"mouth_{s}", 1),
-                    outward * median(f"mouth_{s}", 0)]
+            out += [median(f"lid_{s}", 1), median(f"upper_lid_{s}", 1) - median(f"lower_lid_{s}", 1),
+                    -median(f"cheek_{s}", 1), -median(f"mouth_{s}", 1), outward * median(f"mouth_{s}", 0)]
         return np.asarray(out, np.float32)
 
 

@@ -135,6 +135,7 @@ def simulate_signals(duration_s: float = 60.0, fps: float = 30.0, blink_rate: fl
         # skin motion (skin_motion.py): the head's motion is removed there, a little is left
         cheek, mouth = act[(side, "cheek")], act[(side, "mouth")]
         cols[f"lid_drop_{side}_mm"] = 5.0 * act[(side, "eye")] + rng.normal(0, noise_mm, n)
+        cols[f"lid_close_{side}_mm"] = 2.0 * act[(side, "eye")] + rng.normal(0, noise_mm, n)
         cols[f"cheek_lift_{side}_mm"] = 0.75 * cheek + 0.35 * mouth + 0.1 * head + rng.normal(0, noise_mm, n)
         cols[f"mouth_lift_{side}_mm"] = 0.7 * mouth + 0.5 * cheek + 0.1 * head + rng.normal(0, noise_mm, n)
         cols[f"mouth_out_{side}_mm"] = 0.3 * mouth + rng.normal(0, noise_mm, n)

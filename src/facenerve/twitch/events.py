@@ -23,8 +23,9 @@ Kinds
 Method
     Eyes: each eye's closure is 1 - aperture / open level, where the open level is a rolling
     upper percentile of the landmarks' aperture; where the skin motion of the eye's centre
-    (``lid_drop``, see ``measure.skin_motion``) says more, that wins: FaceMesh follows one eye
-    closing alone poorly (its shape model pulls towards symmetry). An eye event starts where
+    (``lid_drop``, see ``measure.skin_motion``) or of the lids towards each other
+    (``lid_close``) says more, that wins: FaceMesh follows one eye closing alone poorly (its
+    shape model pulls towards symmetry). An eye event starts where
     either eye's closure passes ``blink_min_drop`` and spans, with hysteresis, until both
     eyes are open again. Both eyes closing together (the weaker eye by at least
     ``blink_min_drop``) is a blink or a closure; if one eye is also held shut alone around
@@ -69,6 +70,9 @@ EVENT_COLUMNS = [
 OPEN_PERCENTILE = 80
 EYE_WINDOW_S = 10.0  # window of the eyes' open level
 LID_FLOW_GAIN = 2.0  # the flow at the eye's centre moves about half as far as the upper lid
+# the lids' flow towards each other (``lid_close``) reads 0.2-0.4 of the opening for an eye
+# drawn 0.6-0.9 shut from both lids (``measure.skin_motion``)
+LID_CLOSE_GAIN = 2.5
 MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from rest alone
 # while both eyes close, the flow near the lower lids is disturbed and a lower-face movement
 # must pass this many times its noise level (the smallest twitch, ``twitch_min_mm``, is a size,
@@ -109,9 +113,10 @@ def eye_closure(signals: pd.DataFrame, side: str, fps: float) -> tuple[np.ndarra
     open_level = _rolling(ap, int(EYE_WINDOW_S * fps), OPEN_PERCENTILE)
     with np.errstate(invalid="ignore", divide="ignore"):
         closure = 1 - ap / open_level
-        if f"lid_drop_{side}_mm" in signals:
-            flow = signals[f"lid_drop_{side}_mm"].to_numpy(dtype=np.float64) / open_level
-            closure = np.fmax(closure, LID_FLOW_GAIN * flow)
+        for measure, gain in (("lid_drop", LID_FLOW_GAIN), ("lid_close", LID_CLOSE_GAIN)):
+            if f"{measure}_{side}_mm" in signals:
+                flow = signals[f"{measure}_{side}_mm"].to_numpy(dtype=np.float64) / open_level
+                closure = np.fmax(closure, gain * flow)
     return np.clip(closure, -1, 1.2), open_level
 
 
