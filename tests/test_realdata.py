@@ -324,9 +324,8 @@ def test_a_real_eye_squeezed_from_both_lids_is_found_where_facemesh_reads_little
     """Into a real ZJU face (looking up at the camera, between its own blinks), one eye drawn
     0.8 shut from both lids for 0.3 s: FaceMesh reads about a third of it and the eye's centre
     does not move, so it was missed; the lids' flow towards each other finds it."""
-    import cv2
 
-    from facenerve.evaluation.inject import contraction_maps
+    from facenerve.evaluation.inject import draw_contraction
     from facenerve.evaluation.realfaces import measured
     from facenerve.media.video import iter_frames
     from facenerve.settings import AnalysisSettings
@@ -340,9 +339,7 @@ def test_a_real_eye_squeezed_from_both_lids_is_found_where_facemesh_reads_little
     def frames():
         for f in iter_frames(clip):
             if a[f.index] > 0:
-                mx, my = contraction_maps(f.rgb.shape[:2], lm[f.index].astype(float), "right",
-                                          {"eye": 0.8 * float(a[f.index])})
-                yield cv2.remap(f.rgb, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                yield draw_contraction(f.rgb, lm[f.index].astype(float), "right", {"eye": 0.8 * float(a[f.index])})
             else:
                 yield f.rgb
 

@@ -103,9 +103,8 @@ def test_one_eye_closed_from_both_lids_is_seen_and_is_a_twitch(tmp_path):
     """An eye squeezed shut from both lids at once (``evaluate injected --style contraction``)
     leaves its centre where it was and FaceMesh's shape model reads little of it; the lids'
     flow towards each other (``lid_close``) sees it, and it is found as that eye's twitch."""
-    import cv2
 
-    from facenerve.evaluation.inject import contraction_maps
+    from facenerve.evaluation.inject import draw_contraction
     from facenerve.settings import AnalysisSettings
     from facenerve.twitch.analyze import events_and_findings
 
@@ -118,8 +117,7 @@ def test_one_eye_closed_from_both_lids_is_seen_and_is_a_twitch(tmp_path):
         for a in squeeze:
             img = warper.image
             if a > 0:
-                mx, my = contraction_maps(img.shape[:2], warper.p, "right", {"eye": 0.9 * float(a)})
-                img = cv2.remap(img, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                img = draw_contraction(img, warper.p, "right", {"eye": 0.9 * float(a)})
             yield np.clip(img + rng.normal(0, 2.0, img.shape), 0, 255).astype(np.uint8)
 
     video = tmp_path / "squeeze.mp4"

@@ -151,18 +151,36 @@ def _contraction_profile(t: np.ndarray, ev: dict[str, Any]) -> np.ndarray:
     return x
 
 
-def contraction_maps(shape: tuple[int, int], p: np.ndarray, side: str, act: dict[str, float]
+def draw_contraction(rgb: np.ndarray, p: np.ndarray, side: str, act: dict[str, float]) -> np.ndarray:
+    """The picture (uint8 [H, W, 3]) with one side's contraction drawn on it, around FaceMesh
+    landmarks ``p`` [478, >=2] px (see ``contraction_maps``); only the face's part is warped."""
+    import cv2
+
+    h, w = rgb.shape[:2]
+    lo, hi = p[:, :2].min(axis=0), p[:, :2].max(axis=0)
+    pad = 0.3 * float(np.max(hi - lo))
+    x0, y0 = (max(0, int(v - pad)) for v in lo)
+    x1, y1 = min(w, int(hi[0] + pad) + 1), min(h, int(hi[1] + pad) + 1)
+    out = rgb.copy()
+    if x1 > x0 and y1 > y0:
+        mx, my = contraction_maps((x0, y0, x1, y1), p, side, act)
+        out[y0:y1, x0:x1] = cv2.remap(rgb, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    return out
+
+
+def contraction_maps(box: tuple[int, int, int, int], p: np.ndarray, side: str, act: dict[str, float]
                      ) -> tuple[np.ndarray, np.ndarray]:
-    """Backward maps (x, y; float32 [H, W]) that draw one side's contraction on a picture with
-    FaceMesh landmarks ``p`` [478, >=2] px. ``act``: eye (0..1, the closure asked), cheek and mouth (mm).
+    """Backward maps (x, y; float32 [y1 - y0, x1 - x0], in the picture's pixels) over the part
+    ``box`` = (x0, y0, x1, y1) of a picture, that draw one side's contraction around FaceMesh
+    landmarks ``p`` [478, >=2] px. ``act``: eye (0..1, the closure asked), cheek and mouth (mm).
     Eye: the pixels within about an eye's width of its centre slide towards the line through it,
     upper and lower lids alike, so the band between them is covered (each lid moves about half
     the asked closure of the opening). Cheek: lifted towards the eye. Mouth corner: pulled up and
     out. Everything in the face's own frame (the line through the outer eye corners)."""
     from ..measure.geometry import SIDES as LM
 
-    h, w = shape
-    yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
+    x0, y0, x1, y1 = box
+    yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     u = p[LM["left"].eye_outer, :2] - p[LM["right"].eye_outer, :2]
     u = u / np.linalg.norm(u)  # towards the person's left
     v = np.array([-u[1], u[0]])  # towards the chin
@@ -201,8 +219,6 @@ def _inject_contractions(video: str | os.PathLike[str], out: str | os.PathLike[s
                          landmarks: np.ndarray, side: str, rng: np.random.Generator, rate_per_min: float,
                          crf: int, strength: float) -> dict[str, Any]:
     """``inject_twitches`` in the ``contraction`` style."""
-    import cv2
-
     t = signals["time_s"].to_numpy(dtype=np.float64)
     t = t - t[0]
     n = len(t)
@@ -229,8 +245,7 @@ def _inject_contractions(video: str | os.PathLike[str], out: str | os.PathLike[s
                 break
             a = {r: float(x[i]) for r, x in act.items()}
             if face[i] and max(a.values()) > MIN_ACT:
-                mx, my = contraction_maps(f.rgb.shape[:2], landmarks[i].astype(np.float64), side, a)
-                yield cv2.remap(f.rgb, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+                yield draw_contraction(f.rgb, landmarks[i].astype(np.float64), side, a)
             else:
                 yield f.rgb
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 PANELS = [  # the measures twitch detection reads (skin motion when it was measured)
     ("eye_aperture", "Eye aperture (mm)"),
     ("lid_drop", "Eye centre moving down,\nskin motion (mm)"),
+    ("lid_close", "Lids moving together,\nskin motion (mm)"),
     ("brow_height", "Brow height (mm)"),
     ("cheek_lift", "Cheek lift,\nskin motion (mm)"),
     ("mouth_lift", "Mouth corner lift,\nskin motion (mm)"),
