@@ -38,12 +38,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..measure.geometry import SIDES as LM
 from ..media.video import iter_frames
 from ..simulate.render import FaceWarper, write_video
 from ..simulate.signals import REGIONS, activations, schedule_events
 
 MIN_ACT = 0.01
 STYLES = ("lid", "contraction")
+METHODS = {"lid": "one side's eyelid, cheek or mouth corner warped around each frame's own landmarks",
+           "contraction": "both lids of one eye drawn towards its centre, with the cheek and mouth corner at "
+                          "times; clonic bursts of jerks"}
 JERK_S, JERK_EVERY_S = 0.2, 0.25  # a burst's jerks: each this long, one starting every JERK_EVERY_S
 
 
@@ -58,9 +62,7 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
                     rng: np.random.Generator, regions: tuple[str, ...] = REGIONS,
                     twitch_rate_per_min: float = 20.0, tonic_fraction: float = 0.2,
                     crf: int = 16, strength: float = 1.0, style: str = "lid") -> dict[str, Any]:
-    if style == "contraction":
-        return _inject_contractions(video, out, signals, landmarks, side, rng, twitch_rate_per_min, crf, strength)
-    if style != "lid":
+    if style not in STYLES:
         raise ValueError(f"unknown style {style!r}; one of {', '.join(STYLES)}")
     t = signals["time_s"].to_numpy(dtype=np.float64)
     t = t - t[0]
@@ -69,16 +71,48 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
         raise ValueError(f"{n} signal rows but {landmarks.shape[0]} landmark frames")
     face = np.isfinite(landmarks[:, :, 0]).all(axis=1)
     duration = float(t[-1]) if n > 1 else 0.0
-    planned = schedule_events(duration, 0.0, twitch_rate_per_min, side, regions, rng, tonic_fraction,
-                              margin_s=0.4)
-    planned = [replace(ev, amplitude=ev.amplitude * strength) for ev in planned]
-    events = []
-    for ev in planned:
-        i0, i1 = int(np.searchsorted(t, ev.onset_s)), int(np.searchsorted(t, ev.offset_s, "right")) - 1
-        if i1 > i0 and face[max(0, i0 - 1): i1 + 2].all():
-            events.append((ev, i0, i1))
-    act = activations([e for e, _, _ in events], t)
     fps = (n - 1) / duration if duration > 0 else 30.0
+
+    def tracked(planned: list, spans: list[tuple[float, float]]) -> list[tuple[Any, int, int]]:
+        """The planned twitches whose frames all have a tracked face, with their first and last frame."""
+        kept = []
+        for ev, (on, off) in zip(planned, spans, strict=True):
+            i0, i1 = int(np.searchsorted(t, on)), int(np.searchsorted(t, off, "right")) - 1
+            if i1 > i0 and face[max(0, i0 - 1): i1 + 2].all():
+                kept.append((ev, i0, i1))
+        return kept
+
+    if style == "lid":
+        planned = [replace(ev, amplitude=ev.amplitude * strength) for ev in
+                   schedule_events(duration, 0.0, twitch_rate_per_min, side, regions, rng, tonic_fraction, margin_s=0.4)]
+        events = tracked(planned, [(ev.onset_s, ev.offset_s) for ev in planned])
+        act = activations([e for e, _, _ in events], t)
+
+        def draw(rgb: np.ndarray, pts: np.ndarray, a: dict) -> np.ndarray:
+            return FaceWarper.on_face(rgb, pts).render(a)
+
+        rows = [{"kind": "twitch", "side": e.side, "region": e.region, "pattern": e.pattern,
+                 "onset_s": round(e.onset_s, 4), "offset_s": round(e.offset_s, 4),
+                 "amplitude": round(e.amplitude, 3), "onset_frame": i0, "offset_frame": i1}
+                for e, i0, i1 in events]
+    else:
+        planned = _schedule_contractions(duration, rng, twitch_rate_per_min)
+        events = tracked(planned, [(ev["onset_s"], ev["offset_s"]) for ev in planned])
+        act = {r: np.zeros(n) for r in REGIONS}
+        for ev, _, _ in events:
+            profile = _contraction_profile(t, ev)
+            for r, a in ev["amplitude"].items():
+                act[r] = np.maximum(act[r], profile * a * strength)
+
+        def draw(rgb: np.ndarray, pts: np.ndarray, a: dict) -> np.ndarray:
+            return draw_contraction(rgb, pts, side, a)
+
+        rows = [{"kind": "twitch", "side": side, "region": ev["regions"][0], "regions": list(ev["regions"]),
+                 "pattern": "tonic" if ev["tonic"] else "clonic", "jerks": ev["jerks"],
+                 "onset_s": round(ev["onset_s"], 4), "offset_s": round(ev["offset_s"], 4),
+                 "amplitude": {r: round(a * strength, 3) for r, a in ev["amplitude"].items()},
+                 "onset_frame": i0, "offset_frame": i1}
+                for ev, i0, i1 in events]
 
     def frames():
         for f in iter_frames(video):
@@ -87,27 +121,14 @@ def inject_twitches(video: str | os.PathLike[str], out: str | os.PathLike[str],
                 break
             a = {k: float(v[i]) for k, v in act.items()}
             if face[i] and max(a.values()) > MIN_ACT:
-                pts = landmarks[i].astype(np.float64)
-                yield FaceWarper.on_face(f.rgb, pts).render(a)
+                yield draw(f.rgb, landmarks[i].astype(np.float64), a)
             else:
                 yield f.rgb
 
     out = Path(out)
     write_video(frames(), out, fps, crf=crf)
-    truth = {
-        "source": str(video),
-        "source_sha256": sha256_of(video),
-        "twitch_side": side,
-        "strength": strength,
-        "fps": fps,
-        "n_frames": n,
-        "style": "lid",
-        "events": [{"kind": "twitch", "side": e.side, "region": e.region, "pattern": e.pattern,
-                    "onset_s": round(e.onset_s, 4), "offset_s": round(e.offset_s, 4),
-                    "amplitude": round(e.amplitude, 3), "onset_frame": i0, "offset_frame": i1}
-                   for e, i0, i1 in events],
-        "method": "one side's eyelid, cheek or mouth corner warped around each frame's own landmarks",
-    }
+    truth = {"source": str(video), "source_sha256": sha256_of(video), "twitch_side": side, "strength": strength,
+             "fps": fps, "n_frames": n, "style": style, "events": rows, "method": METHODS[style]}
     out.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1))
     return truth
 
@@ -177,8 +198,6 @@ def contraction_maps(box: tuple[int, int, int, int], p: np.ndarray, side: str, a
     upper and lower lids alike, so the band between them is covered (each lid moves about half
     the asked closure of the opening). Cheek: lifted towards the eye. Mouth corner: pulled up and
     out. Everything in the face's own frame (the line through the outer eye corners)."""
-    from ..measure.geometry import SIDES as LM
-
     x0, y0, x1, y1 = box
     yy, xx = np.mgrid[y0:y1, x0:x1].astype(np.float64)
     u = p[LM["left"].eye_outer, :2] - p[LM["right"].eye_outer, :2]
@@ -213,55 +232,3 @@ def contraction_maps(box: tuple[int, int, int, int], p: np.ndarray, side: str, a
         d = 0.8 * outward - 0.6 * v
         sx, sy = sx - g * d[0], sy - g * d[1]
     return sx.astype(np.float32), sy.astype(np.float32)
-
-
-def _inject_contractions(video: str | os.PathLike[str], out: str | os.PathLike[str], signals: pd.DataFrame,
-                         landmarks: np.ndarray, side: str, rng: np.random.Generator, rate_per_min: float,
-                         crf: int, strength: float) -> dict[str, Any]:
-    """``inject_twitches`` in the ``contraction`` style."""
-    t = signals["time_s"].to_numpy(dtype=np.float64)
-    t = t - t[0]
-    n = len(t)
-    if landmarks.shape[0] != n:
-        raise ValueError(f"{n} signal rows but {landmarks.shape[0]} landmark frames")
-    face = np.isfinite(landmarks[:, :, 0]).all(axis=1)
-    duration = float(t[-1]) if n > 1 else 0.0
-    events = []
-    for ev in _schedule_contractions(duration, rng, rate_per_min):
-        i0, i1 = int(np.searchsorted(t, ev["onset_s"])), int(np.searchsorted(t, ev["offset_s"], "right")) - 1
-        if i1 > i0 and face[max(0, i0 - 1): i1 + 2].all():
-            events.append((ev, i0, i1))
-    act = {r: np.zeros(n) for r in ("eye", "cheek", "mouth")}
-    for ev, _, _ in events:
-        profile = _contraction_profile(t, ev)
-        for r, a in ev["amplitude"].items():
-            act[r] = np.maximum(act[r], profile * a * strength)
-    fps = (n - 1) / duration if duration > 0 else 30.0
-
-    def frames():
-        for f in iter_frames(video):
-            i = f.index
-            if i >= n:
-                break
-            a = {r: float(x[i]) for r, x in act.items()}
-            if face[i] and max(a.values()) > MIN_ACT:
-                yield draw_contraction(f.rgb, landmarks[i].astype(np.float64), side, a)
-            else:
-                yield f.rgb
-
-    out = Path(out)
-    write_video(frames(), out, fps, crf=crf)
-    truth = {
-        "source": str(video), "source_sha256": sha256_of(video), "twitch_side": side, "strength": strength,
-        "fps": fps, "n_frames": n, "style": "contraction",
-        "events": [{"kind": "twitch", "side": side, "region": ev["regions"][0], "regions": list(ev["regions"]),
-                    "pattern": "tonic" if ev["tonic"] else "clonic", "jerks": ev["jerks"],
-                    "onset_s": round(ev["onset_s"], 4), "offset_s": round(ev["offset_s"], 4),
-                    "amplitude": {r: round(a * strength, 3) for r, a in ev["amplitude"].items()},
-                    "onset_frame": i0, "offset_frame": i1}
-                   for ev, i0, i1 in events],
-        "method": "both lids of one eye drawn towards its centre, with the cheek and mouth corner at times; "
-                  "clonic bursts of jerks",
-    }
-    out.with_suffix(".truth.json").write_text(json.dumps(truth, indent=1))
-    return truth
