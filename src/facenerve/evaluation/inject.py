@@ -44,10 +44,10 @@ from ..simulate.render import FaceWarper, write_video
 from ..simulate.signals import REGIONS, activations, schedule_events
 
 MIN_ACT = 0.01
-STYLES = ("lid", "contraction")
 METHODS = {"lid": "one side's eyelid, cheek or mouth corner warped around each frame's own landmarks",
            "contraction": "both lids of one eye drawn towards its centre, with the cheek and mouth corner at "
                           "times; clonic bursts of jerks"}
+STYLES = tuple(METHODS)
 JERK_S, JERK_EVERY_S = 0.2, 0.25  # a burst's jerks: each this long, one starting every JERK_EVERY_S
 
 
