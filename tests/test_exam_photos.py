@@ -363,6 +363,30 @@ def test_real_exam_evaluation_on_one_clip(tmp_path):
     assert again["injected"] == r["injected"]
 
 
+def test_a_puckered_mouth_corner_takes_the_weakness_of_where_it_rests():
+    """A pucker draws the mouth's corner in towards the midline, within the quarter of the eyes'
+    distance where the injector's weights fall off: weighed by where it ends alone, a fully weak
+    corner still came most of the way in (the real faces' weak puckers read a median 0.87 of the
+    other side at full weakness). Weighed also by where it rests, it takes the whole weakness;
+    the other side and the midline take none, and outside the mouth's tasks nothing moves."""
+    from facenerve.evaluation.realexams import weak_weights
+    from facenerve.measure.geometry import SIDES
+    from facenerve.simulate.render import face_warper
+
+    rest = face_warper().p.astype(np.float64)
+    mid_x = (rest[33, 0] + rest[263, 0]) / 2
+    pucker = rest.copy()
+    for side in ("left", "right"):
+        c = SIDES[side].mouth_corner
+        pucker[c, 0] = mid_x + 0.3 * (rest[c, 0] - mid_x)  # the corner drawn 70 % of the way in
+    left, right = SIDES["left"].mouth_corner, SIDES["right"].mouth_corner
+    assert weak_weights(pucker, "left", "pucker")[left] < 0.9
+    w = weak_weights(pucker, "left", "pucker", rest[:, :2])
+    assert w[left] == 1.0 and w[right] == 0.0
+    assert w[[0, 17]].max() < 0.1  # the lips' midline (upper and lower)
+    assert not weak_weights(pucker, "left", "brow", rest[:, :2]).any()
+
+
 def test_weak_side_movement_reads_the_injected_side_at_the_factor_asked():
     """The weakened side's movement over the other's, per kind and graded task, only in exams
     injected at that factor without co-movement; an ungraded task or a still other side is left out."""

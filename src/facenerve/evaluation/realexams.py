@@ -72,7 +72,7 @@ SYNK_FACTOR = 0.55  # synkinesis is injected into a partly recovered palsy
 STILL = 0.25
 HALF_WINDOW_S = 0.4  # footage kept either side of a chosen frame in the video exam
 REST_WINDOW_S = 0.6
-INJECTION_VERSION = 6  # of inject_weakness and what it calls: part of the kept measures' names
+INJECTION_VERSION = 7  # of inject_weakness and what it calls: part of the kept measures' names
 
 
 def pick_exam_frames(signals: pd.DataFrame, posed_smile: bool = True) -> dict[str, int]:
@@ -334,19 +334,26 @@ def _anchors(points: np.ndarray, h: int, w: int) -> np.ndarray:
     return np.vstack([hull, border])
 
 
-def weak_weights(points: np.ndarray, side: str, measure: str) -> np.ndarray:
+def weak_weights(points: np.ndarray, side: str, measure: str, rest: np.ndarray | None = None) -> np.ndarray:
     """Per landmark, how much of the ``side``'s weakness it takes in a task that moves
-    ``measure``: 0 at the midline rising to 1 a quarter of the eyes' distance out, and only in
-    the mouth's tasks, below the nose's middle (the brow and eye closure move no landmark, see
-    ``inject_weakness``), so that the rest of the face, and any other movement caught in the
-    photo, stays as it is, and so does the face's outline."""
+    ``measure``: 0 at the midline rising to 1 a quarter of the eyes' distance out, where the
+    landmark is in the task or at rest (``rest``, the same landmarks at rest placed on the task
+    photo), and only in the mouth's tasks, below the nose's middle (the brow and eye closure move
+    no landmark, see ``inject_weakness``), so that the rest of the face, and any other movement
+    caught in the photo, stays as it is, and so does the face's outline. A pucker draws the
+    mouth's corner in to within a quarter of the eyes' distance: weighed by where it ends alone,
+    a fully weak corner still came 0.6-0.9 of the way in."""
     from ..measure.geometry import align
 
-    a = align(points[None].astype(np.float64))[0]
-    ipd = float(np.linalg.norm(a[263] - a[33]))
-    x, y = a[:, 0] / ipd, a[:, 1] / ipd  # the person's left has larger aligned x; y towards the chin
+    def aligned(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        a = align(p[None, :, :2].astype(np.float64))[0]
+        ipd = float(np.linalg.norm(a[263] - a[33]))
+        return a[:, 0] / ipd, a[:, 1] / ipd  # the person's left has larger aligned x; y towards the chin
+
     sgn = 1.0 if side == "left" else -1.0
-    w = np.clip(sgn * x / 0.25, 0, 1)
+    x, y = aligned(points)
+    out = sgn * x if rest is None else np.maximum(sgn * x, sgn * aligned(rest)[0])
+    w = np.clip(out / 0.25, 0, 1)
     if measure in ("smile", "snarl", "pucker"):
         w *= np.clip((y - 0.35) / 0.15, 0, 1)
     else:
@@ -488,7 +495,7 @@ def inject_weakness(photos: Path, out: Path, side: str, factor: float, central: 
         h, w = img.shape[:2]
         rest_here = rest_placement(rest_pts, pts)
         move = pts[:, :2] - rest_here
-        back = weak_weights(pts, side, measure[p.stem])[:, None] * move
+        back = weak_weights(pts, side, measure[p.stem], rest_here)[:, None] * move
         closing = measure[p.stem] == "eye_closure" and not central and lid_closure(factor) < 1
         targets = pts[:, :2] - factor * back
         anchors = _anchors(pts, h, w)
