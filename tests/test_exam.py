@@ -149,7 +149,7 @@ def test_a_mouth_read_lopsided_in_its_three_tasks_does_not_outvote_forehead_and_
 def test_a_pucker_alone_does_not_grade_the_mouth():
     """A face whose smile and snarl could not be graded (a laugh, lips 11 mm apart) leaves the
     mouth to its pucker, which cannot show it: a healthy pucker read a fifth of the other side
-    (StyleTalk Obama's photo, 0.22), and a mouth fully weakened on one side still puckering 0.87
+    (StyleTalk Obama's photo, 0.22), and a mouth fully weakened on one side still puckering 0.60
     of the other (the median of ``evaluate real-exams`` at factor 1.0), are neither made
     "slightly weak" nor graded I. House-Brackmann is not given, and says what it needs; the
     same evidence from a smile is III, and an eye that stays open is IV with a pucker alone."""
@@ -164,7 +164,7 @@ def test_a_pucker_alone_does_not_grade_the_mouth():
         return grade_exam({"tasks": tasks, "rest": _rest()})
 
     lopsided = 4.0 * np.exp(-1.1 * Z_MOUTH_WEAK * HEALTHY_LOG_SPREAD["lip_pucker"])  # z 1.1 times the cut
-    for weak in (lopsided, 0.87 * 4.0):
+    for weak in (lopsided, 0.60 * 4.0):
         hb = exam("lip_pucker", weak)["grades"]["house_brackmann"]
         assert hb["grade"] is None, hb
         assert "a smile or snarl" in hb["reason"]
@@ -222,6 +222,29 @@ def test_central_pattern_from_a_mouth_clearly_weaker_than_a_normal_forehead():
     barely = {"left": -0.4, "right": 1.0}
     assert central(5.0, 1.6, 2.4, landmarks=barely)["central_pattern"]
     assert not central(2.5, 1.6, 2.4, landmarks=barely)["central_pattern"]
+
+
+def test_a_mouth_moving_under_half_of_the_other_is_at_least_iv_though_the_forehead_moves():
+    """A central palsy: brow and eyes move as the other side, the mouth's corners far weaker.
+    The face's mean movement stays near normal, so the scale's points alone say I or II; the
+    mouth on the same points is "asymmetric mouth with maximum effort", IV, when it moves half
+    of normal or less (as a fully weakened mouth injected into real faces did, graded III before),
+    and "slightly weak", III, above that (points 5-6 of 8)."""
+    def task(left, right):
+        return {"graded": True, "excursion": {"left": left, "right": right}}
+
+    def hb(smile_left, snarl_left):
+        tasks = {"brow_raise": task(5.0, 5.0), "tight_eye_closure": task(1.0, 1.0),
+                 "gentle_eye_closure": task(0.95, 0.95), "smile": task(smile_left, 8.0),
+                 "snarl": task(snarl_left, 4.0)}
+        g = grade_exam({"tasks": tasks, "rest": _rest()})
+        assert g["weakness_z"]["lower"] >= 3.5, g["weakness_z"]
+        return g["grades"]["house_brackmann"]
+
+    still = hb(1.2, 0.4)  # a sixth and a tenth of the other side
+    assert still["grade"] == 4 and "asymmetric mouth with maximum effort" in still["reasons"][-1], still
+    slight = hb(6.4, 0.6)  # a normal smile, a snarl at 15 %: normal-scaled 1.0 and 0.19, 5 points of 8
+    assert slight["grade"] == 3 and "slightly weak" in slight["reasons"][-1], slight
 
 
 def _rest():

@@ -30,7 +30,10 @@ Methods (sources in ../shared/CLINICAL.md):
   modifiers of the scale description: incomplete closure at maximal effort (the affected eye
   closes less than ``EYE_CLOSED`` and less than 75 % of the other) means at least IV; a mouth
   weaker beyond healthy faces' differences (z ``Z_MOUTH_WEAK``: "slightly weak with maximum
-  effort", judged with a smile or snarl graded) and noticeable synkinesis at least III; any
+  effort", judged with a smile or snarl graded) and noticeable synkinesis at least III, and that
+  mouth at least IV ("asymmetric mouth with maximum effort") when its smile and snarl score
+  ``MOUTH_IV_POINTS`` or fewer on the scale's own points (a central palsy's moving forehead keeps
+  the face's mean near normal); any
   difference beyond them at least II. Without a smile or snarl graded, a grade of I or II is
   not given: the scale's mouth is the commissure's, and a pucker alone cannot show it weak.
 - Sunnybrook (Ross 1996): resting symmetry (eye, cheek, mouth) x5, voluntary movement of the five
@@ -75,7 +78,7 @@ HB_REGIONS = {"forehead": ("brow_raise",), "eye": ("gentle_eye_closure", "tight_
 # CENTRAL_OVER_UPPER times the upper face's (eye closure may be mildly weak in a central palsy).
 # A forehead spared while the lower face is weak is a central cause until proven otherwise
 # (../shared/CLINICAL.md). In weakness injected into real faces (``evaluate real-exams``) this
-# flags 27.5 % of the central cases (65 % at full weakness; 39 % of an earlier injection while
+# flags 29.2 % of the central cases (70 % at full weakness; 39 % of an earlier injection while
 # healthy spreads came from one photo per face, which flagged 5 of 69 retaken healthy photo
 # sets), no healthy exam and no peripheral palsy.
 # CENTRAL_OVER_UPPER was 1.5 while the mouth's healthy spreads were a third smaller (one photo
@@ -89,6 +92,7 @@ COMMISSURE = ("smile", "snarl")
 # (House-Brackmann III): healthy real exams reach 3.08 (``evaluate real-exams``, both cuts, the
 # photo sets retaken included: SkyReels' and StyleTalk andrew's mouths in one retake each)
 Z_MOUTH_WEAK = 3.5
+MOUTH_IV_POINTS = 4  # ... and on the scale's points (of 8) for the mouth alone, IV at this or fewer
 # Synkinesis, on clear evidence only, and only with a movement made as asked (a graded task):
 # in the smiles, snarls and puckers where it is assessed, healthy real exams (``evaluate
 # real-exams``, both cuts, 115 exams with the retaken photo sets) narrow the affected eye at most
@@ -316,15 +320,28 @@ def house_brackmann(movement: float, ratios: dict[str, float | None], synk: dict
                        f"{eye:.0%} of the other): at least IV")
     # the scale's mouth is the smile's: a pucker alone, the task healthy faces make most
     # lopsided and FaceMesh follows least, does not make it "slightly weak" (``Z_MOUTH_WEAK``)
-    if weakness_z.get("lower", 0.0) >= Z_MOUTH_WEAK and grade < 3 and set(graded) & set(COMMISSURE):
-        grade = 3
-        reasons.append(f"the {side} side of the mouth is weaker than healthy faces' differ (z = "
-                       f"{weakness_z['lower']:.1f}, from {Z_MOUTH_WEAK:g}): slightly weak with maximum effort, at least III")
+    corners = [ratios[t] for t in COMMISSURE if ratios.get(t) is not None]
+    if weakness_z.get("lower", 0.0) >= Z_MOUTH_WEAK and corners:
+        # the mouth graded on the scale's own points, as the whole face is: 4 of 8 or fewer
+        # (under about 56 % of normal) is "asymmetric mouth with maximum effort", IV. A forehead
+        # that still moves, as in a central palsy, keeps the face's mean movement near normal:
+        # injected into real faces at full weakness, such mouths moving a fifth of the other
+        # side were III
+        mouth = float(np.mean(corners))
+        at_least = 4 if round(8 * mouth) <= MOUTH_IV_POINTS else 3
+        if grade < at_least:
+            grade = at_least
+            word = ("asymmetric mouth with maximum effort" if at_least == 4
+                    else "slightly weak with maximum effort")
+            reasons.append(f"the {side} side of the mouth is weaker than healthy faces' differ (z = "
+                           f"{weakness_z['lower']:.1f}, from {Z_MOUTH_WEAK:g}) and moves {mouth:.0%} of normal "
+                           f"in smile and snarl: {word}, at least {HB_ROMAN[at_least]}")
     if synk["detected"] and grade < 3:
         grade = 3
         reasons.append("noticeable synkinesis: at least III")
     # ... nor normal: a mouth fully weakened on one side of real faces (``evaluate real-exams``,
-    # factor 1.0) still puckered a median 0.87 of the other side as measured, and central palsies
+    # factor 1.0) still puckered a median 0.60 of the other side as measured (0.87 while the
+    # injector held the corner short of rest), and central palsies
     # whose smile was not gradable (the lips apart) were graded I from forehead, eyes and pucker.
     # Weakness the other tasks show is still graded.
     if grade <= 2 and not set(graded) & set(COMMISSURE):
