@@ -40,7 +40,7 @@ import pandas as pd
 
 from ..measure.geometry import SIDES as LM
 from ..media.video import iter_frames
-from ..simulate.render import FaceWarper, write_video
+from ..simulate.render import FaceWarper, iris_px_per_mm, write_video
 from ..simulate.signals import REGIONS, activations, schedule_events
 
 MIN_ACT = 0.01
@@ -203,8 +203,7 @@ def contraction_maps(box: tuple[int, int, int, int], p: np.ndarray, side: str, a
     u = p[LM["left"].eye_outer, :2] - p[LM["right"].eye_outer, :2]
     u = u / np.linalg.norm(u)  # towards the person's left
     v = np.array([-u[1], u[0]])  # towards the chin
-    ring = p[list(LM["left"].iris_ring), :2]
-    px_mm = float(np.linalg.norm(ring[0] - ring[1])) / 11.77
+    px_mm = iris_px_per_mm(p)
     ix = LM[side]
     outward = u if side == "left" else -u
     sx, sy = xx.copy(), yy.copy()

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..measure.geometry import SIDES
+from ..settings import AnalysisSettings
 from .signals import (
     REGIONS,
     activations,
@@ -60,6 +61,13 @@ IMAGE_WIDTH_PER_IPD = 6.49
 LID_SPAN = 1.15
 
 
+def iris_px_per_mm(points: np.ndarray) -> float:
+    """Pixels per millimetre of a face's landmarks [478, >=2]: its left iris's width over the
+    assumed iris diameter (``AnalysisSettings.iris_diameter_mm``)."""
+    ring = points[list(SIDES["left"].iris_ring), :2]
+    return float(np.linalg.norm(ring[0] - ring[1])) / AnalysisSettings().iris_diameter_mm
+
+
 class FaceWarper:
     """Backward-warps one face image so that eyelids, cheeks and mouth corners move."""
 
@@ -72,8 +80,7 @@ class FaceWarper:
         self.yy, self.xx = np.mgrid[0:h, 0:w].astype(np.float32)
         self.gauss = _CachedGauss(self.xx, self.yy)
         self.p = points
-        ring = points[list(SIDES["left"].iris_ring), :2]
-        self.px_per_mm = float(np.linalg.norm(ring[0] - ring[1])) / 11.77
+        self.px_per_mm = iris_px_per_mm(points)
         self.scale = float(scale_px) if scale_px else float(image.shape[1])
 
     @classmethod
