@@ -413,6 +413,27 @@ def test_weak_side_movement_reads_the_injected_side_at_the_factor_asked():
     assert out["central"] == {"brow_raise": {"median": 0.8, "max": 0.8, "exams": 1}}
 
 
+def test_the_central_flags_ceiling_is_the_central_mouths_weaker_than_any_healthy_one():
+    """A healthy mouth z of 2.5 either way sets the bar; a central case counts when its weakened
+    side's mouth is beyond it: not when the mouth's evidence points to the other side, nor when no
+    mouth was graded."""
+    from facenerve.evaluation.realexams import central_flag_ceiling
+
+    healthy = [{"weakness_z": {"upper": 0.3, "lower": 1.0}}, {"weakness_z": {"upper": 0.2, "lower": -2.5}},
+               {"weakness_z": {"upper": 0.1}}]
+
+    def case(factor, side, affected, lower):
+        return {"factor": factor, "side": side, "affected_side": affected,
+                "weakness_z": {"upper": 0.0} if lower is None else {"upper": 0.0, "lower": lower}}
+
+    central = [case(1.0, "left", "left", 4.0), case(1.0, "right", "left", -3.0), case(1.0, "left", None, None),
+               case(0.4, "left", "right", 3.0), case(0.4, "right", "right", 2.4)]
+    out = central_flag_ceiling(healthy, central)
+    assert out["healthy_mouth_z_max"] == 2.5 and out["healthy_exams"] == 2
+    assert out["central_beyond_by_factor_pct"] == {"0.40": 0.0, "1.00": 66.7}
+    assert out["central_beyond_pct"] == 40.0
+
+
 def test_healthy_spread_is_the_rms_log_ratio_of_graded_tasks():
     from facenerve.evaluation.realexams import healthy_log_spread
 

@@ -727,6 +727,27 @@ def _side_and_central(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "central_flag_on_peripheral_pct": _pct([r["central_flag"] for r in rows if not r["central"]])}
 
 
+def central_flag_ceiling(healthy: list[dict[str, Any]], central: list[dict[str, Any]]) -> dict[str, Any]:
+    """The most a central flag resting on the mouth could reach without flagging a healthy face:
+    the largest mouth z (``weakness_z["lower"]``, either side) of the ``healthy`` exams, and the %
+    of ``central`` cases (with weakness injected on ``side``) whose weakened side's mouth is
+    weaker than that, the brow not even asked, overall and by factor."""
+    def toward_injected(r: dict[str, Any]) -> float:
+        z = (r.get("weakness_z") or {}).get("lower")
+        if z is None:
+            return float("-inf")  # no mouth graded: nothing to flag on
+        return z if r["affected_side"] == r["side"] else -z
+
+    zs = [abs(r["weakness_z"]["lower"]) for r in healthy if "lower" in (r.get("weakness_z") or {})]
+    top = max(zs, default=0.0)
+    beyond = [toward_injected(r) > top for r in central]
+    return {"healthy_mouth_z_max": round(top, 2), "healthy_exams": len(zs),
+            "central_beyond_pct": _pct(beyond),
+            "central_beyond_by_factor_pct": {
+                f"{f:.2f}": _pct([b for b, r in zip(beyond, central, strict=True) if r["factor"] == f])
+                for f in sorted({r["factor"] for r in central})}}
+
+
 def weak_side_movement(kept: list[dict[str, Any]], jobs: list[dict[str, Any]], factor: float
                        ) -> dict[str, dict[str, dict[str, float]]]:
     """How completely the injector takes a movement away, whatever the grader makes of it: per
@@ -874,6 +895,9 @@ def evaluate_real_exams(out: str | Path, factors: tuple[float, ...] = FACTORS, v
             "central_flag_on_central_by_factor_pct": {
                 f"{f:.2f}": _pct([r["central_flag"] for r in central if r["factor"] == f]) for f in factors},
             "central_flag_on_peripheral_pct": found["central_flag_on_peripheral_pct"],
+            # what the flag could reach at best, on the mouth alone, with every healthy exam unflagged
+            "central_flag_ceiling": central_flag_ceiling(
+                [r for r in rows if r["source"] != "injected" and "error" not in r], central),
             "synkinesis_flag_without_synkinesis_pct": _pct([r["synkinesis_found"] for r in inj]),
             # at full weakness a movement should be gone: what the measure still sees of it
             "weak_side_movement": {"factor": full, **weak_side_movement(kept, jobs, full)} if factors else None,
