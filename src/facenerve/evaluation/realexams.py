@@ -352,8 +352,8 @@ def weak_weights(points: np.ndarray, side: str, measure: str, rest: np.ndarray |
 
     sgn = 1.0 if side == "left" else -1.0
     x, y = aligned(points)
-    out = sgn * x if rest is None else np.maximum(sgn * x, sgn * aligned(rest)[0])
-    w = np.clip(out / 0.25, 0, 1)
+    lateral = sgn * x if rest is None else np.maximum(sgn * x, sgn * aligned(rest)[0])
+    w = np.clip(lateral / 0.25, 0, 1)
     if measure in ("smile", "snarl", "pucker"):
         w *= np.clip((y - 0.35) / 0.15, 0, 1)
     else:

@@ -65,7 +65,7 @@ def iris_px_per_mm(points: np.ndarray) -> float:
     """Pixels per millimetre of a face's landmarks [478, >=2]: its left iris's width over the
     assumed iris diameter (``AnalysisSettings.iris_diameter_mm``)."""
     ring = points[list(SIDES["left"].iris_ring), :2]
-    return float(np.linalg.norm(ring[0] - ring[1])) / AnalysisSettings().iris_diameter_mm
+    return float(np.linalg.norm(ring[0] - ring[1])) / AnalysisSettings.iris_diameter_mm
 
 
 class FaceWarper:
