@@ -291,6 +291,37 @@ def test_a_long_tonic_twitch_does_not_raise_the_threshold_it_is_judged_by():
     assert abs(tw["onset_s"] - 3.0) < 0.2 and abs(tw["offset_s"] - 6.5) < 0.2
 
 
+def test_one_side_then_the_other_in_the_same_region_is_voluntary_but_other_regions_are_not():
+    """A healthy face pulling faces raises one cheek and then the other (LivePortrait d8) or
+    squints each eye in turn (d19); hemifacial spasm keeps to one side. Lifts of each cheek
+    0.8 s apart are movements in an expression; a cheek lift alone, and an eyelid twitch 0.8 s
+    after the other mouth corner's lift (no region shared), stay twitches."""
+    from facenerve.twitch.events import ALTERNATE_S
+
+    sig, _ = simulate_signals(duration_s=40, twitch_side="none", blink_rate=0, random_state=8)
+    for side in ("left", "right"):  # steady cheeks and corners: thresholds are the smallest twitch
+        sig[f"mouth_lift_{side}_mm"] = 0.0
+        sig[f"cheek_lift_{side}_mm"] = 0.0
+    t = sig["time_s"]
+
+    def lift(measure, side, t0):
+        sig.loc[(t >= t0) & (t <= t0 + 0.3), f"{measure}_lift_{side}_mm"] = 3.0
+
+    assert 0.8 < ALTERNATE_S
+    lift("cheek", "left", 10.0)  # each cheek in turn
+    lift("cheek", "right", 10.8)
+    lift("cheek", "left", 20.0)  # one cheek alone
+    lift("mouth", "right", 30.0)  # a mouth corner, then the other eye
+    _close(sig, "left", 30.8, 30.95)
+    ev = detect_events(sig)
+    one_sided = ev[ev["kind"].isin(["twitch", "movement"])].sort_values("onset_s")
+    assert one_sided["onset_s"].round(1).tolist() == [10.0, 10.8, 20.0, 30.0, 30.8], one_sided
+    assert one_sided["kind"].tolist() == ["movement", "movement", "twitch", "twitch", "twitch"]
+    assert one_sided["side"].tolist() == ["left", "right", "left", "right", "left"]
+    assert (one_sided["context"].iloc[:2] == "expression").all()
+    assert one_sided["region"].tolist()[3:] == ["mouth", "eye"]
+
+
 def test_footage_just_short_of_enough_is_not_shown_as_enough():
     """9.7 s of assessable footage, where 10 s are needed, used to read "10 s of assessable
     resting footage (needs 10 s)"."""
