@@ -322,6 +322,26 @@ def test_one_side_then_the_other_in_the_same_region_is_voluntary_but_other_regio
     assert one_sided["region"].tolist()[3:] == ["mouth", "eye"]
 
 
+def test_a_lift_in_the_recordings_first_half_second_is_a_movement_of_unseen_context():
+    """Speech and expressions are recognised over half a second of footage: a cheek lift 0.2 s
+    into a recording may be the end of a word begun before it (HelloMeme xzy1's copies, d1's at
+    15 fps), a movement whose context was not seen; the same lift later at rest is a twitch."""
+    from facenerve.twitch.activity import ACTIVITY_WINDOW_S
+
+    sig, _ = simulate_signals(duration_s=20, twitch_side="none", blink_rate=0, random_state=9)
+    for side in ("left", "right"):
+        sig[f"mouth_lift_{side}_mm"] = 0.0
+        sig[f"cheek_lift_{side}_mm"] = 0.0
+    t = sig["time_s"] - sig["time_s"].iloc[0]
+    assert 0.2 < ACTIVITY_WINDOW_S
+    for t0 in (0.2, 10.0):
+        sig.loc[(t >= t0) & (t <= t0 + 0.2), "cheek_lift_left_mm"] = 3.0
+    ev = detect_events(sig)
+    one_sided = ev[ev["kind"].isin(["twitch", "movement"])].sort_values("onset_s")
+    assert one_sided["onset_s"].round(1).tolist() == [0.2, 10.0], one_sided
+    assert one_sided[["kind", "context"]].values.tolist() == [["movement", "not_measured"], ["twitch", "rest"]]
+
+
 def test_footage_just_short_of_enough_is_not_shown_as_enough():
     """9.7 s of assessable footage, where 10 s are needed, used to read "10 s of assessable
     resting footage (needs 10 s)"."""

@@ -19,8 +19,10 @@ Kinds
               with no speech, expression or head motion around it;
     movement  the same one-sided movement while the person talks, makes an expression or
               turns the head (a wink, a lopsided smile), or answered by the other side's in
-              the same region within ``ALTERNATE_S`` (a squint of each eye in turn): reported,
-              never counted as spasm.
+              the same region within ``ALTERNATE_S`` (a squint of each eye in turn), or in
+              the recording's first ``activity.ACTIVITY_WINDOW_S``, where what the face was
+              doing before it was not seen (context not_measured): reported, never counted as
+              spasm.
 
 Method
     Eyes: each eye's closure is 1 - aperture / open level, where the open level is a rolling
@@ -62,7 +64,7 @@ import numpy as np
 import pandas as pd
 
 from ..settings import AnalysisSettings
-from .activity import activity, both_sides, frame_rate, lasting
+from .activity import ACTIVITY_WINDOW_S, activity, both_sides, frame_rate, lasting
 
 EVENT_COLUMNS = [
     "kind", "side", "region", "regions", "pattern", "onset_frame", "offset_frame",
@@ -367,13 +369,16 @@ def detect_events(signals: pd.DataFrame, settings: AnalysisSettings | None = Non
         dur = (e - s + 1) / fps
         pattern = "tonic" if dur >= settings.tonic_min_s else "clonic"
         # during speech, an expression or head motion, a one-sided movement may be voluntary
-        # (a wink, a lopsided smile): it is kept as a movement and never counts as a twitch
+        # (a wink, a lopsided smile): it is kept as a movement and never counts as a twitch.
+        # Speech and expressions are seen over ACTIVITY_WINDOW_S: in a recording's first
+        # ACTIVITY_WINDOW_S what the face was doing before the movement was not seen
         lo, hi = max(0, s - 1), min(len(t) - 1, e + 1)
-        kind = "movement" if active[lo : hi + 1].any() else "twitch"
+        unseen = t[s] - t[0] < ACTIVITY_WINDOW_S
+        kind = "movement" if unseen or active[lo : hi + 1].any() else "twitch"
         confidence = float(np.clip(0.5 + 0.25 * (main["strength"] - 1), 0.0, 1.0))
         merged = dict(onset=s, offset=e, peak=main["peak"])
-        out.append(_row(merged, kind, side, main["region"], "+".join(regions), pattern,
-                        main["amp"], t, _context(context, lo, hi), confidence))
+        out.append(_row(merged, kind, side, main["region"], "+".join(regions), pattern, main["amp"], t,
+                        "not_measured" if unseen else _context(context, lo, hi), confidence))
     events = pd.DataFrame(out, columns=EVENT_COLUMNS)
     events = events.sort_values(["onset_frame", "side"], kind="stable").reset_index(drop=True)
     answered = _answered(events, ALTERNATE_S)
