@@ -132,6 +132,32 @@ def test_an_eye_held_shut_alone_around_a_blink_is_a_twitch_and_the_blink():
     assert abs(blinks.iloc[2]["onset_s"] - 25.15) < 0.05
 
 
+def test_one_eye_squeezed_harder_through_a_blink_is_the_blink_but_one_held_shut_alone_is_a_twitch():
+    """Around a blink, one eye is that eye's twitch when it is shut while the other is open for
+    ONE_EYE_IN_BLINK_S. Both eyes closed for 0.5 s, one harder than the other all through (a
+    squeeze, LivePortrait d7; a glasses wearer's lid read more closed, ZJU 32_000009M at 15 fps),
+    is a blink; the left eye shut for 0.45 s while the right is open (narrowed 0.15, not wide
+    open), then both blinking, is a twitch and the blink."""
+    from facenerve.twitch.events import ONE_EYE_IN_BLINK_S
+
+    sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=5)
+    t = sig["time_s"]
+    half = 0.5 * sig["eye_aperture_right_mm"].median()  # half closed: more than a blink's 0.25
+    _close(sig, "left", 10.0, 10.5)
+    sig.loc[(t >= 10.0) & (t <= 10.5), "eye_aperture_right_mm"] = half
+    _close(sig, "left", 20.0, 20.65)
+    sig.loc[(t >= 20.0) & (t < 20.45), "eye_aperture_right_mm"] = 0.85 * 2 * half
+    _close(sig, "right", 20.45, 20.65)
+    assert ONE_EYE_IN_BLINK_S <= 0.45 < 0.5
+    ev = detect_events(sig).sort_values("onset_s")
+    twitch = ev[ev["kind"] == "twitch"]
+    assert len(twitch) == 1 and abs(twitch.iloc[0]["onset_s"] - 20.0) < 0.1, twitch
+    assert twitch.iloc[0]["side"] == "left"
+    assert abs(twitch.iloc[0]["offset_s"] - 20.45) < 0.1, twitch
+    blinks = ev[ev["kind"] == "blink"]
+    assert blinks["onset_s"].round(1).tolist() == [10.0, 20.5], blinks
+
+
 def _blinks_with_cheek_lifts(lift):
     """30 s of steady cheeks with two blinks: one with a left cheek lift that started 0.2 s
     before it (at 10.0 s), one with the same lift within it only (at 20.2 s)."""

@@ -86,9 +86,12 @@ MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from r
 # eye; the next 0.97), and 0.76 of the smallest twitch where that was the threshold; 1.32 while
 # the head's roll as the eyes reopened was left in the skin motion (``skin_motion.RIGID``)
 BLINK_MARGIN = 1.15
-# one eye closed alone at a stretch this long within a blink of both is also a twitch of that
-# eye (a tonic twitch with a blink in it); at rest, healthy faces' blinks (ZJU and natural
-# clips as a whole) reached 0.37 s, and 1.5 s in expressions (there: a movement at most)
+# one eye closed alone (the other open) at a stretch this long within a blink of both is also a
+# twitch of that eye (a tonic twitch with a blink in it); at rest, healthy faces' blinks (ZJU and
+# natural clips as a whole) reached 0.37 s, and 1.5 s in expressions (there: a movement at most).
+# Until 3 December the other eye needed only to be less closed: one eye squeezed harder than the
+# other (LivePortrait d7), or a glasses wearer's lid read a quarter more closed through a blink
+# (ZJU 32_000009M at 15 fps), was a twitch
 ONE_EYE_IN_BLINK_S = 0.4
 # ... or one eye at least half shut (ONE_EYE_SHUT) while the other is still wide open (at
 # most OTHER_OPEN) for ONE_EYE_SHUT_S: healthy eyes blink together, and at rest no healthy
@@ -187,9 +190,10 @@ def _one_eye_alone(cl: np.ndarray, cr: np.ndarray, s: int, e: int, settings: Ana
                    fps: float) -> tuple[list[dict], int | None, int | None]:
     """In an event where both eyes closed (frames s..e), one eye may also stay closed alone
     around the other's blink, as a tonic twitch with a blink in it: that eye's twitch (closed
-    at least ``blink_min_drop``, ``twitch_asym_min`` more than the other, for at least
-    ``ONE_EYE_IN_BLINK_S`` at a stretch, or shut while the other is wide open for
-    ``ONE_EYE_SHUT_S``), and the frames where both were closed (None, None when never at once).
+    at least ``blink_min_drop``, ``twitch_asym_min`` more than the other, while the other is
+    open (closed less than ``blink_min_drop``), for at least ``ONE_EYE_IN_BLINK_S`` at a
+    stretch, or shut while the other is wide open for ``ONE_EYE_SHUT_S``), and the frames where
+    both were closed (None, None when never at once).
     Without such a twitch: no rows, and s..e as they were."""
     on = settings.blink_min_drop
 
@@ -200,7 +204,7 @@ def _one_eye_alone(cl: np.ndarray, cr: np.ndarray, s: int, e: int, settings: Ana
     for side, this, other in (("left", cl, cr), ("right", cr, cl)):
         x, y = this[s : e + 1], other[s : e + 1]
         one = (x >= on) & (x - y >= settings.twitch_asym_min)
-        if lasts(one, ONE_EYE_IN_BLINK_S) or lasts((x >= ONE_EYE_SHUT) & (y <= OTHER_OPEN), ONE_EYE_SHUT_S):
+        if lasts(one & (y < on), ONE_EYE_IN_BLINK_S) or lasts((x >= ONE_EYE_SHUT) & (y <= OTHER_OPEN), ONE_EYE_SHUT_S):
             at = s + np.flatnonzero(one)
             a, b = int(at[0]), int(at[-1])
             rows.append(dict(kind="twitch", side=side, region="eye", onset=a, offset=b,
