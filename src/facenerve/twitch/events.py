@@ -82,8 +82,8 @@ MIN_REST_FRAMES_S = 2.0  # resting footage needed to take the noise level from r
 # must pass this many times its noise level (the smallest twitch, ``twitch_min_mm``, is a size,
 # not a noise level: it stays). In twitch-free real footage at rest (ZJU and natural clips, as
 # a whole) blink-time movements reached 1.17 times the noise-derived threshold (a mouth corner
-# in LivePortrait d7's squeeze of one eye harder than the other, itself a false twitch of that
-# eye; the next 0.97), and 0.76 of the smallest twitch where that was the threshold; 1.32 while
+# in LivePortrait d7's squeeze of one eye harder than the other, a false twitch of its own; the
+# next 0.97), and 0.76 of the smallest twitch where that was the threshold; 1.32 while
 # the head's roll as the eyes reopened was left in the skin motion (``skin_motion.RIGID``)
 BLINK_MARGIN = 1.15
 # one eye closed alone (the other open) at a stretch this long within a blink of both is also a
