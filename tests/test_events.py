@@ -158,6 +158,13 @@ def test_one_eye_squeezed_harder_through_a_blink_is_the_blink_but_one_held_shut_
     assert blinks["onset_s"].round(1).tolist() == [10.0, 20.5], blinks
 
 
+def _steady_lower_face(sig):
+    """Both sides' cheeks and mouth corners still: their thresholds are the smallest twitch."""
+    for side in ("left", "right"):
+        sig[f"mouth_lift_{side}_mm"] = 0.0
+        sig[f"cheek_lift_{side}_mm"] = 0.0
+
+
 def _blinks_with_cheek_lifts(lift):
     """30 s of steady cheeks with two blinks: one with a left cheek lift that started 0.2 s
     before it (at 10.0 s), one with the same lift within it only (at 20.2 s)."""
@@ -259,9 +266,7 @@ def test_a_mouth_twitch_dragging_the_other_corner_is_no_expression_but_a_lopside
     from facenerve.twitch.activity import EXPRESSION_BALANCE, activity
 
     sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=5)
-    for side in ("left", "right"):  # steady cheeks and corners: thresholds are the smallest twitch
-        sig[f"mouth_lift_{side}_mm"] = 0.0
-        sig[f"cheek_lift_{side}_mm"] = 0.0
+    _steady_lower_face(sig)
     t = sig["time_s"]
     dragged, other = 1.2, 1.6
     assert AnalysisSettings().expression_min_mm < dragged < EXPRESSION_BALANCE * 4.5 <= other
@@ -283,9 +288,7 @@ def test_a_twitch_over_one_untrusted_frame_is_a_twitch_but_over_a_lost_face_a_mo
     activity: a mouth twitch spanning it is a twitch at rest. A face lost for longer may hide
     anything: the same twitch over two lost frames is a movement of unknown context."""
     sig, _ = simulate_signals(duration_s=30, twitch_side="none", blink_rate=0, random_state=6)
-    for side in ("left", "right"):
-        sig[f"mouth_lift_{side}_mm"] = 0.0
-        sig[f"cheek_lift_{side}_mm"] = 0.0
+    _steady_lower_face(sig)
     t = sig["time_s"].to_numpy()
     for t0, lost in ((10.0, 1), (20.0, 2)):
         lift = (t >= t0) & (t <= t0 + 0.3)
@@ -325,9 +328,7 @@ def test_one_side_then_the_other_in_the_same_region_is_voluntary_but_other_regio
     from facenerve.twitch.events import ALTERNATE_S
 
     sig, _ = simulate_signals(duration_s=40, twitch_side="none", blink_rate=0, random_state=8)
-    for side in ("left", "right"):  # steady cheeks and corners: thresholds are the smallest twitch
-        sig[f"mouth_lift_{side}_mm"] = 0.0
-        sig[f"cheek_lift_{side}_mm"] = 0.0
+    _steady_lower_face(sig)
     t = sig["time_s"]
 
     def lift(measure, side, t0):
@@ -355,9 +356,7 @@ def test_a_lift_in_the_recordings_first_half_second_is_a_movement_of_unseen_cont
     from facenerve.twitch.activity import ACTIVITY_WINDOW_S
 
     sig, _ = simulate_signals(duration_s=20, twitch_side="none", blink_rate=0, random_state=9)
-    for side in ("left", "right"):
-        sig[f"mouth_lift_{side}_mm"] = 0.0
-        sig[f"cheek_lift_{side}_mm"] = 0.0
+    _steady_lower_face(sig)
     t = sig["time_s"] - sig["time_s"].iloc[0]
     assert 0.2 < ACTIVITY_WINDOW_S
     for t0 in (0.2, 10.0):

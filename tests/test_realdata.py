@@ -75,8 +75,9 @@ def test_healthy_talking_faces_get_no_spasm_finding(natural_report):
     r = natural_report
     assert r["refused"] == []
     assert r["clips_with_spasm_finding"] == [] and r["clips_with_blepharospasm_like_finding"] == []
-    # the whole set gives 0.68 per 10 minutes (README)
-    assert r["false_twitches"] <= 2, r["what_fooled_it"]
+    # the whole set gives 0.68 per 10 minutes (README); this 2-minute subset none, where the 2 per
+    # 10 minutes aimed at would allow 0.4
+    assert r["false_twitches"] <= 1, r["what_fooled_it"]
     assert r["event_counts"].get("movement", 0) > 0  # one-sided movements were seen, and set apart
     # LivePortrait d19 squints one eye, then the other 0.6 s later: voluntary, not a twitch
     d19 = next(c for c in r["per_clip"] if c["clip"] == "LivePortrait__driving_d19.mp4")
