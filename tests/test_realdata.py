@@ -213,11 +213,11 @@ def test_a_video_measured_in_two_spans_at_once_agrees_with_one_pass():
     assert two.findings["finding"] == one.findings["finding"]
 
 
-def test_blinks_on_real_faces_recorded_at_25_frames_per_second(tmp_path):
+def test_blinks_on_real_faces_recorded_at_25_frames_per_second(tmp_path, monkeypatch):
     """ZJU clips (30 fps) re-encoded at 25 fps, their annotations re-timed with them
     (``evaluate blinks --fps 25``): every annotated blink survives the re-timing, blinks are
     still found and none becomes a twitch. The whole set's figures, also at 15 fps and heavily
-    compressed, are in the README."""
+    compressed, are in the README. The clips' measures are kept in ``work`` and read again."""
     from facenerve.evaluation.annotations import read_tag
     from facenerve.evaluation.blinks import evaluate_blinks
     from facenerve.evaluation.recode import recode_folder
@@ -227,10 +227,18 @@ def test_blinks_on_real_faces_recorded_at_25_frames_per_second(tmp_path):
     names = [p.stem for p in sorted(need(ZJU).glob("*_F[NT]N.mp4"))[:8]]
     (tmp_path / "clips").mkdir()
     src = subset_folder(tmp_path / "clips", ZJU, [f"{n}{ext}" for n in names for ext in (".mp4", ".tag")])
-    report = evaluate_blinks(recode_folder(src, tmp_path / "at25", fps=25))
+    at25, work = recode_folder(src, tmp_path / "at25", fps=25), tmp_path / "work"
+    report = evaluate_blinks(at25, work=work)
     assert report["clips"] == 8
     assert report["annotated_blinks"] == sum(len(read_tag(src / f"{n}.tag").blinks()) for n in names)
     assert report["facenerve"]["f1"] >= 0.95 and report["twitches_reported"] == 0, report["facenerve"]
+    assert len(list((work / "measures").glob("*.parquet"))) == 8
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("measured again")
+
+    monkeypatch.setattr("facenerve.measure.run.measure_video", not_again)
+    assert evaluate_blinks(at25, work=work) == report
 
 
 def test_blinks_on_real_faces_filmed_from_across_a_room(tmp_path):

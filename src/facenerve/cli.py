@@ -218,7 +218,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.what == "blinks":
         from .evaluation.blinks import evaluate_blinks
 
-        report = evaluate_blinks(args.folder, _settings(args.set), progress=not args.quiet)
+        report = evaluate_blinks(args.folder, _settings(args.set), progress=not args.quiet, work=args.work)
         if not args.per_clip:
             report.pop("per_clip", None)
     else:
@@ -446,7 +446,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--segment", choices=["auto", "protocol", "sidecar"], default="auto",
                    help="exams: how tasks are found (sidecar = the rendered .tasks.json)")
     e.add_argument("--work", metavar="DIR",
-                   help="natural, injected, real-exams: keep measures (and injected videos or photos) here; "
+                   help="natural, injected, blinks, real-exams: keep measures (and injected videos or photos) here; "
                         "reruns reuse them")
     e.add_argument("--workers", type=_number(int, 1, 1024),
                    help="natural, injected, real-exams: measure on this many Dask workers (default: one per core)")

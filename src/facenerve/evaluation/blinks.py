@@ -64,8 +64,12 @@ def _closed_agreement(sig: pd.DataFrame, ann: TagAnnotation, fps: float) -> dict
 
 
 def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None,
-                    progress: bool = False) -> dict[str, Any]:
-    from ..twitch.analyze import analyze_video
+                    progress: bool = False, work: str | Path | None = None) -> dict[str, Any]:
+    """The module's figures over the annotated clips of ``folder``; each clip's measures are
+    kept in (and read from) ``work`` when given, as ``evaluate natural`` and ``injected`` keep
+    theirs."""
+    from ..twitch.activity import frame_rate
+    from .realfaces import _events, measured
 
     settings = settings or AnalysisSettings()
     clips = find_clips(folder)
@@ -84,10 +88,12 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
         iterator = tqdm(clips, unit="clip", leave=False)
     for video, tag in iterator:
         ann = read_tag(tag)
-        res = analyze_video(video, settings)
+        signals, _ = measured(video, Path(work) if work else None, settings)
+        events, _ = _events(signals, settings)
+        fps = frame_rate(signals)
         last = int(np.flatnonzero(ann.annotated)[-1])
-        scored_s += (last + 1) / res.info.fps
-        ev = res.events[res.events["onset_frame"] <= last]
+        scored_s += (last + 1) / fps
+        ev = events[events["onset_frame"] <= last]
         truth = ann.blinks()
         det = [(int(a), int(b)) for a, b in ev[ev["kind"] == "blink"][["onset_frame", "offset_frame"]].to_numpy()]
         score, _ = match_intervals(det, truth)
@@ -97,10 +103,10 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
         misreported += sum(any(a <= t1 and b >= t0 for t0, t1 in truth)
                            for a, b in tw[["onset_frame", "offset_frame"]].to_numpy())
         for t in thresholds:
-            bdet = [d for d in ear_threshold_blinks(res.signals, float(t)) if d[0] <= last]
+            bdet = [d for d in ear_threshold_blinks(signals, float(t)) if d[0] <= last]
             s, _ = match_intervals(bdet, truth)
             base[float(t)].add(s)
-        for side, counts in _closed_agreement(res.signals, ann, res.info.fps).items():
+        for side, counts in _closed_agreement(signals, ann, fps).items():
             closed[side] += np.array(counts)
         per_clip.append({"clip": video.name, "annotated": len(truth), **score.to_dict(),
                          "twitches": len(tw)})
