@@ -72,6 +72,7 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
     from .realfaces import _events, measured
 
     settings = settings or AnalysisSettings()
+    work = Path(work) if work else None
     clips = find_clips(folder)
     ours = EventScore()
     thresholds = np.round(np.arange(0.10, 0.36, 0.01), 2)
@@ -88,7 +89,7 @@ def evaluate_blinks(folder: str | Path, settings: AnalysisSettings | None = None
         iterator = tqdm(clips, unit="clip", leave=False)
     for video, tag in iterator:
         ann = read_tag(tag)
-        signals, _ = measured(video, Path(work) if work else None, settings)
+        signals, _ = measured(video, work, settings)
         events, _ = _events(signals, settings)
         fps = frame_rate(signals)
         last = int(np.flatnonzero(ann.annotated)[-1])
